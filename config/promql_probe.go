@@ -1,0 +1,5 @@
+package config
+
+import "github.com/prometheus/prometheus/promql/parser"
+
+var _ = parser.NewParser
