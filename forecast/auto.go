@@ -1,0 +1,406 @@
+package forecast
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+	"time"
+)
+
+// candidate is a model under a name unique within one selection.
+type candidate struct {
+	name  string
+	model Model
+}
+
+// candidates returns the models competing for a series with these seasons.
+// Every candidate must cope with a history cut at a validation origin.
+func candidates(in *Input) []candidate {
+	var out []candidate
+	if len(in.Seasons) == 0 {
+		out = append(out,
+			candidate{"naive", SeasonalNaive{Season: -1}},
+			candidate{"level", RecentLevel{}},
+		)
+		return append(out, extraCandidates(in)...)
+	}
+	last := len(in.Seasons) - 1
+	out = append(out,
+		candidate{"snaive", SeasonalNaive{Season: last}},
+		candidate{"profile-" + in.Seasons[last].Name, SeasonalProfile{Season: last, Cycles: 4, Decay: 0.8, Smooth: smoothWidth(in), Level: 0.5}},
+	)
+	if last > 0 {
+		out = append(out, candidate{"profile-" + in.Seasons[0].Name, SeasonalProfile{Season: 0, Cycles: 7, Decay: 0.85, Smooth: smoothWidth(in), Level: 0.5}})
+	}
+	return append(out, extraCandidates(in)...)
+}
+
+// extraCandidates is extended by the files of further models (ETS, harmonic
+// regression) through registration, so that this list stays in one place.
+var extraCandidateFuncs []func(in *Input) []candidate
+
+func extraCandidates(in *Input) []candidate {
+	var out []candidate
+	for _, f := range extraCandidateFuncs {
+		out = append(out, f(in)...)
+	}
+	return out
+}
+
+// smoothWidth is the half-width of the slot smoothing: about ten minutes of
+// either side for sub-hourly data, none for hourly and coarser.
+func smoothWidth(in *Input) int {
+	if in.Step >= 30*time.Minute || in.Step <= 0 {
+		return 0
+	}
+	w := int((10 * time.Minute) / in.Step)
+	if w < 1 {
+		w = 1
+	}
+	return w
+}
+
+// NewInput prepares s for the models: it finds the seasons (or takes the
+// given ones), computes the local-time slots of the history and of h steps
+// after it, and the caller's regressors. loc nil means UTC.
+func NewInput(s Series, h int, loc *time.Location, seasons []Season, regressors func(time.Time) []float64) *Input {
+	if loc == nil {
+		loc = time.UTC
+	}
+	if seasons == nil {
+		seasons = DetectSeasons(s)
+	}
+	in := &Input{Series: s, Horizon: h, Seasons: seasons, NonNegative: true}
+	for _, v := range s.Values {
+		if v < 0 {
+			in.NonNegative = false
+			break
+		}
+	}
+	in.Slots = slotTimes(s.Start, s.Step, s.Len()+h, loc, seasons)
+	if regressors != nil {
+		in.Regressors = make([][]float64, s.Len()+h)
+		for i := range in.Regressors {
+			in.Regressors[i] = regressors(s.Time(i))
+		}
+	}
+	return in
+}
+
+// Auto fits every candidate model to s, weights or selects them by
+// rolling-origin validation on the series' own recent history, and returns
+// the forecast of the opts.Horizon steps after the last sample, with the
+// requested quantiles calibrated on the out-of-sample errors of that
+// validation.
+func Auto(s Series, opts Options) (*Forecast, error) {
+	r, err := run(s, opts, false)
+	if err != nil {
+		return nil, err
+	}
+	return r.final, nil
+}
+
+// result is everything one run of the selection produced: the forecast and,
+// for evaluation, each candidate's own forecast with calibrated quantiles.
+type result struct {
+	final  *Forecast
+	models map[string]*Forecast
+}
+
+// Validation settings. A day-ahead forecast is judged on several whole
+// days, so that each horizon step is seen at the same time of day.
+const (
+	validationOrigins = 4
+	// minValidationPoints is the shortest history a validation fit sees.
+	minValidationPoints = 16
+)
+
+func run(s Series, opts Options, allModels bool) (*result, error) {
+	if opts.Horizon <= 0 {
+		return nil, fmt.Errorf("horizon %d: must be at least 1", opts.Horizon)
+	}
+	for _, q := range opts.Quantiles {
+		if !(q > 0 && q < 1) {
+			return nil, fmt.Errorf("quantile %v: must be in (0, 1)", q)
+		}
+	}
+	if s.Step <= 0 {
+		return nil, errors.New("series has no step")
+	}
+	obs := s.Observed()
+	if obs < 2 {
+		return nil, fmt.Errorf("series has %d observed value(s): need at least 2", obs)
+	}
+	var notes []string
+	in := NewInput(s, opts.Horizon, opts.Location, nil, opts.Regressors)
+	if len(in.Seasons) == 0 {
+		if c := candidateSeasons(s.Step); len(c) > 0 && s.Len() < 2*c[0].Period {
+			notes = append(notes, fmt.Sprintf("history of %d steps is shorter than two %s cycles (%d): no seasonality, falling back to non-seasonal models",
+				s.Len(), c[0].Name, 2*c[0].Period))
+		} else {
+			notes = append(notes, "no seasonality found in the data: non-seasonal models only")
+		}
+	} else if c := candidateSeasons(s.Step); len(c) > len(in.Seasons) && s.Len() < 2*c[len(c)-1].Period {
+		notes = append(notes, fmt.Sprintf("history shorter than two %s cycles: %s seasonality only", c[len(c)-1].Name, in.Seasons[len(in.Seasons)-1].Name))
+	}
+	clean, removed := cleanOutliers(in)
+	if removed > 0 {
+		notes = append(notes, fmt.Sprintf("%d outlier(s) ignored in fitting", removed))
+	}
+	fitIn := *in
+	fitIn.Values = clean
+	fitIn.Series.Values = clean
+
+	cands := candidates(in)
+	v := validate(&fitIn, s.Values, cands, opts.Horizon)
+
+	res := &result{models: map[string]*Forecast{}}
+	start := s.Time(s.Len())
+	mk := func(name, detail string, mean []float64, errs [][]float64) *Forecast {
+		f := &Forecast{Model: name, Detail: detail, Start: start, Step: s.Step, Mean: mean, Seasons: in.Seasons}
+		f.Quantiles = calibrate(mean, errs, opts.Quantiles, in.NonNegative)
+		return f
+	}
+
+	// Fit the survivors on the whole history.
+	finals := map[string]Fit{}
+	for i, c := range cands {
+		if v.failed[i] && !allModels {
+			continue
+		}
+		f, err := c.model.Fit(&fitIn)
+		if err != nil || !finite(f.Mean) {
+			v.failed[i] = true
+			continue
+		}
+		finals[c.name] = f
+		if allModels {
+			res.models[c.name] = mk(c.name, f.Detail, f.Mean, v.errors(i))
+		}
+	}
+	choice, err := v.choose(cands, finals)
+	if err != nil {
+		return nil, err
+	}
+	mean := make([]float64, opts.Horizon)
+	var parts []string
+	for _, w := range choice.weights {
+		f := finals[cands[w.i].name]
+		for h := range mean {
+			mean[h] += w.w * f.Mean[h]
+		}
+		parts = append(parts, fmt.Sprintf("%s×%.2f", cands[w.i].name, w.w))
+	}
+	if in.NonNegative {
+		for h := range mean {
+			mean[h] = math.Max(0, mean[h])
+		}
+	}
+	name := choice.name
+	detail := fmt.Sprintf("%s; validation MAE %.4g over %d origin(s) of %d steps", strings.Join(parts, " + "), choice.mae, len(v.origins), v.h)
+	if len(v.origins) == 0 {
+		detail = "no validation possible on this history; " + strings.Join(parts, " + ")
+		notes = append(notes, "history too short for rolling-origin validation: intervals from in-sample errors, wider than they need be")
+	}
+	errs := choice.errs
+	if errs == nil {
+		errs = naiveErrors(s.Values, opts.Horizon)
+	}
+	res.final = mk(name, detail, mean, errs)
+	res.final.Notes = notes
+	return res, nil
+}
+
+func finite(x []float64) bool {
+	for _, v := range x {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return false
+		}
+	}
+	return true
+}
+
+// validation holds each candidate's out-of-sample forecasts at the origins.
+type validation struct {
+	origins []int
+	h       int
+	actual  []float64   // actual values, origin after origin (len origins*h)
+	fc      [][]float64 // per candidate, laid out as actual
+	failed  []bool
+	mae     []float64
+}
+
+// validate refits every candidate at origins spaced one validation horizon
+// apart at the end of the history, each on the past only, and scores it on
+// the raw (uncleaned) values that followed: outliers do happen, and the
+// intervals must know it.
+func validate(in *Input, raw []float64, cands []candidate, horizon int) *validation {
+	n := in.Len()
+	minHist := minValidationPoints
+	if len(in.Seasons) > 0 {
+		minHist = max(minHist, in.Seasons[0].Period*2)
+	}
+	if minHist < n/2 {
+		minHist = n / 2
+	}
+	h := horizon
+	if n-minHist < h {
+		h = n - minHist
+	}
+	v := &validation{h: h, failed: make([]bool, len(cands)), mae: make([]float64, len(cands))}
+	if h < 1 {
+		return v
+	}
+	for j := 0; j < validationOrigins; j++ {
+		o := n - h - j*h
+		if o < minHist {
+			break
+		}
+		v.origins = append(v.origins, o)
+	}
+	// Oldest first, so errors line up with time.
+	sort.Ints(v.origins)
+	for _, o := range v.origins {
+		v.actual = append(v.actual, raw[o:o+h]...)
+	}
+	v.fc = make([][]float64, len(cands))
+	for i, c := range cands {
+		for _, o := range v.origins {
+			f, err := c.model.Fit(in.Truncate(o, h))
+			if err != nil || len(f.Mean) != h || !finite(f.Mean) {
+				v.failed[i] = true
+				break
+			}
+			v.fc[i] = append(v.fc[i], f.Mean...)
+		}
+		if !v.failed[i] {
+			v.mae[i] = mae(v.actual, v.fc[i])
+			if math.IsNaN(v.mae[i]) {
+				v.failed[i] = true
+			}
+		}
+	}
+	return v
+}
+
+// errors returns candidate i's validation errors, origin by origin.
+func (v *validation) errors(i int) [][]float64 {
+	if v.failed[i] || len(v.origins) == 0 {
+		return nil
+	}
+	return v.errorsOf(v.fc[i])
+}
+
+func (v *validation) errorsOf(fc []float64) [][]float64 {
+	out := make([][]float64, len(v.origins))
+	for j := range v.origins {
+		e := make([]float64, v.h)
+		for k := range e {
+			e[k] = v.actual[j*v.h+k] - fc[j*v.h+k]
+		}
+		out[j] = e
+	}
+	return out
+}
+
+type weight struct {
+	i int
+	w float64
+}
+
+type choice struct {
+	name    string
+	weights []weight
+	mae     float64
+	errs    [][]float64
+}
+
+// maxCombined is how many of the best candidates the combination averages.
+const maxCombined = 3
+
+// choose picks the best single candidate or the inverse-squared-error
+// weighted combination of the best few, whichever validated better.
+func (v *validation) choose(cands []candidate, finals map[string]Fit) (choice, error) {
+	var ok []int
+	for i, c := range cands {
+		if _, fitted := finals[c.name]; fitted && !v.failed[i] {
+			ok = append(ok, i)
+		}
+	}
+	if len(v.origins) == 0 || len(ok) == 0 {
+		// No validation: the simplest model that fitted.
+		for i, c := range cands {
+			if _, fitted := finals[c.name]; fitted {
+				return choice{name: c.name, weights: []weight{{i, 1}}, mae: math.NaN()}, nil
+			}
+		}
+		return choice{}, errors.New("no model could be fitted")
+	}
+	sort.SliceStable(ok, func(a, b int) bool { return v.mae[ok[a]] < v.mae[ok[b]] })
+	best := choice{name: cands[ok[0]].name, weights: []weight{{ok[0], 1}}, mae: v.mae[ok[0]], errs: v.errors(ok[0])}
+	top := ok[:min(len(ok), maxCombined)]
+	if len(top) < 2 {
+		return best, nil
+	}
+	var ws []weight
+	var total float64
+	for _, i := range top {
+		w := 1 / math.Max(v.mae[i]*v.mae[i], 1e-300)
+		ws = append(ws, weight{i, w})
+		total += w
+	}
+	comb := make([]float64, len(v.actual))
+	for k := range ws {
+		ws[k].w /= total
+		for t, x := range v.fc[ws[k].i] {
+			comb[t] += ws[k].w * x
+		}
+	}
+	if m := mae(v.actual, comb); m < best.mae {
+		return choice{name: "combination", weights: ws, mae: m, errs: v.errorsOf(comb)}, nil
+	}
+	return best, nil
+}
+
+func mae(actual, fc []float64) float64 {
+	var s float64
+	var n int
+	for i, a := range actual {
+		if math.IsNaN(a) {
+			continue
+		}
+		s += math.Abs(a - fc[i])
+		n++
+	}
+	if n == 0 {
+		return math.NaN()
+	}
+	return s / float64(n)
+}
+
+// naiveErrors stands in for validation errors on a history too short to
+// validate on: row j holds, for each horizon step k, the error a naive
+// forecast made k+1 steps ahead of the j-th last sample. It is pessimistic,
+// which is the right side to err on with little data.
+func naiveErrors(v []float64, h int) [][]float64 {
+	const rows = 32
+	var out [][]float64
+	for j := 0; j < rows && j < len(v); j++ {
+		t := len(v) - 1 - j
+		row := make([]float64, h)
+		any := false
+		for k := range row {
+			row[k] = math.NaN()
+			if b := t - k - 1; b >= 0 && !math.IsNaN(v[t]) && !math.IsNaN(v[b]) {
+				row[k] = v[t] - v[b]
+				any = true
+			}
+		}
+		if any {
+			out = append(out, row)
+		}
+	}
+	return out
+}

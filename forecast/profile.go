@@ -1,0 +1,191 @@
+package forecast
+
+import (
+	"fmt"
+	"math"
+)
+
+// SeasonalProfile forecasts with a robust seasonal profile: for each
+// local-time slot of the season, a recency-weighted mean of the last Cycles
+// cycles, smoothed across neighbouring slots and scaled to the recent level.
+// It is the model runbooks assume ("Monday looks like last Mondays"), with
+// the noise of any one cycle averaged out: on noisy load it beats the
+// seasonal naive by a wide margin, and gaps or outages cost it little.
+type SeasonalProfile struct {
+	// Season indexes Input.Seasons; -1 means the longest.
+	Season int
+	// Cycles is how many past cycles are averaged (default 4).
+	Cycles int
+	// Decay is the weight of each older cycle relative to the next newer
+	// one, in (0, 1] (default 0.8).
+	Decay float64
+	// Smooth is the half-width, in slots, of the moving average across
+	// neighbouring slots (0: none).
+	Smooth int
+	// Level in [0, 1] is how much of the gap between the last day's
+	// observations and the profile carries into the forecast.
+	Level float64
+}
+
+// Name implements Model.
+func (m SeasonalProfile) Name() string {
+	return "profile"
+}
+
+// Fit implements Model.
+func (m SeasonalProfile) Fit(in *Input) (Fit, error) {
+	n := in.Len()
+	k := m.Season
+	if k < 0 || k >= len(in.Seasons) {
+		k = len(in.Seasons) - 1
+	}
+	if k < 0 {
+		return Fit{}, fmt.Errorf("profile: series has no season")
+	}
+	period := in.Seasons[k].Period
+	if n < period {
+		return Fit{}, fmt.Errorf("profile: %d points, less than one %s cycle (%d)", n, in.Seasons[k].Name, period)
+	}
+	cycles := m.Cycles
+	if cycles <= 0 {
+		cycles = 4
+	}
+	decay := m.Decay
+	if decay <= 0 || decay > 1 {
+		decay = 0.8
+	}
+	slots := in.Slots[k]
+	sum := make([]float64, period)
+	wsum := make([]float64, period)
+	from := n - cycles*period
+	if from < 0 {
+		from = 0
+	}
+	// Weights fall per cycle back from the end: exp(log(decay) * age).
+	ld := math.Log(decay)
+	for i := n - 1; i >= from; i-- {
+		v := in.Values[i]
+		if math.IsNaN(v) {
+			continue
+		}
+		w := math.Exp(ld * float64((n-1-i)/period))
+		s := slots[i]
+		sum[s] += w * v
+		wsum[s] += w
+	}
+	prof := make([]float64, period)
+	if err := fillProfile(prof, sum, wsum, m.Smooth); err != nil {
+		return Fit{}, fmt.Errorf("profile: %w", err)
+	}
+	// Recent level: the last day (or cycle of the shortest season) against
+	// what the profile says for the same slots.
+	f := levelFactor(in, prof, slots, k)
+	mean := make([]float64, in.Horizon)
+	for i := range mean {
+		p := prof[slots[n+i]]
+		if f.mult {
+			mean[i] = p * (1 + m.Level*(f.value-1))
+		} else {
+			mean[i] = p + m.Level*f.value
+		}
+		if in.NonNegative && mean[i] < 0 {
+			mean[i] = 0
+		}
+	}
+	return Fit{Mean: mean, Detail: fmt.Sprintf("profile(%s, %d cycles, smooth %d, level %.2f×%.3f)",
+		in.Seasons[k].Name, cycles, m.Smooth, m.Level, f.value)}, nil
+}
+
+// fillProfile turns weighted sums into the profile, fills slots never
+// observed from their neighbours and applies the circular moving average.
+func fillProfile(prof, sum, wsum []float64, smooth int) error {
+	period := len(prof)
+	have := 0
+	for s := range prof {
+		if wsum[s] > 0 {
+			prof[s] = sum[s] / wsum[s]
+			have++
+		} else {
+			prof[s] = math.NaN()
+		}
+	}
+	if have == 0 {
+		return fmt.Errorf("no observed values")
+	}
+	if have < period {
+		// Nearest observed slot, searching both ways around the cycle.
+		filled := make([]float64, period)
+		for s := range prof {
+			filled[s] = prof[s]
+			if !math.IsNaN(prof[s]) {
+				continue
+			}
+			for d := 1; d < period; d++ {
+				if v := prof[(s+d)%period]; !math.IsNaN(v) {
+					filled[s] = v
+					break
+				}
+				if v := prof[(s-d+period)%period]; !math.IsNaN(v) {
+					filled[s] = v
+					break
+				}
+			}
+		}
+		copy(prof, filled)
+	}
+	if smooth > 0 && period > 2*smooth+1 {
+		sm := make([]float64, period)
+		var acc float64
+		for d := -smooth; d <= smooth; d++ {
+			acc += prof[(d+period)%period]
+		}
+		w := float64(2*smooth + 1)
+		for s := 0; s < period; s++ {
+			sm[s] = acc / w
+			acc += prof[(s+smooth+1)%period] - prof[(s-smooth+period)%period]
+		}
+		copy(prof, sm)
+	}
+	return nil
+}
+
+type level struct {
+	mult  bool
+	value float64 // a ratio when mult, else a difference
+}
+
+// levelFactor compares the last cycle of the shortest season (a day, usually)
+// with the profile at the same slots: a ratio for non-negative data with a
+// positive profile, a difference otherwise. It returns the neutral value
+// when there is too little to compare.
+func levelFactor(in *Input, prof []float64, slots []int32, k int) level {
+	n := in.Len()
+	window := in.Seasons[0].Period
+	if window > n {
+		window = n
+	}
+	var ys, ps float64
+	var cnt int
+	for i := n - window; i < n; i++ {
+		v := in.Values[i]
+		if math.IsNaN(v) {
+			continue
+		}
+		ys += v
+		ps += prof[slots[i]]
+		cnt++
+	}
+	if cnt < window/4 || cnt == 0 {
+		if in.NonNegative {
+			return level{true, 1}
+		}
+		return level{false, 0}
+	}
+	if in.NonNegative && ps > 0 {
+		r := ys / ps
+		// A ratio outside [0.5, 2] is a regime change the profile cannot
+		// explain; trust it only so far.
+		return level{true, math.Max(0.5, math.Min(2, r))}
+	}
+	return level{false, (ys - ps) / float64(cnt)}
+}
