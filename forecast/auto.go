@@ -34,6 +34,10 @@ func candidates(in *Input) []candidate {
 	if last > 0 {
 		out = append(out, candidate{"profile-" + in.Seasons[0].Name, SeasonalProfile{Season: 0, Cycles: 7, Decay: 0.85, Smooth: smoothWidth(in), Level: 0.5}})
 	}
+	out = append(out, candidate{"harmonic", Harmonic{WeeklyTerms: 24, Level: 0.5}})
+	if in.NonNegative {
+		out = append(out, candidate{"harmonic-log", Harmonic{WeeklyTerms: 24, Log: true, Level: 0.5}})
+	}
 	return append(out, extraCandidates(in)...)
 }
 
@@ -112,7 +116,7 @@ type result struct {
 // Validation settings. A day-ahead forecast is judged on several whole
 // days, so that each horizon step is seen at the same time of day.
 const (
-	validationOrigins = 4
+	validationOrigins = 8
 	// minValidationPoints is the shortest history a validation fit sees.
 	minValidationPoints = 16
 )
