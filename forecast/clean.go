@@ -90,6 +90,7 @@ func cleanOutliers(in *Input) ([]float64, int) {
 		}
 		flag[i] = false
 	}
+	keepLevelShift(flag, resid, in.Seasons[0].Period)
 	n := 0
 	for i, f := range flag {
 		if f {
@@ -98,6 +99,82 @@ func cleanOutliers(in *Input) ([]float64, int) {
 		}
 	}
 	return out, n
+}
+
+// shiftShare is the share of a day's values that must sit beyond the outlier
+// bound, all on one side, for the day to count as shifted.
+const shiftShare = 0.3
+
+// keepLevelShift unflags whole days, walking back from the end, while each
+// day has many outliers on the same side as the day after it: the load has
+// moved (a new client, a migration), and the models must see the new level.
+// An outage that ended before the last day stops the walk at once.
+func keepLevelShift(flag []bool, resid []float64, day int) {
+	sign := 0
+	for end := len(flag); end-day >= 0; end -= day {
+		var up, down, obs int
+		for i := end - day; i < end; i++ {
+			if math.IsNaN(resid[i]) {
+				continue
+			}
+			obs++
+			if flag[i] || end == len(flag) {
+				// The last day's flags were cleared for its trailing run;
+				// judge it by its residuals' sides among large ones.
+				if math.Abs(resid[i]) > 0 && flag[i] {
+					if resid[i] > 0 {
+						up++
+					} else {
+						down++
+					}
+				}
+			}
+		}
+		s := 0
+		switch {
+		case obs > 0 && float64(up) >= shiftShare*float64(obs):
+			s = 1
+		case obs > 0 && float64(down) >= shiftShare*float64(obs):
+			s = -1
+		}
+		if end == len(flag) {
+			// The last day decides the direction; its own flags were
+			// partly cleared above, so a shifted last day may show few.
+			if s == 0 {
+				s = lastDaySide(resid, end-day, end)
+			}
+		} else if s == 0 || s != sign {
+			return
+		}
+		if s == 0 {
+			return
+		}
+		sign = s
+		for i := end - day; i < end; i++ {
+			flag[i] = false
+		}
+	}
+}
+
+// lastDaySide tells whether most of the residuals in [from, to) are on one
+// side, by more than two to one: +1 above, -1 below, 0 neither.
+func lastDaySide(resid []float64, from, to int) int {
+	var up, down int
+	for i := max(0, from); i < to; i++ {
+		switch r := resid[i]; {
+		case r > 0:
+			up++
+		case r < 0:
+			down++
+		}
+	}
+	switch {
+	case up > 2*down:
+		return 1
+	case down > 2*up:
+		return -1
+	}
+	return 0
 }
 
 // median sorts x in place and returns its median.

@@ -63,90 +63,121 @@ func (m Harmonic) Fit(in *Input) (Fit, error) {
 
 	terms := seasonTerms(in.Seasons, m.DailyTerms, m.WeeklyTerms)
 	nr := 0
-	if in.Regressors != nil && len(in.Regressors) > 0 {
+	if len(in.Regressors) > 0 {
 		nr = len(in.Regressors[0])
 	}
 	// Columns: intercept, trend, 2 per Fourier term, regressors.
-	p := 2 + 2*len(terms) + nr
+	q := 2 + 2*len(terms)
+	p := q + nr
 	// Bucketing: slot s of the longest season maps to bucket s/bw.
 	bw := max(1, (long.Period+harmonicBuckets-1)/harmonicBuckets)
 	nb := (long.Period + bw - 1) / bw
 	type acc struct{ s0, s1, s2, y0, y1 float64 }
 	buckets := make([]acc, nb)
-	xtx := mat.NewSymDense(p, nil)
+	xtx := make([]float64, p*p) // row-major, upper triangle used
 	xty := make([]float64, p)
 	row := make([]float64, p)
 	slots := in.Slots[len(in.Slots)-1]
-	var wsum, ysum float64
-	for i := from; i < n; i++ {
+	var wsum float64
+	// Weights fall by exp(-1/tau) per step back from the end.
+	decay := math.Exp(-1 / tau)
+	w := 1.0
+	for i := n - 1; i >= from; i-- {
+		wi := w
+		w *= decay
 		v := in.Values[i]
 		if math.IsNaN(v) {
 			continue
 		}
 		y := fwd(v)
-		w := math.Exp(-float64(n-1-i) / tau)
 		t := float64(i-n) / float64(long.Period)
-		wsum += w
-		ysum += w * y
+		wsum += wi
 		if nr > 0 && anyNonZero(in.Regressors[i]) {
 			m.features(row, in, terms, i, t, nr)
-			addOuter(xtx, xty, row, w, y)
+			for j := 0; j < p; j++ {
+				if row[j] == 0 {
+					continue
+				}
+				for k := j; k < p; k++ {
+					xtx[j*p+k] += wi * row[j] * row[k]
+				}
+				xty[j] += wi * row[j] * y
+			}
 			continue
 		}
 		b := &buckets[int(slots[i])/bw]
-		b.s0 += w
-		b.s1 += w * t
-		b.s2 += w * t * t
-		b.y0 += w * y
-		b.y1 += w * t * y
+		b.s0 += wi
+		b.s1 += wi * t
+		b.s2 += wi * t * t
+		b.y0 += wi * y
+		b.y1 += wi * t * y
 	}
 	if wsum == 0 {
 		return Fit{}, fmt.Errorf("harmonic: no observations")
 	}
-	// Aggregated rows: row = [f(bucket), t]; sum over the bucket's members
-	// of w·row·rowᵀ needs only the bucket's weighted moments of t.
-	f := make([]float64, p)
-	for bi := range buckets {
-		b := buckets[bi]
+	// Aggregated rows are [f(bucket), t]: their sum of w·row·rowᵀ is
+	// FᵀSF for the Fourier block (one BLAS rank-k update over the buckets,
+	// with S the buckets' weights) plus the weighted moments of t.
+	fs := mat.NewDense(nb, q, nil)
+	bslot := make([]int, len(in.Seasons))
+	f := make([]float64, q)
+	for bi, b := range buckets {
 		if b.s0 == 0 {
 			continue
 		}
-		// Phase at the centre of the bucket.
-		fourier(f, terms, in.Seasons, bucketSlots(in.Seasons, bi*bw+bw/2, long.Period))
-		f[0] = 1
-		f[1] = 0
-		for j := 0; j < p-nr; j++ {
-			if j == 1 {
-				continue
-			}
-			for k := j; k < p-nr; k++ {
-				if k == 1 {
-					continue
-				}
-				xtx.SetSym(j, k, xtx.At(j, k)+b.s0*f[j]*f[k])
-			}
-			xtx.SetSym(j, 1, xtx.At(j, 1)+b.s1*f[j])
+		for k, se := range in.Seasons {
+			bslot[k] = (bi*bw + bw/2) % se.Period
+		}
+		f[0], f[1] = 1, 0
+		fourier(f, terms, in.Seasons, bslot)
+		r := math.Sqrt(b.s0)
+		for j := 0; j < q; j++ {
+			fs.Set(bi, j, r*f[j])
+			xtx[j*p+1] += b.s1 * f[j]
 			xty[j] += b.y0 * f[j]
 		}
-		xtx.SetSym(1, 1, xtx.At(1, 1)+b.s2)
+		xtx[1*p+1] += b.s2
 		xty[1] += b.y1
 	}
+	var ftf mat.SymDense
+	ftf.SymOuterK(1, fs.T())
+	for j := 0; j < q; j++ {
+		for k := j; k < q; k++ {
+			if j == 1 || k == 1 {
+				continue
+			}
+			xtx[j*p+k] += ftf.At(j, k)
+		}
+	}
+	// The trend column was accumulated as (j, 1): move it to the upper
+	// triangle's (0, 1) and (1, k) places.
+	for j := 2; j < q; j++ {
+		xtx[1*p+j] += xtx[j*p+1]
+		xtx[j*p+1] = 0
+	}
+	sym := mat.NewSymDense(p, nil)
+	for j := 0; j < p; j++ {
+		for k := j; k < p; k++ {
+			sym.SetSym(j, k, xtx[j*p+k])
+		}
+	}
+	xtxSym := sym
 	// Ridge: the intercept is free; the trend is held back hard (a day's
 	// extrapolation should not run away); Fourier terms are held back more
 	// as their frequency rises.
-	scale := wsum
-	lambda := 1e-3 * scale
-	xtx.SetSym(1, 1, xtx.At(1, 1)+10*lambda)
+	lambda := 1e-3 * wsum
+	addDiag := func(j int, v float64) { xtxSym.SetSym(j, j, xtxSym.At(j, j)+v) }
+	addDiag(1, 10*lambda)
 	for j, tm := range terms {
 		pen := lambda * float64(tm.k*tm.k) / float64(tm.base*tm.base)
-		xtx.SetSym(2+2*j, 2+2*j, xtx.At(2+2*j, 2+2*j)+pen)
-		xtx.SetSym(3+2*j, 3+2*j, xtx.At(3+2*j, 3+2*j)+pen)
+		addDiag(2+2*j, pen)
+		addDiag(3+2*j, pen)
 	}
-	for j := p - nr; j < p; j++ {
-		xtx.SetSym(j, j, xtx.At(j, j)+lambda)
+	for j := q; j < p; j++ {
+		addDiag(j, lambda)
 	}
 	var chol mat.Cholesky
-	if ok := chol.Factorize(xtx); !ok {
+	if ok := chol.Factorize(xtxSym); !ok {
 		return Fit{}, fmt.Errorf("harmonic: normal equations are singular")
 	}
 	beta := mat.NewVecDense(p, nil)
@@ -245,18 +276,33 @@ func bucketSlots(seasons []Season, longSlot, longPeriod int) []int {
 
 // fourier fills f[2:] with the sine and cosine of every term at the given
 // per-season slots.
+//
+// Terms come grouped by season with k rising by one (or skipping a multiple
+// of 7), so sin(kθ) and cos(kθ) follow from the angle-addition recurrence
+// and one Sincos per season does.
 func fourier(f []float64, terms []term, seasons []Season, slot []int) {
+	cur := -1
+	var s1, c1, sk, ck float64
+	k := 0
 	for j, tm := range terms {
-		ang := 2 * math.Pi * float64(tm.k) * float64(slot[tm.season]) / float64(seasons[tm.season].Period)
-		s, c := math.Sincos(ang)
-		f[2+2*j] = s
-		f[3+2*j] = c
+		if tm.season != cur {
+			cur = tm.season
+			s1, c1 = math.Sincos(2 * math.Pi * float64(slot[cur]) / float64(seasons[cur].Period))
+			sk, ck, k = 0, 1, 0
+		}
+		for k < tm.k {
+			sk, ck = sk*c1+ck*s1, ck*c1-sk*s1
+			k++
+		}
+		f[2+2*j] = sk
+		f[3+2*j] = ck
 	}
 }
 
 // features fills row for grid index i with trend value t.
 func (m Harmonic) features(row []float64, in *Input, terms []term, i int, t float64, nr int) {
-	slot := make([]int, len(in.Seasons))
+	var slotBuf [4]int
+	slot := slotBuf[:len(in.Seasons)]
 	for k := range in.Seasons {
 		slot[k] = int(in.Slots[k][i])
 	}
@@ -266,19 +312,6 @@ func (m Harmonic) features(row []float64, in *Input, terms []term, i int, t floa
 	base := 2 + 2*len(terms)
 	for j := 0; j < nr; j++ {
 		row[base+j] = in.Regressors[i][j]
-	}
-}
-
-func addOuter(xtx *mat.SymDense, xty, row []float64, w, y float64) {
-	p := len(row)
-	for j := 0; j < p; j++ {
-		if row[j] == 0 {
-			continue
-		}
-		for k := j; k < p; k++ {
-			xtx.SetSym(j, k, xtx.At(j, k)+w*row[j]*row[k])
-		}
-		xty[j] += w * row[j] * y
 	}
 }
 
