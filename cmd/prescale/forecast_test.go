@@ -1,0 +1,138 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func runCLI(args ...string) (code int, stdout, stderr string) {
+	var out, errb bytes.Buffer
+	code = dispatch(context.Background(), args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestForecastJSONContract(t *testing.T) {
+	code, out, errOut := runCLI("forecast", "--input", "../../testdata/nyc_taxi.csv", "--horizon", "48",
+		"--quantiles", "0.1,0.9", "--timezone", "America/New_York", "--json")
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var got struct {
+		Model       string `json:"model"`
+		StepSeconds int    `json:"step_seconds"`
+		Points      []struct {
+			Timestamp string             `json:"timestamp"`
+			Mean      *float64           `json:"mean"`
+			Quantiles map[string]float64 `json:"quantiles"`
+		} `json:"points"`
+	}
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatalf("stdout is not JSON: %v\n%s", err, out)
+	}
+	if got.Model == "" || got.StepSeconds != 1800 || len(got.Points) != 48 {
+		t.Fatalf("model %q step %d points %d", got.Model, got.StepSeconds, len(got.Points))
+	}
+	// The first point is one step after the last sample (2015-02-01T04:30Z).
+	if got.Points[0].Timestamp != "2015-02-01T05:00:00Z" {
+		t.Errorf("first timestamp %s", got.Points[0].Timestamp)
+	}
+	for i, p := range got.Points {
+		lo, ok1 := p.Quantiles["0.1"]
+		hi, ok2 := p.Quantiles["0.9"]
+		if p.Mean == nil || !ok1 || !ok2 || lo > hi || *p.Mean < 0 {
+			t.Fatalf("point %d: %+v", i, p)
+		}
+		if _, err := time.Parse(time.RFC3339, p.Timestamp); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestForecastBadInput(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.csv")
+	os.WriteFile(bad, []byte("timestamp,value\n2024-01-01T00:00:00Z,1\n2024-01-01T01:00:00Z,x\n"), 0o644)
+	dup := filepath.Join(dir, "dup.csv")
+	os.WriteFile(dup, []byte("timestamp,value\n0,1\n3600,2\n3600,3\n"), 0o644)
+	cases := []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"forecast", "--input", bad, "--horizon", "3"}, exitFailure, bad + ":3: value \"x\" is not a number"},
+		{[]string{"forecast", "--input", dup, "--horizon", "3"}, exitFailure, dup + ":4: duplicate timestamp"},
+		{[]string{"forecast", "--input", filepath.Join(dir, "missing.csv")}, exitFailure, "no such file"},
+		{[]string{"forecast", "--horizon", "3"}, exitUsage, "--input is required"},
+		{[]string{"forecast", "--input", bad, "--quantiles", "0.1,2"}, exitUsage, "\"2\" is not a level in (0,1)"},
+		{[]string{"forecast", "--input", bad, "--timezone", "Mars/Olympus"}, exitUsage, "not an IANA time zone"},
+		{[]string{"forecast", "--bogus"}, exitUsage, "flag provided but not defined"},
+		{[]string{"nosuch"}, exitUsage, "unknown command"},
+	}
+	for _, c := range cases {
+		code, out, errOut := runCLI(c.args...)
+		if code != c.code || !strings.Contains(errOut, c.want) {
+			t.Errorf("%v: exit %d stderr %q, want %d and %q", c.args, code, errOut, c.code, c.want)
+		}
+		if out != "" {
+			t.Errorf("%v: partial output on stdout: %q", c.args, out)
+		}
+		if c.code == exitFailure && strings.Count(strings.TrimSpace(errOut), "\n") != 0 {
+			t.Errorf("%v: want a one-line reason, got %q", c.args, errOut)
+		}
+	}
+}
+
+func TestHelpEverywhere(t *testing.T) {
+	code, out, _ := runCLI("--help")
+	if code != exitOK || !strings.Contains(out, "forecast") {
+		t.Fatalf("prescale --help: exit %d\n%s", code, out)
+	}
+	for name := range commands {
+		code, out, errOut := runCLI(name, "--help")
+		if code != exitOK || !strings.Contains(out, "Usage: prescale "+name) || !strings.Contains(out, "Examples:") {
+			t.Errorf("%s --help: exit %d, stdout %q, stderr %q", name, code, out, errOut)
+		}
+	}
+}
+
+func TestForecastEvaluate(t *testing.T) {
+	code, out, errOut := runCLI("forecast", "--evaluate", "--input", "../../testdata/alibaba2018_cluster_usage_cpu.csv",
+		"--horizon", "288", "--origins", "3", "--json")
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var ev struct {
+		Baseline string `json:"baseline"`
+		Origins  []string
+		Scores   []struct {
+			Model    string  `json:"model"`
+			MASE     float64 `json:"mase"`
+			SMAPE    float64 `json:"smape"`
+			Coverage float64 `json:"coverage"`
+		} `json:"scores"`
+	}
+	if err := json.Unmarshal([]byte(out), &ev); err != nil {
+		t.Fatal(err)
+	}
+	if ev.Baseline != "snaive-daily" || len(ev.Origins) != 3 {
+		t.Fatalf("baseline %s origins %v", ev.Baseline, ev.Origins)
+	}
+	seen := map[string]bool{}
+	for _, s := range ev.Scores {
+		seen[s.Model] = true
+		if s.MASE <= 0 || s.SMAPE <= 0 {
+			t.Errorf("%s: MASE %v sMAPE %v", s.Model, s.MASE, s.SMAPE)
+		}
+	}
+	for _, m := range []string{"selection", "snaive-daily", "profile-daily"} {
+		if !seen[m] {
+			t.Errorf("no score for %s in %v", m, ev.Scores)
+		}
+	}
+}
