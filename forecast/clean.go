@@ -79,6 +79,11 @@ func cleanOutliers(in *Input) ([]float64, int) {
 	flag := make([]bool, len(v))
 	for i, r := range resid {
 		flag[i] = !math.IsNaN(r) && math.Abs(r) > outlierZ*scale
+		// A day the caller marked (a holiday, an event) is expected to
+		// differ: its regressors explain it, so it is no outlier.
+		if flag[i] && in.Regressors != nil && anyNonZero(in.Regressors[i]) {
+			flag[i] = false
+		}
 	}
 	// Keep a trailing run: it may be the new normal.
 	for i := len(v) - 1; i >= 0; i-- {
