@@ -168,26 +168,45 @@ func run(s Series, opts Options, allModels bool) (*result, error) {
 		return f
 	}
 
-	// Fit the survivors on the whole history.
+	// Fit on the whole history only what is used: the chosen model or the
+	// combination's members (all of them when evaluating). A model that
+	// validated but fails on the whole history is dropped and the choice
+	// made again.
 	finals := map[string]Fit{}
-	for i, c := range cands {
-		if v.failed[i] && !allModels {
-			continue
+	fitFinal := func(i int) bool {
+		if _, ok := finals[cands[i].name]; ok {
+			return true
 		}
-		f, err := c.model.Fit(&fitIn)
-		if err != nil || !finite(f.Mean) {
+		f, err := cands[i].model.Fit(&fitIn)
+		if err != nil || len(f.Mean) != opts.Horizon || !finite(f.Mean) {
 			v.failed[i] = true
-			continue
+			return false
 		}
-		finals[c.name] = f
-		if allModels {
-			res.models[c.name] = mk(c.name, f.Detail, f.Mean, v.errors(i))
+		finals[cands[i].name] = f
+		return true
+	}
+	if allModels {
+		for i, c := range cands {
+			if fitFinal(i) {
+				res.models[c.name] = mk(c.name, finals[c.name].Detail, finals[c.name].Mean, v.errors(i))
+			}
 		}
 	}
-	choice, err := v.choose(cands, finals)
-	if err != nil {
-		return nil, err
+	var ch choice
+	for {
+		var err error
+		if ch, err = v.choose(cands); err != nil {
+			return nil, err
+		}
+		ok := true
+		for _, w := range ch.weights {
+			ok = fitFinal(w.i) && ok
+		}
+		if ok {
+			break
+		}
 	}
+	choice := ch
 	mean := make([]float64, opts.Horizon)
 	var parts []string
 	for _, w := range choice.weights {
@@ -326,21 +345,20 @@ const maxCombined = 3
 
 // choose picks the best single candidate or the inverse-squared-error
 // weighted combination of the best few, whichever validated better.
-func (v *validation) choose(cands []candidate, finals map[string]Fit) (choice, error) {
+func (v *validation) choose(cands []candidate) (choice, error) {
 	var ok []int
-	for i, c := range cands {
-		if _, fitted := finals[c.name]; fitted && !v.failed[i] {
+	for i := range cands {
+		if !v.failed[i] {
 			ok = append(ok, i)
 		}
 	}
-	if len(v.origins) == 0 || len(ok) == 0 {
-		// No validation: the simplest model that fitted.
-		for i, c := range cands {
-			if _, fitted := finals[c.name]; fitted {
-				return choice{name: c.name, weights: []weight{{i, 1}}, mae: math.NaN()}, nil
-			}
-		}
+	if len(ok) == 0 {
 		return choice{}, errors.New("no model could be fitted")
+	}
+	if len(v.origins) == 0 {
+		// No validation: the simplest model that fits (candidates are
+		// listed simplest first).
+		return choice{name: cands[ok[0]].name, weights: []weight{{ok[0], 1}}, mae: math.NaN()}, nil
 	}
 	sort.SliceStable(ok, func(a, b int) bool { return v.mae[ok[a]] < v.mae[ok[b]] })
 	best := choice{name: cands[ok[0]].name, weights: []weight{{ok[0], 1}}, mae: v.mae[ok[0]], errs: v.errors(ok[0])}
