@@ -1,0 +1,209 @@
+package config
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+const minimal = `apiVersion: prescale.io/v1alpha1
+kind: ScalingPolicy
+metadata:
+  name: demo
+spec:
+  targets:
+    - name: api
+      signals:
+        demand:
+          query: sum(rate(http_requests_total[2m]))
+      capacity:
+        perPod: 100
+      hpa:
+        namespace: default
+        name: api
+        maxReplicas: 10
+`
+
+func TestDefaults(t *testing.T) {
+	ps, err := Parse([]byte(minimal), "min.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tg := ps[0].Spec.Targets[0]
+	for _, c := range []struct {
+		name      string
+		got, want any
+	}{
+		{"timeZone", ps[0].Spec.TimeZone, "UTC"},
+		{"targetUtilization", tg.Capacity.TargetUtilization, 0.7},
+		{"quantile", tg.Capacity.Quantile, 0.9},
+		{"leadTime", tg.Capacity.LeadTime.D(), 5 * time.Minute},
+		{"window", tg.Capacity.Window.D(), 15 * time.Minute},
+		{"mode", tg.HPA.Mode, "shadow"},
+		{"minReplicas", tg.HPA.MinReplicas, 1},
+		{"maxStepUp", tg.HPA.MaxStepUp, 10},
+		{"scaleDown.pods", tg.HPA.ScaleDown.Pods, 1},
+		{"scaleDown.period", tg.HPA.ScaleDown.Period.D(), 5 * time.Minute},
+		{"stabilization", tg.HPA.ScaleDown.Stabilization.D(), 10 * time.Minute},
+		{"cooldown", tg.HPA.Cooldown.D(), 5 * time.Minute},
+		{"demand step", tg.Signals.Demand.Step.D(), time.Minute},
+	} {
+		if c.got != c.want {
+			t.Errorf("%s = %v, want %v", c.name, c.got, c.want)
+		}
+	}
+}
+
+// edit returns minimal with old replaced by new (which must occur).
+func edit(t *testing.T, old, new string) string {
+	t.Helper()
+	if !strings.Contains(minimal, old) {
+		t.Fatalf("fixture lacks %q", old)
+	}
+	return strings.Replace(minimal, old, new, 1)
+}
+
+func TestProblemsCarryPositions(t *testing.T) {
+	for _, c := range []struct {
+		name, doc string
+		want      string // one expected line of the error
+	}{
+		{"unknown field", edit(t, "        perPod: 100\n", "        perPod: 100\n        perPood: 3\n"),
+			"p.yaml:13:9: spec.targets[0].capacity.perPood: unknown field (did you mean \"perPod\"?)"},
+		{"wrong type", edit(t, "maxReplicas: 10", "maxReplicas: ten"),
+			"p.yaml:16:22: spec.targets[0].hpa.maxReplicas: want an integer, got a string"},
+		{"duplicate key", edit(t, "        maxReplicas: 10\n", "        maxReplicas: 10\n        maxReplicas: 12\n"),
+			"p.yaml:17:9: spec.targets[0].hpa.maxReplicas: duplicate key (first at line 16)"},
+		{"bad promql", edit(t, "sum(rate(http_requests_total[2m]))", "sum(rate(http_requests_total[2m])"),
+			"p.yaml:10:18: spec.targets[0].signals.demand.query: PromQL does not parse"},
+		{"floor above ceiling", edit(t, "        maxReplicas: 10\n", "        maxReplicas: 10\n        minReplicas: 12\n"),
+			"p.yaml:17:22: spec.targets[0].hpa.minReplicas: floor 12 is above the ceiling maxReplicas 10"},
+		{"bad zone", edit(t, "spec:\n", "spec:\n  timeZone: America/Nowhere\n"),
+			"p.yaml:6:13: spec.timeZone: unknown IANA time zone \"America/Nowhere\""},
+		{"bad duration", edit(t, "        perPod: 100\n", "        perPod: 100\n        leadTime: 5 minutes\n"),
+			"p.yaml:13:19: spec.targets[0].capacity.leadTime: duration \"5 minutes\""},
+		{"bad api version", strings.Replace(minimal, "v1alpha1", "v1", 1),
+			"p.yaml:1:13: apiVersion: must be \"prescale.io/v1alpha1\""},
+		{"bad mode", edit(t, "        name: api\n", "        name: api\n        mode: yolo\n"),
+			"p.yaml:16:15: spec.targets[0].hpa.mode: must be one of observe, shadow, active"},
+		{"unknown rule target", minimal + "  rules:\n    - name: r\n      targets: [web]\n      schedule: {cron: \"0 8 * * 1-5\", duration: 8h, minReplicas: 3}\n",
+			"p.yaml:19:17: spec.rules[0].targets[0]: unknown target \"web\""},
+		{"bad cron", minimal + "  rules:\n    - name: r\n      schedule: {cron: \"0 25 * * 1-5\", duration: 8h, minReplicas: 3}\n",
+			"p.yaml:19:24: spec.rules[0].schedule.cron: cron \"CRON_TZ=UTC 0 25 * * 1-5\": end of range (25) above maximum (23)"},
+		{"bad cron zone", minimal + "  rules:\n    - name: r\n      schedule: {cron: \"CRON_TZ=Moon/Base 0 8 * * *\", duration: 8h, minReplicas: 3}\n",
+			"p.yaml:19:24: spec.rules[0].schedule.cron: cron \"CRON_TZ=Moon/Base"},
+		{"unknown calendar", minimal + "  rules:\n    - name: r\n      schedule: {sessions: [regular], calendar: nyse, minReplicas: 3}\n",
+			"p.yaml:19:49: spec.rules[0].schedule.calendar: unknown calendar \"nyse\""},
+		{"yaml syntax", "apiVersion: [\n", "p.yaml:1:1: did not find expected node content"},
+		{"not a mapping", "- 1\n- 2\n", "p.yaml:1:1: want a mapping, got a list"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := Parse([]byte(c.doc), "p.yaml")
+			var ps Problems
+			if !errors.As(err, &ps) {
+				t.Fatalf("want Problems, got %v", err)
+			}
+			for _, line := range strings.Split(err.Error(), "\n") {
+				if strings.HasPrefix(line, c.want) {
+					return
+				}
+			}
+			t.Errorf("no line starting %q in:\n%v", c.want, err)
+		})
+	}
+}
+
+func TestTierLadderAndReferences(t *testing.T) {
+	doc := minimal + `  databases:
+    - name: db
+      identifier: db-1
+      tiers:
+        - {class: db.r5.large, maxConnections: 200}
+        - {class: db.r5.xlarge, maxConnections: 400}
+      current: db.r5.4xlarge
+  calendars:
+    - name: events
+      events:
+        - {name: launch, start: "2026-12-01T10:00", duration: 2h}
+  rules:
+    - name: launch
+      event:
+        calendar: events
+        event: lunch
+        steps:
+          - {at: -1d, databaseClass: db.m5.large}
+`
+	_, err := Parse([]byte(doc), "p.yaml")
+	if err == nil {
+		t.Fatal("accepted")
+	}
+	for _, want := range []string{
+		"spec.databases[0].current: class \"db.r5.4xlarge\" is not in the tier ladder",
+		"spec.rules[0].event.event: calendar \"events\" has no event \"lunch\"",
+		"spec.rules[0].event.steps[0]: changes a database tier but none of the rule's targets has a database",
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("missing %q in:\n%v", want, err)
+		}
+	}
+}
+
+func TestMultiDocumentAndDirectory(t *testing.T) {
+	dir := t.TempDir()
+	second := strings.Replace(minimal, "name: demo", "name: demo2", 1)
+	if err := os.WriteFile(filepath.Join(dir, "a.yaml"), []byte(minimal+"---\n"+second), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "notes.txt"), []byte("not yaml: ["), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ps, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ps) != 2 || ps[1].Metadata.Name != "demo2" || ps[1].Document != 1 {
+		t.Fatalf("got %d policies", len(ps))
+	}
+	// The same policy name twice is a problem.
+	if err := os.WriteFile(filepath.Join(dir, "b.yml"), []byte(minimal), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(dir); err == nil || !strings.Contains(err.Error(), "b.yml:4:9: metadata.name: policy \"demo\" already defined") {
+		t.Errorf("duplicate policy: %v", err)
+	}
+}
+
+func TestParseDuration(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		want time.Duration
+		ok   bool
+	}{
+		{"90s", 90 * time.Second, true}, {"7d", 7 * 24 * time.Hour, true}, {"-7d", -7 * 24 * time.Hour, true},
+		{"1d12h", 36 * time.Hour, true}, {"2w", 14 * 24 * time.Hour, true}, {"-30m", -30 * time.Minute, true},
+		{"0", 0, true}, {"5 minutes", 0, false}, {"d", 0, false}, {"1x", 0, false}, {"--1h", 0, false},
+	} {
+		got, err := ParseDuration(c.in)
+		if (err == nil) != c.ok || got != c.want {
+			t.Errorf("ParseDuration(%q) = %v, %v", c.in, got, err)
+		}
+	}
+}
+
+func TestParseQuantity(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		want float64
+	}{{"500m", 0.5}, {"2", 2}, {"1Gi", 1 << 30}, {"512Mi", 512 << 20}, {"1.5G", 1.5e9}} {
+		q, err := ParseQuantity(c.in)
+		if err != nil || q.Value != c.want {
+			t.Errorf("ParseQuantity(%q) = %v, %v", c.in, q.Value, err)
+		}
+	}
+	if _, err := ParseQuantity("lots"); err == nil {
+		t.Error("accepted lots")
+	}
+}

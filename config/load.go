@@ -1,0 +1,135 @@
+package config
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"reflect"
+	"sort"
+	"strings"
+)
+
+// Parse decodes, defaults and validates every document of one YAML stream.
+// name is the file name used in problems. On any problem it returns the
+// documents decoded so far and Problems.
+func Parse(data []byte, name string) ([]*Policy, error) {
+	docs, problems := documents(bytes.NewReader(data), name)
+	var out []*Policy
+	for i, root := range docs {
+		d := &decoder{file: name, pos: map[string]Pos{}}
+		p := &Policy{File: name, Document: i}
+		d.decode(root, reflect.ValueOf(p).Elem(), "")
+		p.pos = d.pos
+		problems = append(problems, d.problems...)
+		if len(d.problems) == 0 {
+			problems = append(problems, p.validate()...)
+		}
+		out = append(out, p)
+	}
+	if len(docs) == 0 && len(problems) == 0 {
+		problems = append(problems, Problem{File: name, Pos: Pos{1, 1}, Message: "no policy document in file"})
+	}
+	if len(problems) > 0 {
+		problems.sort()
+		return out, problems
+	}
+	return out, nil
+}
+
+// LoadFile reads and parses one policy file.
+func LoadFile(path string) ([]*Policy, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("policy file: %w", err)
+	}
+	return Parse(data, path)
+}
+
+// Files expands paths: a directory stands for its *.yaml and *.yml files
+// (not recursive), in name order.
+func Files(paths ...string) ([]string, error) {
+	var files []string
+	for _, p := range paths {
+		st, err := os.Stat(p)
+		if err != nil {
+			return nil, fmt.Errorf("policy path: %w", err)
+		}
+		if !st.IsDir() {
+			files = append(files, p)
+			continue
+		}
+		entries, err := os.ReadDir(p)
+		if err != nil {
+			return nil, fmt.Errorf("policy directory: %w", err)
+		}
+		var names []string
+		for _, e := range entries {
+			n := e.Name()
+			if !e.IsDir() && (strings.HasSuffix(n, ".yaml") || strings.HasSuffix(n, ".yml")) {
+				names = append(names, filepath.Join(p, n))
+			}
+		}
+		sort.Strings(names)
+		files = append(files, names...)
+	}
+	return files, nil
+}
+
+// Load reads files and directories of policies. Policy names must be unique
+// across everything loaded. Problems from every file are returned together
+// (as Problems); other errors (unreadable files) come first as they are.
+func Load(paths ...string) ([]*Policy, error) {
+	files, err := Files(paths...)
+	if err != nil {
+		return nil, err
+	}
+	var all []*Policy
+	var problems Problems
+	for _, f := range files {
+		ps, err := LoadFile(f)
+		var pr Problems
+		switch {
+		case err == nil:
+		case asProblems(err, &pr):
+			problems = append(problems, pr...)
+		default:
+			return nil, err
+		}
+		all = append(all, ps...)
+	}
+	seen := map[string]*Policy{}
+	for _, p := range all {
+		if p.Metadata.Name == "" {
+			continue
+		}
+		key := p.Metadata.Namespace + "/" + p.Metadata.Name
+		if prev, dup := seen[key]; dup {
+			problems = append(problems, Problem{File: p.File, Pos: p.PosOf("metadata.name"), Field: "metadata.name",
+				Message: fmt.Sprintf("policy %q already defined in %s:%d", p.Metadata.Name, prev.File, prev.PosOf("metadata.name").Line)})
+		}
+		seen[key] = p
+	}
+	if len(problems) > 0 {
+		return all, problems
+	}
+	return all, nil
+}
+
+func asProblems(err error, out *Problems) bool {
+	p, ok := err.(Problems)
+	if ok {
+		*out = p
+	}
+	return ok
+}
+
+// Read parses a policy stream from r.
+func Read(r io.Reader, name string) ([]*Policy, error) {
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return nil, fmt.Errorf("policy %s: %w", name, err)
+	}
+	return Parse(data, name)
+}

@@ -1,5 +1,0 @@
-package config
-
-import "github.com/prometheus/prometheus/promql/parser"
-
-var _ = parser.NewParser

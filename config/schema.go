@@ -1,0 +1,415 @@
+// Package config is the YAML policy schema of prescale: the types, their
+// defaults, strict decoding with FILE:LINE:COL positions, validation, and
+// loading of files and directories (with a reload that keeps the last good
+// version). docs/policy.md is the reference page for every field.
+package config
+
+import (
+	"time"
+
+	"github.com/robfig/cron/v3"
+
+	"github.com/prescale/prescale/policy/calendar"
+)
+
+// APIVersion and Kind identify a policy document.
+const (
+	APIVersion = "prescale.io/v1alpha1"
+	Kind       = "ScalingPolicy"
+)
+
+// Policy is one ScalingPolicy document.
+type Policy struct {
+	APIVersion string   `yaml:"apiVersion"`
+	Kind       string   `yaml:"kind"`
+	Metadata   Metadata `yaml:"metadata"`
+	Spec       Spec     `yaml:"spec"`
+
+	// File is the file the document came from; Document its 0-based index.
+	File     string `yaml:"-"`
+	Document int    `yaml:"-"`
+	// Location is spec.timeZone, loaded.
+	Location *time.Location `yaml:"-"`
+
+	pos map[string]Pos
+}
+
+// PosOf returns the position of the field at path (such as
+// "spec.targets[0].hpa"), or of its closest recorded parent.
+func (p *Policy) PosOf(path string) Pos {
+	for path != "" {
+		if ps, ok := p.pos[path]; ok {
+			return ps
+		}
+		i := max(lastIndexAny(path, ".["), 0)
+		path = path[:i]
+	}
+	return Pos{1, 1}
+}
+
+func lastIndexAny(s, chars string) int {
+	for i := len(s) - 1; i >= 0; i-- {
+		for j := 0; j < len(chars); j++ {
+			if s[i] == chars[j] {
+				return i
+			}
+		}
+	}
+	return -1
+}
+
+// Metadata names the policy.
+type Metadata struct {
+	Name        string            `yaml:"name"`
+	Namespace   string            `yaml:"namespace"`
+	Labels      map[string]string `yaml:"labels"`
+	Annotations map[string]string `yaml:"annotations"`
+}
+
+// Spec is the body of a policy.
+type Spec struct {
+	// TimeZone is the IANA zone for local-time seasonality and for rules
+	// without their own zone. Default "UTC".
+	TimeZone   string      `yaml:"timeZone"`
+	Targets    []Target    `yaml:"targets"`
+	NodeGroups []NodeGroup `yaml:"nodeGroups"`
+	Databases  []Database  `yaml:"databases"`
+	Caches     []Database  `yaml:"caches"`
+	Calendars  []Calendar  `yaml:"calendars"`
+	Rules      []Rule      `yaml:"rules"`
+}
+
+// Target is a workload scaled through its HPA.
+type Target struct {
+	Name     string   `yaml:"name"`
+	Signals  Signals  `yaml:"signals"`
+	Capacity Capacity `yaml:"capacity"`
+	HPA      HPA      `yaml:"hpa"`
+	// Pod is one pod's resource requests, for node planning.
+	Pod Resources `yaml:"pod"`
+	// NodeGroup, Database and Cache name the resources this target uses.
+	NodeGroup string `yaml:"nodeGroup"`
+	Database  string `yaml:"database"`
+	Cache     string `yaml:"cache"`
+}
+
+// Signals are the PromQL queries prescale reads for a target.
+type Signals struct {
+	// Demand is required: the load the capacity model sizes for (RPS).
+	Demand        *Signal        `yaml:"demand"`
+	LatencyP95    *LatencySignal `yaml:"latencyP95"`
+	DBConnections *Signal        `yaml:"dbConnections"`
+	CacheHitRatio *CacheSignal   `yaml:"cacheHitRatio"`
+	// Extra are further named signals rules can refer to, such as "vix".
+	Extra []NamedSignal `yaml:"extra"`
+}
+
+// Signal is one PromQL query.
+type Signal struct {
+	Query string `yaml:"query"`
+	// Step is the sampling step of the query. Default 1m.
+	Step Duration `yaml:"step"`
+}
+
+// LatencySignal is the p95 latency query and its objective.
+type LatencySignal struct {
+	Query string   `yaml:"query"`
+	Step  Duration `yaml:"step"`
+	// Objective is the p95 latency the target must meet, e.g. 100ms.
+	Objective Duration `yaml:"objective"`
+	// MinCapacityFraction bounds the learned per-pod capacity from below,
+	// as a fraction of capacity.perPod. Default 0.5.
+	MinCapacityFraction float64 `yaml:"minCapacityFraction"`
+}
+
+// CacheSignal is the cache hit ratio query and its normal level.
+type CacheSignal struct {
+	Query string   `yaml:"query"`
+	Step  Duration `yaml:"step"`
+	// Baseline is the usual hit ratio (0..1) the database tiers assume.
+	// Default 0.9.
+	Baseline float64 `yaml:"baseline"`
+}
+
+// NamedSignal is an extra signal that rules refer to by name.
+type NamedSignal struct {
+	Name  string   `yaml:"name"`
+	Query string   `yaml:"query"`
+	Step  Duration `yaml:"step"`
+}
+
+// Capacity is the target's capacity model.
+type Capacity struct {
+	// PerPod is the demand one pod serves at 100% utilisation. Required.
+	PerPod float64 `yaml:"perPod"`
+	// TargetUtilization is the utilisation the floor plans for. Default 0.7.
+	TargetUtilization float64 `yaml:"targetUtilization"`
+	// Headroom is extra demand on top of the forecast, 0.1 = 10%. Default 0.
+	Headroom float64 `yaml:"headroom"`
+	// Quantile of the forecast to provision for. Default 0.9.
+	Quantile float64 `yaml:"quantile"`
+	// LeadTime is how long capacity takes to be ready. Default 5m.
+	LeadTime Duration `yaml:"leadTime"`
+	// Window is the span after the lead time the floor covers. Default 15m.
+	Window Duration `yaml:"window"`
+}
+
+// HPA is the HorizontalPodAutoscaler prescale manages and its limits.
+type HPA struct {
+	Namespace string `yaml:"namespace"`
+	Name      string `yaml:"name"`
+	// Mode is observe, shadow or active. Default shadow.
+	Mode string `yaml:"mode"`
+	// MinReplicas is the owner's floor: prescale never plans below it. The
+	// live HPA's value, when known, takes precedence. Default 1.
+	MinReplicas int `yaml:"minReplicas"`
+	// MaxReplicas is the ceiling. Required.
+	MaxReplicas int `yaml:"maxReplicas"`
+	// MaxStepUp is the largest floor increase per tick. Default 10; 0 in
+	// the file means the default.
+	MaxStepUp int       `yaml:"maxStepUp"`
+	ScaleDown ScaleDown `yaml:"scaleDown"`
+	// Cooldown is the time after any floor change before the floor may
+	// come down again. Default 5m.
+	Cooldown Duration `yaml:"cooldown"`
+}
+
+// ScaleDown limits how fast a floor comes down.
+type ScaleDown struct {
+	// Pods is the largest decrease per Period. Default 1 when Percent is 0.
+	Pods int `yaml:"pods"`
+	// Percent is the largest decrease per Period as a percentage of the
+	// current floor; with Pods set too, the larger step wins (like the HPA's
+	// selectPolicy Max).
+	Percent float64 `yaml:"percent"`
+	// Period of the rate. Default 5m.
+	Period Duration `yaml:"period"`
+	// Stabilization: the floor is the highest recommendation over this
+	// window, like the HPA's scale-down stabilisation. Default 10m.
+	Stabilization Duration `yaml:"stabilization"`
+}
+
+// Resources are CPU and memory amounts.
+type Resources struct {
+	CPU    Quantity `yaml:"cpu"`
+	Memory Quantity `yaml:"memory"`
+}
+
+// NodeGroup is the node capacity behind one or more targets.
+type NodeGroup struct {
+	Name string `yaml:"name"`
+	// Provider is asg, eks or placeholder.
+	Provider    string          `yaml:"provider"`
+	ASG         *ASGRef         `yaml:"asg"`
+	EKS         *EKSRef         `yaml:"eks"`
+	Placeholder *PlaceholderRef `yaml:"placeholder"`
+	Allocatable Resources       `yaml:"allocatable"`
+	Overhead    Resources       `yaml:"overhead"`
+	// PackingMargin is spare node capacity for imperfect bin packing.
+	// Default 0.1.
+	PackingMargin float64 `yaml:"packingMargin"`
+	MinSize       int     `yaml:"minSize"`
+	MaxSize       int     `yaml:"maxSize"`
+}
+
+// ASGRef names an AWS Auto Scaling group.
+type ASGRef struct {
+	Name   string `yaml:"name"`
+	Region string `yaml:"region"`
+}
+
+// EKSRef names an EKS managed node group.
+type EKSRef struct {
+	Cluster   string `yaml:"cluster"`
+	NodeGroup string `yaml:"nodeGroup"`
+	Region    string `yaml:"region"`
+}
+
+// PlaceholderRef is a Deployment of pause pods that reserves headroom.
+type PlaceholderRef struct {
+	Namespace     string `yaml:"namespace"`
+	Name          string `yaml:"name"`
+	PriorityClass string `yaml:"priorityClass"`
+}
+
+// Database is an RDS instance (under databases) or an ElastiCache
+// replication group (under caches) with its tier ladder.
+type Database struct {
+	Name string `yaml:"name"`
+	// Provider is rds for databases, elasticache for caches (the default
+	// for each list).
+	Provider string `yaml:"provider"`
+	// Identifier is the DB instance identifier or replication group id.
+	Identifier string `yaml:"identifier"`
+	Region     string `yaml:"region"`
+	// Tiers is the ladder, smallest first.
+	Tiers []Tier `yaml:"tiers"`
+	// Current is the class the resource runs at normally (its owner's).
+	Current string `yaml:"current"`
+	// ConnectionFraction of max connections planned pods may use. Default 0.8.
+	ConnectionFraction float64 `yaml:"connectionFraction"`
+	// LoadPerDemand converts target demand into this resource's load units.
+	// Default 1.
+	LoadPerDemand float64  `yaml:"loadPerDemand"`
+	ChangeWindows []Window `yaml:"changeWindows"`
+	// LeadTime before a need that a tier change must start. Default 1h.
+	LeadTime Duration `yaml:"leadTime"`
+	// Hysteresis is how long a higher tier must be unneeded before stepping
+	// down. Default 24h.
+	Hysteresis Duration `yaml:"hysteresis"`
+	// DryRun: plan but never change the resource. Default true.
+	DryRun *bool `yaml:"dryRun"`
+}
+
+// Tier is one rung of a ladder.
+type Tier struct {
+	Class string `yaml:"class"`
+	// MaxConnections of a database at this class (0: not limited).
+	MaxConnections int `yaml:"maxConnections"`
+	// Capacity is the load (queries per second, operations per second) the
+	// tier serves comfortably (0: not limited).
+	Capacity float64  `yaml:"capacity"`
+	Memory   Quantity `yaml:"memory"`
+}
+
+// Window is a recurring time window: a cron start and a duration.
+type Window struct {
+	Schedule string   `yaml:"schedule"`
+	Duration Duration `yaml:"duration"`
+	// TimeZone of the schedule; default spec.timeZone. A CRON_TZ= prefix
+	// in the schedule wins.
+	TimeZone string `yaml:"timeZone"`
+
+	// Parsed is Schedule, parsed by validation.
+	Parsed cron.Schedule `yaml:"-"`
+}
+
+// Calendar is a trading calendar (exchange), a custom holiday list, an
+// event calendar, or all three.
+type Calendar struct {
+	Name string `yaml:"name"`
+	// Exchange is a built-in trading calendar computed by rule: XNYS.
+	Exchange string `yaml:"exchange"`
+	// TimeZone; default America/New_York for XNYS, else spec.timeZone.
+	TimeZone string    `yaml:"timeZone"`
+	Sessions *Sessions `yaml:"sessions"`
+	Holidays []Holiday `yaml:"holidays"`
+	Events   []Event   `yaml:"events"`
+
+	// Trading is the resolved trading calendar; Events the event calendar.
+	Trading  *calendar.TradingCalendar `yaml:"-"`
+	EventSet *calendar.EventCalendar   `yaml:"-"`
+	Location *time.Location            `yaml:"-"`
+}
+
+// Sessions overrides session boundaries (HH:MM local).
+type Sessions struct {
+	PreMarket  string `yaml:"preMarket"`
+	Open       string `yaml:"open"`
+	Close      string `yaml:"close"`
+	PostMarket string `yaml:"postMarket"`
+}
+
+// Holiday is a custom closure or early close.
+type Holiday struct {
+	Date string `yaml:"date"`
+	Name string `yaml:"name"`
+	// EarlyClose (HH:MM) makes the day an early close instead of a closure.
+	EarlyClose string `yaml:"earlyClose"`
+}
+
+// Event is a named event, one-off (start) or recurring (schedule).
+type Event struct {
+	Name string `yaml:"name"`
+	// Start is RFC 3339, or YYYY-MM-DDTHH:MM / YYYY-MM-DD in the calendar's zone.
+	Start    string   `yaml:"start"`
+	Schedule string   `yaml:"schedule"`
+	Duration Duration `yaml:"duration"`
+	LeadTime Duration `yaml:"leadTime"`
+}
+
+// Rule adjusts the forecast-based recommendation. Exactly one of Schedule,
+// Event, Volatility and ConnectionBudget is set.
+type Rule struct {
+	Name string `yaml:"name"`
+	// Targets the rule applies to; empty means every target.
+	Targets          []string          `yaml:"targets"`
+	Schedule         *ScheduleRule     `yaml:"schedule"`
+	Event            *EventRule        `yaml:"event"`
+	Volatility       *VolatilityRule   `yaml:"volatility"`
+	ConnectionBudget *ConnectionBudget `yaml:"connectionBudget"`
+}
+
+// ScheduleRule is active in recurring windows: cron + duration, or the
+// sessions of a trading calendar.
+type ScheduleRule struct {
+	Cron     string   `yaml:"cron"`
+	Duration Duration `yaml:"duration"`
+	TimeZone string   `yaml:"timeZone"`
+	// Calendar names a trading calendar, used by Sessions and TradingDaysOnly.
+	Calendar string `yaml:"calendar"`
+	// Sessions (pre-market, regular, post-market) make the window follow
+	// the calendar's sessions, early closes included, instead of a cron.
+	Sessions        []string `yaml:"sessions"`
+	TradingDaysOnly bool     `yaml:"tradingDaysOnly"`
+	MinReplicas     int      `yaml:"minReplicas"`
+	Multiplier      float64  `yaml:"multiplier"`
+	MaxReplicas     int      `yaml:"maxReplicas"`
+	// Ramp raises the floor linearly over this span before a window opens.
+	Ramp Duration `yaml:"ramp"`
+
+	// Parsed is Cron, parsed by validation.
+	Parsed cron.Schedule `yaml:"-"`
+}
+
+// EventRule is a step plan relative to an event's start (T).
+type EventRule struct {
+	Calendar string      `yaml:"calendar"`
+	Event    string      `yaml:"event"`
+	Steps    []EventStep `yaml:"steps"`
+}
+
+// EventStep applies from T+At (At negative before the event) until a later
+// step changes the same field or a reset step.
+type EventStep struct {
+	At                 Duration `yaml:"at"`
+	MinReplicas        int      `yaml:"minReplicas"`
+	MinReplicasPercent float64  `yaml:"minReplicasPercent"`
+	MaxReplicas        int      `yaml:"maxReplicas"`
+	MaxReplicasPercent float64  `yaml:"maxReplicasPercent"`
+	NodesPercent       float64  `yaml:"nodesPercent"`
+	DatabaseTiersUp    int      `yaml:"databaseTiersUp"`
+	CacheTiersUp       int      `yaml:"cacheTiersUp"`
+	DatabaseClass      string   `yaml:"databaseClass"`
+	CacheClass         string   `yaml:"cacheClass"`
+	// OutsideWindows lets this step's tier change happen outside the
+	// resource's change windows.
+	OutsideWindows bool `yaml:"outsideWindows"`
+	// Reset ends every earlier step: back to normal.
+	Reset bool `yaml:"reset"`
+}
+
+// VolatilityRule reacts to a market signal with hysteresis.
+type VolatilityRule struct {
+	// Signal names an extra signal of the rule's targets, e.g. vix.
+	Signal string `yaml:"signal"`
+	// Above activates the rule; Below (<= Above) deactivates it.
+	Above             float64 `yaml:"above"`
+	Below             float64 `yaml:"below"`
+	MinReplicas       int     `yaml:"minReplicas"`
+	MaxReplicas       int     `yaml:"maxReplicas"`
+	Multiplier        float64 `yaml:"multiplier"`
+	TargetUtilization float64 `yaml:"targetUtilization"`
+}
+
+// ConnectionBudget keeps pods × pool size under a fraction of the
+// database's max connections.
+type ConnectionBudget struct {
+	Database string `yaml:"database"`
+	PoolSize int    `yaml:"poolSize"`
+	// Fraction of max connections; default the database's connectionFraction.
+	Fraction float64 `yaml:"fraction"`
+	// Action is cap (cap the replicas and plan the next tier) or warn.
+	// Default cap.
+	Action string `yaml:"action"`
+}
