@@ -29,7 +29,7 @@ func candidates(in *Input) []candidate {
 	last := len(in.Seasons) - 1
 	out = append(out,
 		candidate{"snaive", SeasonalNaive{Season: last}},
-		candidate{"profile-" + in.Seasons[last].Name, SeasonalProfile{Season: last, Cycles: 4, Decay: 0.8, Smooth: smoothWidth(in), Level: 0.5}},
+		candidate{"profile-" + in.Seasons[last].Name, SeasonalProfile{Season: last, Cycles: 6, Decay: 0.85, Smooth: smoothWidth(in), Level: 0.5}},
 	)
 	if last > 0 {
 		out = append(out, candidate{"profile-" + in.Seasons[0].Name, SeasonalProfile{Season: 0, Cycles: 7, Decay: 0.85, Smooth: smoothWidth(in), Level: 0.5}})
