@@ -23,8 +23,13 @@ func Parse(data []byte, name string) ([]*Policy, error) {
 		d.decode(root, reflect.ValueOf(p).Elem(), "")
 		p.pos = d.pos
 		problems = append(problems, d.problems...)
-		if len(d.problems) == 0 {
-			problems = append(problems, p.validate()...)
+		// Validate even a document with decoding problems, so one run
+		// reports everything, but drop what a decoding problem explains
+		// (a field with the wrong type also reads as "required").
+		for _, vp := range p.validate() {
+			if !explained(vp, d.problems) {
+				problems = append(problems, vp)
+			}
 		}
 		out = append(out, p)
 	}
@@ -36,6 +41,15 @@ func Parse(data []byte, name string) ([]*Policy, error) {
 		return out, problems
 	}
 	return out, nil
+}
+
+func explained(vp Problem, decoding Problems) bool {
+	for _, dp := range decoding {
+		if dp.Field == "" || vp.Field == dp.Field || strings.HasPrefix(vp.Field, dp.Field+".") || strings.HasPrefix(vp.Field, dp.Field+"[") {
+			return true
+		}
+	}
+	return false
 }
 
 // LoadFile reads and parses one policy file.
