@@ -63,6 +63,11 @@ func (m SeasonalProfile) Fit(in *Input) (Fit, error) {
 	}
 	// Weights fall per cycle back from the end: exp(log(decay) * age).
 	ld := math.Log(decay)
+	// prior is the profile without the last two days: what the last days
+	// are compared with to measure the recent level.
+	day := in.Seasons[0].Period
+	psum := make([]float64, period)
+	pwsum := make([]float64, period)
 	for i := n - 1; i >= from; i-- {
 		v := in.Values[i]
 		if math.IsNaN(v) {
@@ -72,28 +77,45 @@ func (m SeasonalProfile) Fit(in *Input) (Fit, error) {
 		s := slots[i]
 		sum[s] += w * v
 		wsum[s] += w
+		if i < n-2*day {
+			psum[s] += w * v
+			pwsum[s] += w
+		}
 	}
 	prof := make([]float64, period)
 	if err := fillProfile(prof, sum, wsum, m.Smooth); err != nil {
 		return Fit{}, fmt.Errorf("profile: %w", err)
 	}
-	// Recent level: the last day (or cycle of the shortest season) against
-	// what the profile says for the same slots.
-	f := levelFactor(in, prof, slots, k)
+	prior := make([]float64, period)
+	f := level{mult: in.NonNegative, value: 0}
+	if in.NonNegative {
+		f.value = 1
+	}
+	weight := m.Level
+	if fillProfile(prior, psum, pwsum, m.Smooth) == nil {
+		// Recent level: the last day against the prior profile at the
+		// same slots. A change that the day before shows too has held
+		// for two days: it is taken in full, a one-day change in part.
+		f = levelFactor(in, prior, slots, n-day, n)
+		g := levelFactor(in, prior, slots, n-2*day, n-day)
+		if f.persists(g) {
+			weight = 1
+		}
+	}
 	mean := make([]float64, in.Horizon)
 	for i := range mean {
 		p := prof[slots[n+i]]
 		if f.mult {
-			mean[i] = p * (1 + m.Level*(f.value-1))
+			mean[i] = p * (1 + weight*(f.value-1))
 		} else {
-			mean[i] = p + m.Level*f.value
+			mean[i] = p + weight*f.value
 		}
 		if in.NonNegative && mean[i] < 0 {
 			mean[i] = 0
 		}
 	}
 	return Fit{Mean: mean, Detail: fmt.Sprintf("profile(%s, %d cycles, smooth %d, level %.2f×%.3f)",
-		in.Seasons[k].Name, cycles, m.Smooth, m.Level, f.value)}, nil
+		in.Seasons[k].Name, cycles, m.Smooth, weight, f.value)}, nil
 }
 
 // fillProfile turns weighted sums into the profile, fills slots never
@@ -154,19 +176,14 @@ type level struct {
 	value float64 // a ratio when mult, else a difference
 }
 
-// levelFactor compares the last cycle of the shortest season (a day, usually)
-// with the profile at the same slots: a ratio for non-negative data with a
-// positive profile, a difference otherwise. It returns the neutral value
-// when there is too little to compare.
-func levelFactor(in *Input, prof []float64, slots []int32, k int) level {
-	n := in.Len()
-	window := in.Seasons[0].Period
-	if window > n {
-		window = n
-	}
+// levelFactor compares the observations in [from, to) with the profile at
+// the same slots: a ratio for non-negative data with a positive profile, a
+// difference otherwise. It returns the neutral value when there is too
+// little to compare.
+func levelFactor(in *Input, prof []float64, slots []int32, from, to int) level {
 	var ys, ps float64
 	var cnt int
-	for i := n - window; i < n; i++ {
+	for i := max(0, from); i < to; i++ {
 		v := in.Values[i]
 		if math.IsNaN(v) {
 			continue
@@ -175,7 +192,7 @@ func levelFactor(in *Input, prof []float64, slots []int32, k int) level {
 		ps += prof[slots[i]]
 		cnt++
 	}
-	if cnt < window/4 || cnt == 0 {
+	if cnt < (to-from)/4 || cnt == 0 {
 		if in.NonNegative {
 			return level{true, 1}
 		}
@@ -187,5 +204,20 @@ func levelFactor(in *Input, prof []float64, slots []int32, k int) level {
 		// explain; trust it only so far.
 		return level{true, math.Max(0.5, math.Min(2, r))}
 	}
+	if in.NonNegative {
+		return level{true, 1}
+	}
 	return level{false, (ys - ps) / float64(cnt)}
+}
+
+// levelShift is the ratio beyond which a day's level counts as changed.
+const levelShift = 1.2
+
+// persists tells whether l and the day before's level g show the same
+// clear change.
+func (l level) persists(g level) bool {
+	if !l.mult || !g.mult {
+		return false
+	}
+	return (l.value > levelShift && g.value > levelShift) || (l.value < 1/levelShift && g.value < 1/levelShift)
 }
