@@ -1,0 +1,69 @@
+package policy
+
+import (
+	"fmt"
+	"math"
+	"sort"
+	"time"
+
+	"github.com/prescale/prescale/forecast"
+)
+
+// absurd bounds a forecast value: beyond it the forecast is discarded
+// rather than acted on.
+const absurd = 1e12
+
+// windowValue returns the largest forecast value at quantile q over the
+// steps overlapping [from, to). It uses the nearest quantile at or above q
+// (or the mean when the forecast has no quantiles) and says which in
+// level. ok is false when the forecast does not cover the window or holds
+// only NaN, Inf or absurd values there.
+func windowValue(f *forecast.Forecast, q float64, from, to time.Time) (v float64, level string, ok bool) {
+	if f == nil || f.Step <= 0 || len(f.Mean) == 0 {
+		return 0, "", false
+	}
+	values, level := pickQuantile(f, q)
+	if f.Start.After(from) || f.Time(len(values)).Before(to) {
+		return 0, level, false
+	}
+	best, found := math.Inf(-1), false
+	for i, x := range values {
+		t := f.Time(i)
+		if !t.Add(f.Step).After(from) || !t.Before(to) {
+			continue
+		}
+		if math.IsNaN(x) || math.IsInf(x, 0) || x > absurd {
+			return 0, level, false
+		}
+		if x > best {
+			best, found = x, true
+		}
+	}
+	if !found {
+		return 0, level, false
+	}
+	return math.Max(best, 0), level, true
+}
+
+func pickQuantile(f *forecast.Forecast, q float64) ([]float64, string) {
+	if v, ok := f.Quantiles[q]; ok && len(v) == len(f.Mean) {
+		return v, fmt.Sprintf("p%g", q*100)
+	}
+	levels := make([]float64, 0, len(f.Quantiles))
+	for l, v := range f.Quantiles {
+		if len(v) == len(f.Mean) {
+			levels = append(levels, l)
+		}
+	}
+	sort.Float64s(levels)
+	for _, l := range levels {
+		if l >= q {
+			return f.Quantiles[l], fmt.Sprintf("p%g (nearest at or above p%g)", l*100, q*100)
+		}
+	}
+	if len(levels) > 0 {
+		l := levels[len(levels)-1]
+		return f.Quantiles[l], fmt.Sprintf("p%g (highest available; p%g wanted)", l*100, q*100)
+	}
+	return f.Mean, fmt.Sprintf("mean (no quantiles; p%g wanted)", q*100)
+}

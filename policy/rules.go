@@ -1,0 +1,210 @@
+package policy
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/prescale/prescale/config"
+	"github.com/prescale/prescale/policy/calendar"
+)
+
+// windowState says whether a schedule rule's window is open at an instant,
+// or how far into its ramp the instant is.
+type windowState struct {
+	Active bool
+	// Ramp is in (0, 1) during the ramp before a window opens: the fraction
+	// of the way from the current floor to the rule's minReplicas.
+	Ramp float64
+	// Opens is the start of the window the ramp leads to.
+	Opens time.Time
+	What  string
+}
+
+// scheduleWindow evaluates a schedule rule at instant at.
+func (e *Engine) scheduleWindow(s *config.ScheduleRule, at time.Time) windowState {
+	var cal *calendar.TradingCalendar
+	if c := e.calendars[s.Calendar]; c != nil {
+		cal = c.Trading
+	}
+	if len(s.Sessions) > 0 && cal != nil {
+		return sessionWindow(cal, s, at)
+	}
+	if s.Parsed == nil {
+		return windowState{}
+	}
+	dur := s.Duration.D()
+	trading := func(f time.Time) bool {
+		return !s.TradingDaysOnly || cal == nil || cal.IsTradingDay(calendar.DateOf(f.In(cal.Location)))
+	}
+	// The firing that opened a window still open at `at` is the first one
+	// after at-dur, if it is not after at. Skip non-trading days.
+	for f := s.Parsed.Next(at.Add(-dur)); !f.IsZero() && !f.After(at); f = s.Parsed.Next(f) {
+		if trading(f) {
+			return windowState{Active: true, What: fmt.Sprintf("window %s–%s", clock(f), clock(f.Add(dur)))}
+		}
+	}
+	if s.Ramp > 0 {
+		for f := s.Parsed.Next(at); !f.IsZero() && !f.After(at.Add(s.Ramp.D())); f = s.Parsed.Next(f) {
+			if trading(f) {
+				return windowState{Ramp: rampFraction(at, f, s.Ramp.D()), Opens: f}
+			}
+		}
+	}
+	return windowState{}
+}
+
+func sessionWindow(cal *calendar.TradingCalendar, s *config.ScheduleRule, at time.Time) windowState {
+	day := cal.DayAt(at)
+	cur := day.Session(at).String()
+	for _, name := range s.Sessions {
+		if name == cur {
+			what := fmt.Sprintf("%s %s session", cal.Name, cur)
+			if day.EarlyClose != "" {
+				what += fmt.Sprintf(" (early close %s: %s)", clock(day.Close), day.EarlyClose)
+			}
+			return windowState{Active: true, What: what}
+		}
+	}
+	if s.Ramp <= 0 || !day.Trading {
+		return windowState{}
+	}
+	// The earliest selected session still to open today.
+	var opens time.Time
+	for _, name := range s.Sessions {
+		var start time.Time
+		switch name {
+		case "pre-market":
+			start = day.PreMarket
+		case "regular":
+			start = day.Open
+		case "post-market":
+			start = day.Close
+		}
+		if start.After(at) && (opens.IsZero() || start.Before(opens)) {
+			opens = start
+		}
+	}
+	if opens.IsZero() || opens.Sub(at) > s.Ramp.D() {
+		return windowState{}
+	}
+	return windowState{Ramp: rampFraction(at, opens, s.Ramp.D()), Opens: opens}
+}
+
+// rampFraction is how far at is through the ramp of length ramp that ends
+// at opens: 0 at its start, approaching 1 at the opening.
+func rampFraction(at, opens time.Time, ramp time.Duration) float64 {
+	f := 1 - float64(opens.Sub(at))/float64(ramp)
+	return min(max(f, 0), 1)
+}
+
+func clock(t time.Time) string { return t.Format("15:04 MST") }
+
+// eventEffect is the cumulative effect of an event rule's steps at an instant.
+type eventEffect struct {
+	Active      bool
+	Occurrence  calendar.Occurrence
+	Offset      time.Duration // at − T
+	MinReplicas int
+	MinPercent  float64
+	MaxReplicas int
+	MaxPercent  float64
+	NodesPct    float64
+	DBUp        int
+	CacheUp     int
+	DBClass     string
+	CacheClass  string
+	Outside     bool
+}
+
+// eventState evaluates an event rule at instant at: the latest occurrence
+// whose first step has begun, with every step up to now applied in order
+// (a reset step clears the earlier ones). Without a reset step the effects
+// end when the occurrence ends.
+func (e *Engine) eventState(r *config.EventRule, at time.Time) eventEffect {
+	c := e.calendars[r.Calendar]
+	if c == nil || c.EventSet == nil || len(r.Steps) == 0 {
+		return eventEffect{}
+	}
+	first := r.Steps[0].At.D()
+	last := r.Steps[len(r.Steps)-1].At.D()
+	var longest time.Duration
+	for _, ev := range c.EventSet.Events {
+		if ev.Name == r.Event {
+			longest = max(longest, ev.Duration)
+		}
+	}
+	span := max(last, longest, 0)
+	occs := c.EventSet.Occurrences(r.Event, at.Add(-span-time.Nanosecond), at.Add(-first))
+	for i := len(occs) - 1; i >= 0; i-- {
+		o := occs[i]
+		off := at.Sub(o.Start)
+		if off < first {
+			continue
+		}
+		eff := eventEffect{Occurrence: o, Offset: off}
+		for _, st := range r.Steps {
+			if st.At.D() > off {
+				break
+			}
+			if st.Reset {
+				eff = eventEffect{Occurrence: o, Offset: off}
+				continue
+			}
+			eff.Active = true
+			if st.MinReplicas > 0 {
+				eff.MinReplicas = st.MinReplicas
+			}
+			if st.MinReplicasPercent != 0 {
+				eff.MinPercent = st.MinReplicasPercent
+			}
+			if st.MaxReplicas > 0 {
+				eff.MaxReplicas = st.MaxReplicas
+			}
+			if st.MaxReplicasPercent != 0 {
+				eff.MaxPercent = st.MaxReplicasPercent
+			}
+			if st.NodesPercent != 0 {
+				eff.NodesPct = st.NodesPercent
+			}
+			if st.DatabaseTiersUp != 0 || st.DatabaseClass != "" {
+				eff.DBUp, eff.DBClass = st.DatabaseTiersUp, st.DatabaseClass
+			}
+			if st.CacheTiersUp != 0 || st.CacheClass != "" {
+				eff.CacheUp, eff.CacheClass = st.CacheTiersUp, st.CacheClass
+			}
+			eff.Outside = eff.Outside || st.OutsideWindows
+		}
+		if !r.Steps[len(r.Steps)-1].Reset && off >= o.End.Sub(o.Start) && o.End.Sub(o.Start) >= last {
+			eff.Active = false
+		}
+		if eff.Active {
+			return eff
+		}
+		return eventEffect{}
+	}
+	return eventEffect{}
+}
+
+// offset formats at − T as T-7d, T+1h.
+func offset(d time.Duration) string {
+	if d < 0 {
+		return "T-" + config.FormatDuration(-d)
+	}
+	return "T+" + config.FormatDuration(d)
+}
+
+// volatility updates a volatility rule's hysteresis state: it switches on
+// above Above and off below Below, and otherwise keeps its previous state.
+// A missing observation keeps the previous state too.
+func volatility(v *config.VolatilityRule, value float64, observed, wasActive bool) bool {
+	if !observed {
+		return wasActive
+	}
+	switch {
+	case value > v.Above:
+		return true
+	case value < v.Below:
+		return false
+	}
+	return wasActive
+}
