@@ -1,0 +1,147 @@
+package sim
+
+import (
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/prescale/prescale/forecast"
+)
+
+// StrategyNames are the compared strategies, in report order.
+var StrategyNames = []string{"reactive", "schedule", "predictive", "oracle"}
+
+// Setup is a backtest's configuration beyond the trace. The zero value of
+// every field but Config means its default.
+type Setup struct {
+	// Config is the cluster. A zero Capacity is sized from PeakReplicas.
+	Config Config
+	// PeakReplicas sizes pods so that the trace's peak needs this many
+	// (20 by default): c = peak demand / N.
+	PeakReplicas int
+	// MaxHold is the longest gap held at the last value (15 minutes by
+	// default); longer gaps are left out of the replay's metrics.
+	MaxHold time.Duration
+	// Warmup is the span at the start that every strategy runs through
+	// but no metric counts, so that the predictive and schedule strategies
+	// are judged once they have history (2 days by default, at most a
+	// third of the trace).
+	Warmup time.Duration
+	// Location is the local time of the daily and weekly cycles.
+	Location *time.Location
+	// Quantile the predictive floor provisions for (0.9 by default).
+	Quantile float64
+	// FloorUtilization is the utilisation at which the schedule and
+	// predictive floors size pods for their demand estimate (by default
+	// the HPA's target). 1 means the floor only guarantees that the
+	// estimate is served, leaving the HPA's headroom to the HPA.
+	FloorUtilization float64
+	// Window after the lead time that a floor covers (5 minutes by
+	// default).
+	Window time.Duration
+	// Refit period of the predictive model (15 minutes by default).
+	Refit time.Duration
+	// ForecastStep is the predictive model's grid: by default the trace's
+	// step, but no finer than 5 minutes.
+	ForecastStep time.Duration
+	// Forecast replaces forecast.Auto (tests).
+	Forecast Forecaster
+	// Predictive and Schedule, when set, plan the floors of those
+	// strategies instead of the built-in planners (prescale's policy
+	// engine plugs in here).
+	Predictive, Schedule FloorPlanner
+}
+
+// Report is a backtest's outcome.
+type Report struct {
+	// Demand is the replayed 1-minute demand.
+	Demand forecast.Series
+	// Capacity is the per-pod capacity used.
+	Capacity float64
+	// Config is the cluster as simulated.
+	Config Config
+	// Results per strategy, in StrategyNames order.
+	Results []Result
+}
+
+// Result returns the named strategy's result.
+func (r *Report) Result(name string) (Result, bool) {
+	for _, x := range r.Results {
+		if x.Strategy == name {
+			return x, true
+		}
+	}
+	return Result{}, false
+}
+
+// Backtest replays trace through the simulated cluster under every
+// strategy. The strategies run concurrently; each sees the same demand.
+func Backtest(trace forecast.Series, setup Setup) (*Report, error) {
+	maxHold := setup.MaxHold
+	if maxHold == 0 {
+		maxHold = 15 * time.Minute
+	}
+	demand, err := Resample(trace, maxHold)
+	if err != nil {
+		return nil, fmt.Errorf("backtest: %w", err)
+	}
+	cfg := setup.Config
+	if cfg.Capacity == 0 {
+		n := setup.PeakReplicas
+		if n == 0 {
+			n = 20
+		}
+		if cfg.Capacity, err = PeakCapacity(demand, n); err != nil {
+			return nil, fmt.Errorf("backtest: %w", err)
+		}
+	}
+	if cfg.EvalFrom.IsZero() {
+		warm := setup.Warmup
+		if warm == 0 {
+			warm = 48 * time.Hour
+		}
+		span := time.Duration(demand.Len()) * Minute
+		warm = min(warm, span/3).Truncate(Minute)
+		cfg.EvalFrom = demand.Start.Add(warm)
+	}
+	if err := cfg.validate(); err != nil {
+		return nil, fmt.Errorf("backtest: %w", err)
+	}
+	size := Sizing{Capacity: cfg.Capacity, TargetUtilization: cfg.TargetUtilization}
+	if setup.FloorUtilization > 0 {
+		size.TargetUtilization = setup.FloorUtilization
+	}
+	window := setup.Window
+	if window == 0 {
+		window = 5 * time.Minute
+	}
+	step := setup.ForecastStep
+	if step == 0 {
+		step = max(trace.Step, 5*time.Minute)
+	}
+	sched := setup.Schedule
+	if sched == nil {
+		sched = &SchedulePlanner{Sizing: size, Lead: cfg.LeadTime(), Window: window, Location: setup.Location}
+	}
+	pred := setup.Predictive
+	if pred == nil {
+		pred = &ForecastPlanner{Sizing: size, Quantile: setup.Quantile, Lead: cfg.LeadTime(), Window: window,
+			Refit: setup.Refit, Step: step, Location: setup.Location, Forecast: setup.Forecast}
+	}
+	strategies := []Strategy{Reactive{}, NewFloors("schedule", sched), NewFloors("predictive", pred)}
+
+	rep := &Report{Demand: demand, Capacity: cfg.Capacity, Config: cfg, Results: make([]Result, len(StrategyNames))}
+	errs := make([]error, len(StrategyNames))
+	var wg sync.WaitGroup
+	for i, s := range strategies {
+		wg.Go(func() { rep.Results[i], errs[i] = Run(cfg, demand, s) })
+	}
+	rep.Results[3], errs[3] = RunOracle(cfg, demand)
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, fmt.Errorf("backtest: %w", err)
+		}
+	}
+	return rep, nil
+}

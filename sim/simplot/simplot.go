@@ -1,0 +1,210 @@
+// Package simplot draws a backtest: per strategy, demand against the
+// capacity that was ready to serve it, the floor the strategy asserted and
+// the demand left unserved, so that where a strategy fell short and what it
+// paid is visible at a glance.
+package simplot
+
+import (
+	"fmt"
+	"image/color"
+	"io"
+	"math"
+	"time"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgimg"
+
+	"github.com/prescale/prescale/sim"
+)
+
+// DefaultSpan is how much of the trace a plot shows: a long trace drawn
+// minute by minute is a smear, three days show the daily cycle and the
+// strategies' reactions.
+const DefaultSpan = 72 * time.Hour
+
+var (
+	demandColor   = color.RGBA{A: 255}
+	readyColor    = color.RGBA{R: 31, G: 119, B: 180, A: 255}
+	floorColor    = color.RGBA{R: 255, G: 127, B: 14, A: 255}
+	unservedColor = color.RGBA{R: 214, G: 39, B: 40, A: 255}
+	oracleColor   = color.RGBA{R: 150, G: 150, B: 150, A: 255}
+)
+
+// Write draws rep as a PNG on w. It shows DefaultSpan of the evaluated
+// trace around the minute where the reactive strategy left the most demand
+// unserved (the moment the comparison is about), one panel per strategy.
+// rep must have been run with Config.Record.
+func Write(w io.Writer, title string, rep *sim.Report) error {
+	from, to, err := Window(rep, DefaultSpan)
+	if err != nil {
+		return err
+	}
+	return WriteWindow(w, title, rep, from, to)
+}
+
+// Window picks span of the evaluated trace centred on reactive's worst
+// minute, clipped to the trace.
+func Window(rep *sim.Report, span time.Duration) (from, to time.Time, err error) {
+	r, ok := rep.Result("reactive")
+	if !ok || r.Timeline == nil {
+		return from, to, fmt.Errorf("report has no reactive timeline (run with Config.Record)")
+	}
+	d := rep.Demand
+	first := int(rep.Config.EvalFrom.Sub(d.Start) / time.Minute)
+	first = max(0, min(first, d.Len()-1))
+	worst, worstV := first, -1.0
+	// Unserved in demand units is dominated by the busiest hours; pick the
+	// worst hour of shortfall rather than a single spike minute.
+	var acc float64
+	for i := first; i < d.Len(); i++ {
+		acc += r.Timeline.Unserved[i]
+		if i-60 >= first {
+			acc -= r.Timeline.Unserved[i-60]
+		}
+		if acc > worstV {
+			worst, worstV = i, acc
+		}
+	}
+	n := int(span / time.Minute)
+	lo := worst - n/2
+	lo = max(first, min(lo, d.Len()-n))
+	lo = max(0, lo)
+	hi := min(d.Len(), lo+n)
+	return d.Time(lo), d.Time(hi), nil
+}
+
+// WriteWindow draws rep between from and to.
+func WriteWindow(w io.Writer, title string, rep *sim.Report, from, to time.Time) error {
+	d := rep.Demand
+	lo := max(0, int(from.Sub(d.Start)/time.Minute))
+	hi := min(d.Len(), int(to.Sub(d.Start)/time.Minute))
+	if hi <= lo {
+		return fmt.Errorf("plot window %s..%s is outside the trace", from.Format(time.RFC3339), to.Format(time.RFC3339))
+	}
+	oracle, _ := rep.Result("oracle")
+	names := []string{"reactive", "schedule", "predictive"}
+	var plots [][]*plot.Plot
+	yMax := 0.0
+	for i := lo; i < hi; i++ {
+		if v := d.Values[i]; !math.IsNaN(v) {
+			yMax = max(yMax, v)
+		}
+	}
+	for k, name := range names {
+		r, ok := rep.Result(name)
+		if !ok || r.Timeline == nil {
+			return fmt.Errorf("report has no %s timeline (run with Config.Record)", name)
+		}
+		p, err := panel(rep, r, oracle, lo, hi, yMax)
+		if err != nil {
+			return err
+		}
+		p.Title.Text = fmt.Sprintf("%s: unserved %.3f%%, %.0f min short, %.0f replica-h (whole evaluated trace)",
+			name, 100*r.UnservedFraction, r.UnderprovisionedMinutes, r.ReplicaHours)
+		if k == 0 {
+			p.Title.Text = fmt.Sprintf("%s — oracle %.0f replica-h\n%s", title, oracle.ReplicaHours, p.Title.Text)
+		}
+		if k < len(names)-1 {
+			p.X.Tick.Label.Color = color.Transparent
+			p.X.Label.Text = ""
+		} else {
+			p.Legend.Top = true
+		}
+		plots = append(plots, []*plot.Plot{p})
+	}
+	const width, height = 14 * vg.Inch, 11 * vg.Inch
+	img := vgimg.NewWith(vgimg.UseWH(width, height), vgimg.UseDPI(110))
+	dc := draw.New(img)
+	tiles := draw.Tiles{Rows: len(plots), Cols: 1, PadX: vg.Millimeter, PadY: 2 * vg.Millimeter,
+		PadTop: 2 * vg.Millimeter, PadBottom: 2 * vg.Millimeter, PadLeft: 2 * vg.Millimeter, PadRight: 2 * vg.Millimeter}
+	canvases := plot.Align(plots, tiles, dc)
+	for j := range plots {
+		plots[j][0].Draw(canvases[j][0])
+	}
+	if _, err := (vgimg.PngCanvas{Canvas: img}).WriteTo(w); err != nil {
+		return fmt.Errorf("png: %w", err)
+	}
+	return nil
+}
+
+// panel draws one strategy in demand units: demand, ready capacity (ready
+// pods × c), the floor (floor pods × c), the oracle's capacity for scale,
+// and the unserved demand as a red area from zero.
+func panel(rep *sim.Report, r, oracle sim.Result, lo, hi int, yMax float64) (*plot.Plot, error) {
+	d := rep.Demand
+	c := rep.Capacity
+	tl := r.Timeline
+	x := func(i int) float64 { return float64(d.Time(i).Unix()) }
+	var demand, ready, floor, orc plotter.XYs
+	unserved := plotter.XYs{}
+	for i := lo; i < hi; i++ {
+		v := d.Values[i]
+		if math.IsNaN(v) {
+			continue
+		}
+		demand = append(demand, plotter.XY{X: x(i), Y: v})
+		ready = append(ready, plotter.XY{X: x(i), Y: float64(tl.Ready[i]) * c})
+		floor = append(floor, plotter.XY{X: x(i), Y: float64(tl.Floor[i]) * c})
+		if oracle.Timeline != nil {
+			orc = append(orc, plotter.XY{X: x(i), Y: float64(oracle.Timeline.Ready[i]) * c})
+		}
+		unserved = append(unserved, plotter.XY{X: x(i), Y: tl.Unserved[i]})
+	}
+	p := plot.New()
+	p.X.Tick.Marker = plot.TimeTicks{Format: "Jan 2 15:04"}
+	p.X.Label.Text = "time (UTC)"
+	p.Y.Label.Text = "demand / capacity"
+	p.Y.Min, p.Y.Max = 0, yMax*1.6
+	p.Add(plotter.NewGrid())
+	p.Legend.Left = true
+	p.Legend.Top = true
+	p.Legend.Padding = vg.Millimeter
+
+	if len(unserved) > 0 {
+		area, err := plotter.NewLine(unserved)
+		if err != nil {
+			return nil, err
+		}
+		area.FillColor = color.RGBA{R: 214, G: 39, B: 40, A: 160}
+		area.Color = unservedColor
+		area.Width = vg.Points(0.5)
+		p.Add(area)
+		p.Legend.Add("unserved demand", area)
+	}
+	add := func(xy plotter.XYs, col color.Color, width vg.Length, dashed bool, label string) error {
+		if len(xy) == 0 {
+			return nil
+		}
+		l, err := plotter.NewLine(xy)
+		if err != nil {
+			return err
+		}
+		l.StepStyle = plotter.PostStep
+		l.Color = col
+		l.Width = width
+		if dashed {
+			l.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
+		}
+		p.Add(l)
+		p.Legend.Add(label, l)
+		return nil
+	}
+	if err := add(orc, oracleColor, vg.Points(0.8), true, "oracle capacity"); err != nil {
+		return nil, err
+	}
+	if r.Strategy != "reactive" {
+		if err := add(floor, floorColor, vg.Points(1.2), false, "floor × c"); err != nil {
+			return nil, err
+		}
+	}
+	if err := add(ready, readyColor, vg.Points(1.4), false, "ready capacity"); err != nil {
+		return nil, err
+	}
+	if err := add(demand, demandColor, vg.Points(1), false, "demand"); err != nil {
+		return nil, err
+	}
+	return p, nil
+}

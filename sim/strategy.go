@@ -1,0 +1,377 @@
+package sim
+
+import (
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/prescale/prescale/forecast"
+)
+
+// FloorPlanner decides how many pods should be ready ahead of demand. It is
+// the seam between the simulator and whatever plans floors: the built-in
+// SchedulePlanner and ForecastPlanner, or prescale's policy engine.
+type FloorPlanner interface {
+	// Plan returns the replicas to hold as a floor from now on, judged only
+	// from observed (the demand known at now; see Strategy.Floor).
+	Plan(now time.Time, observed forecast.Series) (int32, error)
+}
+
+// Floors is a Strategy that asserts a FloorPlanner's floors the way the
+// daemon does: a floor goes up at once, comes down only along a scale-down
+// limit (predictions alone never scale in), and survives planning errors
+// for a grace period before it is dropped.
+type Floors struct {
+	// Label is the strategy's name in results.
+	Label   string
+	Planner FloorPlanner
+	// DownPercent of the floor (at least one pod) may be shed per
+	// DownPeriod.
+	DownPercent float64
+	DownPeriod  time.Duration
+	// Grace is how long the last good floor is held when planning fails.
+	Grace time.Duration
+
+	floor    int32
+	lastDown time.Time
+	lastGood time.Time
+}
+
+// NewFloors wraps p with the default limits: down by at most 10% (at least
+// a pod) per minute, 30 minutes of grace.
+func NewFloors(label string, p FloorPlanner) *Floors {
+	return &Floors{Label: label, Planner: p, DownPercent: 10, DownPeriod: time.Minute, Grace: 30 * time.Minute}
+}
+
+// Name implements Strategy.
+func (f *Floors) Name() string { return f.Label }
+
+// Floor implements Strategy.
+func (f *Floors) Floor(now time.Time, observed forecast.Series) (int32, error) {
+	want, err := f.Planner.Plan(now, observed)
+	if err != nil {
+		if f.lastGood.IsZero() || now.Sub(f.lastGood) > f.Grace {
+			f.floor = 0
+		}
+		return f.floor, err
+	}
+	f.lastGood = now
+	switch {
+	case want >= f.floor:
+		f.floor = want
+	case f.lastDown.IsZero() || now.Sub(f.lastDown) >= f.DownPeriod:
+		step := max(1, int32(float64(f.floor)*f.DownPercent/100))
+		f.floor = max(want, f.floor-step)
+		f.lastDown = now
+	}
+	return f.floor, nil
+}
+
+// Sizing turns demand into pods the way the HPA will hold them: at the
+// target utilisation of a pod's capacity.
+type Sizing struct {
+	Capacity          float64
+	TargetUtilization float64
+}
+
+// Pods is ceil(d / (c × target)); 0 for a missing or non-positive demand.
+func (s Sizing) Pods(d float64) int32 {
+	if math.IsNaN(d) || d <= 0 {
+		return 0
+	}
+	return int32(math.Ceil(d/(s.Capacity*s.TargetUtilization) - 1e-9))
+}
+
+// SchedulePlanner is what a CronJob runbook does: fixed time-of-day floors.
+// Without a policy, the floors are the trace's typical daily profile as
+// known so far: for each time-of-day slot, the median over the last Days
+// complete days of the slot's peak demand. The profile is rebuilt once a
+// day, from the past only, like a runbook revised each morning.
+type SchedulePlanner struct {
+	Sizing
+	// Lead and Window: the floor at now covers the profile over
+	// [now+Lead, now+Lead+Window].
+	Lead, Window time.Duration
+	// Slot is the profile's resolution (15 minutes by default).
+	Slot time.Duration
+	// Days of history the profile is the median of (7 by default).
+	Days int
+	// Location gives time of day; nil is UTC.
+	Location *time.Location
+
+	day     time.Time
+	profile []float64
+}
+
+// Plan implements FloorPlanner.
+func (p *SchedulePlanner) Plan(now time.Time, observed forecast.Series) (int32, error) {
+	loc := p.Location
+	if loc == nil {
+		loc = time.UTC
+	}
+	slot := p.Slot
+	if slot <= 0 {
+		slot = 15 * time.Minute
+	}
+	days := p.Days
+	if days <= 0 {
+		days = 7
+	}
+	perDay := int(24 * time.Hour / slot)
+	lt := now.In(loc)
+	today := time.Date(lt.Year(), lt.Month(), lt.Day(), 0, 0, 0, 0, loc)
+	// Rebuild once a day, as soon as yesterday is fully observed (the
+	// metrics lag delays that a little past midnight).
+	if !today.Equal(p.day) {
+		if prof, ok := dailyProfile(observed, today, days, slot, perDay, loc); ok {
+			p.day, p.profile = today, prof
+		}
+	}
+	if p.profile == nil {
+		return 0, nil
+	}
+	peak := 0.0
+	for t := now.Add(p.Lead); !t.After(now.Add(p.Lead + p.Window)); t = t.Add(slot) {
+		if v := p.profile[slotOf(t.In(loc), slot)]; v > peak {
+			peak = v
+		}
+	}
+	return p.Pods(peak), nil
+}
+
+func slotOf(t time.Time, slot time.Duration) int {
+	sod := time.Duration(t.Hour())*time.Hour + time.Duration(t.Minute())*time.Minute + time.Duration(t.Second())*time.Second
+	return int(sod / slot)
+}
+
+// dailyProfile is the median over up to days complete local days before
+// today of each slot's peak. ok is false while yesterday is not yet fully
+// observed; the profile is nil when no complete day is known.
+func dailyProfile(s forecast.Series, today time.Time, days int, slot time.Duration, perDay int, loc *time.Location) (prof []float64, ok bool) {
+	if i1 := int(today.Sub(s.Start) / s.Step); i1 > s.Len() {
+		return nil, false
+	}
+	peaks := make([][]float64, perDay)
+	complete := 0
+	for d := 1; d <= days; d++ {
+		from := today.AddDate(0, 0, -d)
+		to := today.AddDate(0, 0, -d+1)
+		i0 := int(from.Sub(s.Start) / s.Step)
+		i1 := int(to.Sub(s.Start) / s.Step)
+		if i0 < 0 {
+			break
+		}
+		day := make([]float64, perDay)
+		for i := range day {
+			day[i] = math.NaN()
+		}
+		for i := i0; i < i1; i++ {
+			v := s.Values[i]
+			if math.IsNaN(v) {
+				continue
+			}
+			k := slotOf(s.Time(i).In(loc), slot)
+			if math.IsNaN(day[k]) || v > day[k] {
+				day[k] = v
+			}
+		}
+		for k, v := range day {
+			if !math.IsNaN(v) {
+				peaks[k] = append(peaks[k], v)
+			}
+		}
+		complete++
+	}
+	if complete == 0 {
+		return nil, true
+	}
+	prof = make([]float64, perDay)
+	for k, vs := range peaks {
+		prof[k] = median(vs)
+	}
+	return prof, true
+}
+
+func median(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	s := append([]float64(nil), v...)
+	for i := 1; i < len(s); i++ { // short slices: insertion sort
+		for j := i; j > 0 && s[j] < s[j-1]; j-- {
+			s[j], s[j-1] = s[j-1], s[j]
+		}
+	}
+	if n := len(s); n%2 == 1 {
+		return s[n/2]
+	} else {
+		return (s[n/2-1] + s[n/2]) / 2
+	}
+}
+
+// Forecaster is forecast.Auto's signature, so tests can substitute a
+// simpler model.
+type Forecaster func(s forecast.Series, opts forecast.Options) (*forecast.Forecast, error)
+
+// ForecastPlanner is prescale's predictive floor: a quantile of forecast
+// demand over the window the floor must cover, sized at the HPA's target.
+//
+//	floor(now) = ceil(max q(t) for t in [now+Lead, now+Lead+Window] / (c × target))
+//
+// The model is refitted every Refit on the observed history only (as the
+// daemon refits on its own schedule, not every tick), on a coarser grid
+// than the simulator's minute so that a fit stays cheap.
+type ForecastPlanner struct {
+	Sizing
+	// Quantile of the forecast to provision for (0.9 by default); the
+	// mean when the forecast has no such quantile.
+	Quantile float64
+	// Lead is how far ahead pods must be asked for (Config.LeadTime).
+	Lead time.Duration
+	// Window is how long after now+Lead the floor must cover.
+	Window time.Duration
+	// Refit is the model's refit period (15 minutes by default).
+	Refit time.Duration
+	// Step is the forecast grid (5 minutes by default); it should be a
+	// multiple of the trace's own step and divide a day.
+	Step time.Duration
+	// History bounds the history fitted (28 days by default).
+	History time.Duration
+	// MinHistory is the history needed before any floor (2 days by
+	// default): before it, the strategy is reactive.
+	MinHistory time.Duration
+	// Location gives the seasons' local time; nil is UTC.
+	Location *time.Location
+	// Forecast is the model; nil is forecast.Auto.
+	Forecast Forecaster
+
+	fc    *forecast.Forecast
+	fitAt time.Time
+	agg   bucketer
+	peak  float64
+}
+
+func (p *ForecastPlanner) defaults() {
+	if p.Quantile == 0 {
+		p.Quantile = 0.9
+	}
+	if p.Refit <= 0 {
+		p.Refit = 15 * time.Minute
+	}
+	if p.Step <= 0 {
+		p.Step = 5 * time.Minute
+	}
+	if p.History <= 0 {
+		p.History = 28 * 24 * time.Hour
+	}
+	if p.MinHistory <= 0 {
+		p.MinHistory = 48 * time.Hour
+	}
+	if p.Forecast == nil {
+		p.Forecast = forecast.Auto
+	}
+}
+
+// Plan implements FloorPlanner.
+func (p *ForecastPlanner) Plan(now time.Time, observed forecast.Series) (int32, error) {
+	p.defaults()
+	if p.fc == nil || now.Sub(p.fitAt) >= p.Refit {
+		p.agg.extend(observed, p.Step)
+		hist := p.agg.series()
+		if time.Duration(hist.Len())*p.Step < p.MinHistory {
+			return 0, nil
+		}
+		if max := int(p.History / p.Step); hist.Len() > max {
+			hist = hist.Slice(hist.Len()-max, hist.Len())
+		}
+		// Cover every decision until the next refit.
+		end := now.Add(p.Refit + p.Lead + p.Window)
+		h := int(end.Sub(hist.Time(hist.Len()))/p.Step) + 1
+		fc, err := p.Forecast(hist, forecast.Options{Horizon: h, Quantiles: []float64{p.Quantile}, Location: p.Location})
+		if err != nil {
+			return 0, fmt.Errorf("forecast at %s: %w", now.Format(time.RFC3339), err)
+		}
+		p.fc, p.fitAt = fc, now
+		p.peak = 0
+		for _, v := range hist.Values {
+			if v > p.peak {
+				p.peak = v
+			}
+		}
+	}
+	q := p.fc.Quantiles[p.Quantile]
+	if q == nil {
+		q = p.fc.Mean
+	}
+	from, to := now.Add(p.Lead), now.Add(p.Lead+p.Window)
+	peak := 0.0
+	for i, v := range q {
+		t := p.fc.Time(i)
+		if !t.Add(p.fc.Step).After(from) {
+			continue
+		}
+		if t.After(to) {
+			break
+		}
+		// Never act on NaN, Inf or an absurd forecast (ten times the
+		// highest demand ever seen).
+		if math.IsNaN(v) || math.IsInf(v, 0) || v > 10*p.peak {
+			return 0, fmt.Errorf("forecast at %s: unusable value %v for %s", now.Format(time.RFC3339), v, t.Format(time.RFC3339))
+		}
+		peak = max(peak, v)
+	}
+	return p.Pods(peak), nil
+}
+
+// bucketer aggregates a growing 1-minute series into means over a coarser
+// grid aligned on the Unix epoch, keeping only complete buckets. It is
+// extended incrementally because the simulator hands the planner ever
+// longer prefixes of the same demand; a different series resets it.
+type bucketer struct {
+	start    time.Time // of the 1-minute series seen
+	consumed int       // minutes read
+	first    time.Time // first bucket
+	values   []float64
+	sum      float64
+	cnt      int
+	step     time.Duration
+}
+
+func (b *bucketer) extend(s forecast.Series, step time.Duration) {
+	if !s.Start.Equal(b.start) || s.Len() < b.consumed || step != b.step {
+		*b = bucketer{start: s.Start, step: step}
+	}
+	for i := b.consumed; i < s.Len(); i++ {
+		t := s.Time(i)
+		bucket := t.Truncate(step)
+		if b.first.IsZero() {
+			b.first = bucket
+		}
+		k := int(bucket.Sub(b.first) / step)
+		for len(b.values) < k { // close the open bucket(s)
+			b.close()
+		}
+		if v := s.Values[i]; !math.IsNaN(v) {
+			b.sum += v
+			b.cnt++
+		}
+		// The minute ending the bucket completes it.
+		if !t.Add(s.Step).Before(bucket.Add(step)) {
+			b.close()
+		}
+	}
+	b.consumed = s.Len()
+}
+
+func (b *bucketer) close() {
+	v := math.NaN()
+	if b.cnt > 0 {
+		v = b.sum / float64(b.cnt)
+	}
+	b.values = append(b.values, v)
+	b.sum, b.cnt = 0, 0
+}
+
+func (b *bucketer) series() forecast.Series {
+	return forecast.Series{Start: b.first, Step: b.step, Values: b.values}
+}
