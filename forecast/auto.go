@@ -23,6 +23,7 @@ func candidates(in *Input) []candidate {
 		out = append(out,
 			candidate{"naive", SeasonalNaive{Season: -1}},
 			candidate{"level", RecentLevel{}},
+			candidate{"ets", ETS{Trend: TrendDamped, Seasonal: SeasonalNone, MaxEvaluations: 20}},
 		)
 		return append(out, extraCandidates(in)...)
 	}
@@ -34,6 +35,7 @@ func candidates(in *Input) []candidate {
 	if last > 0 {
 		out = append(out, candidate{"profile-" + in.Seasons[0].Name, SeasonalProfile{Season: 0, Cycles: 7, Decay: 0.85, Smooth: smoothWidth(in), Level: 0.5}})
 	}
+	out = append(out, candidate{"ets", ETS{Trend: TrendDamped, Seasonal: SeasonalAdditive, Season: -1, MaxEvaluations: 20}})
 	out = append(out, candidate{"harmonic", Harmonic{WeeklyTerms: 24, Level: 0.5}})
 	if in.NonNegative {
 		out = append(out, candidate{"harmonic-log", Harmonic{WeeklyTerms: 24, Log: true, Level: 0.5}})
