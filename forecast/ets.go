@@ -1,6 +1,7 @@
 package forecast
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"math"
@@ -91,10 +92,10 @@ const (
 	// etsDefaultEvaluations bounds the optimiser per form; with a sensible
 	// start and a logistic reparametrisation Nelder-Mead gets close to the
 	// optimum well within this, and more buys little forecast accuracy.
-	etsDefaultEvaluations = 50
+	etsDefaultEvaluations = 30
 	// etsWarmEvaluations bounds, per parameter, a fit that starts from the
 	// parameters of a related form already fitted.
-	etsWarmEvaluations = 10
+	etsWarmEvaluations = 6
 	// etsClip is the multiple of the running mean absolute error beyond
 	// which a one-step error is clipped (about 3.2 standard deviations
 	// for Gaussian errors).
@@ -247,13 +248,13 @@ func (m ETS) Fit(in *Input) (Fit, error) {
 		maxEval = etsDefaultEvaluations
 	}
 
-	var best *etsFitted
+	var fitted []*etsFitted
 	var warm *etsParams
 	totalEvals := 0
 	for _, s := range seasons {
 		// The damped form is fitted first; its parameters start the
-		// undamped fit of the same season, which then needs few steps.
-		warm = nil
+		// undamped fit of the same season and the next seasonal kind,
+		// which then need few steps.
 		for _, damped := range trends {
 			f := sm.fit(etsForm{damped: damped, season: s}, warm, maxEval)
 			if f == nil {
@@ -262,47 +263,45 @@ func (m ETS) Fit(in *Input) (Fit, error) {
 			totalEvals += f.evals
 			p := f.params
 			warm = &p
-			if best == nil || f.aicc < best.aicc {
-				best = f
-			}
+			fitted = append(fitted, f)
 		}
 	}
+	slices.SortStableFunc(fitted, func(a, b *etsFitted) int { return cmp.Compare(a.aicc, b.aicc) })
 
+	// Forecast with the best form whose forecast is sane: finite and not
+	// far outside what was observed. A multiplicative fit can diverge on a
+	// series with near-zero troughs; the next form by AICc is then used.
+	lo, hi := etsRange(y)
 	mean := make([]float64, h)
 	detail := ""
-	if best != nil {
-		sm.prepare(best.form)
-		sm.run(best.params)
-		sm.forecast(best.params, mean)
-		detail = fmt.Sprintf("%s alpha=%.3g", best.form, best.params.alpha)
-		if best.form.damped {
-			detail += fmt.Sprintf(" beta=%.3g phi=%.3g", best.params.beta, best.params.phi)
+	for i, f := range fitted {
+		sm.prepare(f.form)
+		sm.run(f.params)
+		sm.forecast(f.params, mean)
+		if !etsSane(mean, lo, hi) {
+			notes = append(notes, fmt.Sprintf("%s forecast diverged: dropped", f.form))
+			continue
 		}
-		if best.form.season != etsSeasonNone {
-			detail += fmt.Sprintf(" gamma=%.3g %s=%d", best.params.gamma, seasonName, period)
+		detail = fmt.Sprintf("%s alpha=%.3g", f.form, f.params.alpha)
+		if f.form.damped {
+			detail += fmt.Sprintf(" beta=%.3g phi=%.3g", f.params.beta, f.params.phi)
+		}
+		if f.form.season != etsSeasonNone {
+			detail += fmt.Sprintf(" gamma=%.3g %s=%d", f.params.gamma, seasonName, period)
 		}
 		detail += fmt.Sprintf(" window=%d evals=%d", len(y), totalEvals)
-		if len(seasons)*len(trends) > 1 {
-			detail += " (by AICc)"
+		if len(fitted) > 1 {
+			detail += fmt.Sprintf(" (best of %d by AICc)", len(fitted)-i)
 		}
+		break
 	}
 	// The forecast must be finite whatever the optimiser did: fall back to
 	// the last observation rather than hand NaN to a scaler.
-	finite := best != nil
-	for _, v := range mean {
-		if math.IsNaN(v) || math.IsInf(v, 0) {
-			finite = false
-			break
-		}
-	}
-	if !finite {
+	if detail == "" {
 		for i := range mean {
 			mean[i] = last
 		}
-		notes = append(notes, "fit not finite: last observation repeated")
-		if detail == "" {
-			detail = "ets"
-		}
+		detail = "ets: last observation repeated"
 	}
 	if in.NonNegative {
 		for i, v := range mean {
@@ -316,6 +315,36 @@ func (m ETS) Fit(in *Input) (Fit, error) {
 	}
 	return Fit{Mean: mean, Detail: detail}, nil
 }
+
+// etsRange returns the least and greatest observed values of y.
+func etsRange(y []float64) (lo, hi float64) {
+	lo, hi = math.Inf(1), math.Inf(-1)
+	for _, v := range y {
+		if v < lo {
+			lo = v
+		}
+		if v > hi {
+			hi = v
+		}
+	}
+	return lo, hi
+}
+
+// etsSane reports whether a forecast is finite and within the observed
+// range widened by etsSaneWidth times its width on either side: a damped
+// trend cannot honestly leave it by more, only a diverging fit does.
+func etsSane(f []float64, lo, hi float64) bool {
+	w := etsSaneWidth * max(hi-lo, 1e-9*max(math.Abs(lo), math.Abs(hi)), 1e-12)
+	for _, v := range f {
+		if !(v >= lo-w && v <= hi+w) { // false for NaN
+			return false
+		}
+	}
+	return true
+}
+
+// etsSaneWidth: see etsSane.
+const etsSaneWidth = 2.0
 
 // seasonIndex resolves m.Season against in: the index of the season to
 // smooth, or -1 for none.
@@ -468,7 +497,7 @@ func (f etsForm) encode(p etsParams, x []float64) {
 // squared one-step errors, starting from warm when given.
 func (sm *etsSmoother) fit(f etsForm, warm *etsParams, maxEval int) *etsFitted {
 	sm.prepare(f)
-	start := etsParams{alpha: 0.3, beta: 0.03, gamma: 0.07, phi: 0.9}
+	start := etsParams{alpha: 0.1, beta: 0.005, gamma: 0.2, phi: 0.95}
 	if warm != nil {
 		start = *warm
 		if start.beta <= 0 {
@@ -550,20 +579,29 @@ func (sm *etsSmoother) fit(f etsForm, warm *etsParams, maxEval int) *etsFitted {
 // and a steep trend, which forecasts a day ahead worse than the seasonal
 // naive; the longer horizons keep the fit honest about what it is used for
 // (R's forecast::ets offers the same idea as opt.crit = "amse").
+//
+// The recursions carry lb = l + phi*b (the level part of the next one-step
+// forecast) and pb = phi*b instead of l and b. It is the same model, but
+// the chain of dependent operations from one point to the next is half as
+// long (lb' = lb + phi*pb + (alpha+phi*beta)*e), and that chain, not the
+// arithmetic, is what bounds the speed of the loop.
 func (sm *etsSmoother) run(p etsParams) float64 {
 	ini := sm.init
-	l, b := ini.level, ini.trend
 	phi, beta := p.phi, p.beta
+	b0 := ini.trend
 	if !sm.form.damped {
-		phi, beta, b = 0, 0, 0
+		phi, beta, b0 = 0, 0, 0
 	}
 	alpha, gamma := p.alpha, p.gamma
+	lb, pb := ini.level+phi*b0, phi*b0
+	ga := alpha + phi*beta // lb gains ga*e
+	gb := phi * beta       // pb gains gb*e
 	mae := ini.scale
 	clip := etsClip
 	if !sm.robust {
 		clip = math.Inf(1)
 	}
-	// Multi-step horizons: damping sums phi+...+phi^k and running scales.
+	// Multi-step horizons: the k-step forecast is lb + (phi+...+phi^(k-1))*pb.
 	var ah etsAhead
 	ah.n = len(sm.ahead)
 	ah.rate = min(0.2, etsScaleRate*float64(sm.stride))
@@ -571,12 +609,12 @@ func (sm *etsSmoother) run(p etsParams) float64 {
 	ah.mul = sm.form.season == etsSeasonMul
 	pw, damp := 1.0, 0.0
 	for k, j := 1, 0; j < ah.n; k++ {
-		pw *= phi
-		damp += pw
 		if k == sm.ahead[j] {
 			ah.k[j], ah.damp[j], ah.mae[j] = k, damp, ini.scale
 			j++
 		}
+		pw *= phi
+		damp += pw
 	}
 	var loss float64
 	y := sm.y
@@ -587,19 +625,18 @@ func (sm *etsSmoother) run(p etsParams) float64 {
 		for i, v := range y {
 			if i == next {
 				next += stride
-				loss += ah.loss(y, nil, nil, i, l, b, clip)
+				loss += ah.loss(y, nil, nil, i, lb, pb, clip)
 			}
-			lb := l + phi*b
+			drift := phi * pb
 			if v != v { // gap: follow the forecast
-				l, b = lb, phi*b
+				lb, pb = lb+drift, drift
 				continue
 			}
-			e := v - lb
-			ec, sq := etsHuber(e, clip*mae)
+			ec, sq := etsHuber(v-lb, clip*mae)
 			loss += sq
 			mae += etsScaleRate * (math.Abs(ec) - mae)
-			l = lb + alpha*ec
-			b = phi*b + beta*ec
+			lb += drift + ga*ec
+			pb = drift + gb*ec
 		}
 	case etsSeasonAdd:
 		s := sm.season[:sm.period]
@@ -608,20 +645,19 @@ func (sm *etsSmoother) run(p etsParams) float64 {
 		for i, v := range y {
 			if i == next {
 				next += stride
-				loss += ah.loss(y, slots, s, i, l, b, clip)
+				loss += ah.loss(y, slots, s, i, lb, pb, clip)
 			}
-			lb := l + phi*b
+			drift := phi * pb
 			if v != v {
-				l, b = lb, phi*b
+				lb, pb = lb+drift, drift
 				continue
 			}
 			k := slots[i]
-			e := v - lb - s[k]
-			ec, sq := etsHuber(e, clip*mae)
+			ec, sq := etsHuber((v-s[k])-lb, clip*mae)
 			loss += sq
 			mae += etsScaleRate * (math.Abs(ec) - mae)
-			l = lb + alpha*ec
-			b = phi*b + beta*ec
+			lb += drift + ga*ec
+			pb = drift + gb*ec
 			s[k] += gamma * ec
 		}
 	case etsSeasonMul:
@@ -632,29 +668,29 @@ func (sm *etsSmoother) run(p etsParams) float64 {
 		for i, v := range y {
 			if i == next {
 				next += stride
-				loss += ah.loss(y, slots, s, i, l, b, clip)
+				loss += ah.loss(y, slots, s, i, lb, pb, clip)
 			}
-			lb := l + phi*b
+			drift := phi * pb
 			if v != v {
-				l, b = lb, phi*b
+				lb, pb = lb+drift, drift
 				continue
 			}
 			k := slots[i]
 			sk := max(s[k], 1e-6)
-			inv := 1 / sk // off the level's dependency chain
-			e := v - lb*sk
-			// The error scale grows with the seasonal factor: the
-			// running scale is kept in level units.
-			ec, sq := etsHuber(e, clip*mae*sk)
-			loss += sq
-			ecl := ec * inv
+			// Work in level units: the error divided by the seasonal
+			// factor is v/sk - lb, and v/sk is off the level's chain.
+			ecl, sq := etsHuber(v/sk-lb, clip*mae)
+			loss += sq * sk * sk // squared error in data units
 			mae += etsScaleRate * (math.Abs(ecl) - mae)
-			l = lb + alpha*ecl
-			b = phi*b + beta*ecl
-			s[k] = sk + gamma*ec/max(lb, floor)
+			s[k] = sk + gamma*ecl*sk/max(lb, floor)
+			lb += drift + ga*ecl
+			pb = drift + gb*ecl
 		}
 	}
-	sm.level, sm.trend, sm.scale = l, b, mae
+	sm.level, sm.trend, sm.scale = lb-pb, 0, mae
+	if phi > 0 {
+		sm.trend = pb / phi
+	}
 	return loss
 }
 
@@ -663,7 +699,7 @@ const etsMaxAhead = 3
 
 // etsAheadSamples is about how many points of the window the multi-step
 // terms of the loss are computed at.
-const etsAheadSamples = 250
+const etsAheadSamples = 150
 
 func etsGCD(a, b int) int {
 	for b != 0 {
@@ -676,7 +712,7 @@ func etsGCD(a, b int) int {
 type etsAhead struct {
 	n    int
 	k    [etsMaxAhead]int
-	damp [etsMaxAhead]float64
+	damp [etsMaxAhead]float64 // phi+...+phi^(k-1): the weight of pb
 	mae  [etsMaxAhead]float64 // running mean absolute error, level units
 	// rate is etsScaleRate per point of the window: the samples are
 	// stride points apart, so the scales must move stride times as fast.
@@ -689,9 +725,9 @@ type etsAhead struct {
 }
 
 // loss returns the weighted, capped squared errors of the forecasts made
-// from the states (l, b, s) just before point i for its horizons, each
+// from the states (lb, pb, s) just before point i for its horizons, each
 // clipped at its own running scale, and updates those scales.
-func (a *etsAhead) loss(y []float64, slots []int32, s []float64, i int, l, b, clip float64) float64 {
+func (a *etsAhead) loss(y []float64, slots []int32, s []float64, i int, lb, pb, clip float64) float64 {
 	var sum float64
 	for j := range a.n {
 		x := i - 1 + a.k[j]
@@ -702,7 +738,7 @@ func (a *etsAhead) loss(y []float64, slots []int32, s []float64, i int, l, b, cl
 		if w != w {
 			continue
 		}
-		f, sf := l+a.damp[j]*b, 1.0
+		f, sf := lb+a.damp[j]*pb, 1.0
 		switch {
 		case s == nil:
 		case a.mul:
