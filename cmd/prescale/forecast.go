@@ -1,11 +1,14 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"math"
+	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -14,6 +17,7 @@ import (
 	_ "time/tzdata" // seasonality is local: the binary carries the zone database
 
 	"github.com/prescale/prescale/forecast"
+	"github.com/prescale/prescale/forecast/forecastplot"
 	"github.com/prescale/prescale/metrics/trace"
 )
 
@@ -26,6 +30,9 @@ const forecastExamples = `  # the next day of a half-hourly trace, in New York t
 
   # the same as JSON, for scripts
   prescale forecast --input testdata/nyc_taxi.csv --horizon 48 --quantiles 0.1,0.9 --json
+
+  # a picture of the next day and its 90% band
+  prescale forecast --input testdata/nyc_taxi.csv --quantiles 0.05,0.95 --timezone America/New_York --plot taxi.png
 
   # rolling-origin evaluation: sMAPE, MASE and 90% interval coverage per model
   prescale forecast --evaluate --input testdata/elb_request_count_8c0756.csv --horizon 288 --origins 5`
@@ -40,6 +47,7 @@ func runForecast(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	evaluate := fs.Bool("evaluate", false, "run a rolling-origin evaluation instead of forecasting")
 	origins := fs.Int("origins", 10, "with --evaluate: number of forecast origins, one horizon apart")
 	coverage := fs.Float64("coverage", 0.9, "with --evaluate: nominal central interval whose coverage is reported")
+	plotFile := fs.String("plot", "", "also draw the history, the forecast and its band (outermost quantiles) to this PNG file")
 	if code, done := parseFlags(fs, args, stdout); done {
 		return code
 	}
@@ -97,6 +105,12 @@ func runForecast(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	}
 	for _, n := range f.Notes {
 		fmt.Fprintf(stderr, "prescale forecast: note: %s\n", n)
+	}
+	if *plotFile != "" {
+		if err := writeForecastPlot(*plotFile, *input, s, f, qs, loc); err != nil {
+			fmt.Fprintf(stderr, "prescale forecast: --plot %s: %v\n", *plotFile, err)
+			return exitFailure
+		}
 	}
 	if *asJSON {
 		return writeJSON(stdout, stderr, forecastJSON(f, qs))
@@ -270,4 +284,16 @@ func writeJSON(stdout, stderr io.Writer, v any) int {
 		return exitFailure
 	}
 	return exitOK
+}
+
+func writeForecastPlot(path, input string, hist forecast.Series, f *forecast.Forecast, qs []float64, loc *time.Location) error {
+	var buf bytes.Buffer
+	lo, hi := 0.0, 0.0
+	if len(qs) >= 2 {
+		lo, hi = qs[0], qs[len(qs)-1]
+	}
+	if err := forecastplot.Write(&buf, filepath.Base(input), hist, f, lo, hi, loc); err != nil {
+		return err
+	}
+	return os.WriteFile(path, buf.Bytes(), 0o644)
 }
