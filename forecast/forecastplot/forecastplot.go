@@ -68,7 +68,7 @@ func Write(w io.Writer, title string, hist forecast.Series, f *forecast.Forecast
 		}
 		poly.Color = bandColor
 		poly.LineStyle.Width = 0
-	poly.LineStyle.Color = bandColor
+		poly.LineStyle.Color = bandColor
 		p.Add(poly)
 		p.Legend.Add(fmt.Sprintf("%g–%g quantiles", lo, hi), poly)
 	}
