@@ -93,6 +93,9 @@ func (e *Engine) planTier(at time.Time, d *config.Database, kind, field string, 
 			why.add("forecast needs %s (capacity %g, max connections %d × %g)", d.Tiers[need].Class, d.Tiers[need].Capacity, d.Tiers[need].MaxConnections, d.ConnectionFraction)
 		}
 	}
+	if need <= base {
+		why.add("the forecast fits the owner's class %s", d.Current)
+	}
 	target := max(need, base)
 	outside := false
 	if want.index > target {
