@@ -130,10 +130,16 @@ func (p *SchedulePlanner) Plan(now time.Time, observed forecast.Series) (int32, 
 	if p.profile == nil {
 		return 0, nil
 	}
+	// Every slot that [now+Lead, now+Lead+Window] touches, wrapping at
+	// midnight.
 	peak := 0.0
-	for t := now.Add(p.Lead); !t.After(now.Add(p.Lead + p.Window)); t = t.Add(slot) {
-		if v := p.profile[slotOf(t.In(loc), slot)]; v > peak {
-			peak = v
+	from := slotOf(now.Add(p.Lead).In(loc), slot)
+	n := int(p.Window/slot) + 2
+	to := slotOf(now.Add(p.Lead+p.Window).In(loc), slot)
+	for k := from; n > 0; k, n = (k+1)%perDay, n-1 {
+		peak = max(peak, p.profile[k])
+		if k == to {
+			break
 		}
 	}
 	return p.Pods(peak), nil

@@ -1,0 +1,257 @@
+package sim
+
+import (
+	"fmt"
+	"math"
+	"testing"
+	"time"
+
+	"github.com/prescale/prescale/forecast"
+)
+
+// daily is n days of 1-minute demand with a daily cycle (peak at 14:00) and
+// a deterministic wobble, starting at t0 (midnight UTC).
+func daily(days int) forecast.Series {
+	v := make([]float64, days*1440)
+	for i := range v {
+		h := float64(i%1440) / 60
+		v[i] = 100 + 80*math.Cos((h-14)/24*2*math.Pi) + 10*math.Sin(float64(i)/7)
+	}
+	return minutes(v...)
+}
+
+// spy is a Strategy that checks the simulator's promise: what a strategy
+// sees at now ends at least a metrics lag before now.
+type spy struct {
+	Strategy
+	lag time.Duration
+	t   *testing.T
+	now time.Time
+}
+
+func (s *spy) Floor(now time.Time, observed forecast.Series) (int32, error) {
+	s.now = now
+	if end := observed.Time(observed.Len()); observed.Len() > 0 && end.After(now.Add(-s.lag)) {
+		s.t.Fatalf("at %v the strategy saw demand up to %v, later than now - lag", now, end)
+	}
+	return s.Strategy.Floor(now, observed)
+}
+
+// TestNoFutureLeaks poisons the trace after T (demand ×20, and NaN) and
+// checks that every decision taken before T is unchanged: the floors and
+// the replicas of the predictive (with forecast.Auto itself) and schedule
+// strategies are identical up to T, and differ after it (so the poison is
+// seen once it is in the past).
+func TestNoFutureLeaks(t *testing.T) {
+	if testing.Short() {
+		t.Skip("fits forecast.Auto a few hundred times")
+	}
+	clean := daily(4)
+	cut := 3*1440 + 13*60 // day 4, 13:00: the daily ramp is under way
+	poisons := map[string]func(float64) float64{
+		"x20": func(v float64) float64 { return 20 * v },
+		"nan": func(float64) float64 { return math.NaN() },
+	}
+	cfg := DefaultConfig(10)
+	cfg.Record = true
+	size := Sizing{Capacity: cfg.Capacity, TargetUtilization: cfg.TargetUtilization}
+	current := &spy{lag: cfg.MetricsLag, t: t}
+	planners := map[string]func() FloorPlanner{
+		"predictive": func() FloorPlanner {
+			return &ForecastPlanner{Sizing: size, Lead: cfg.LeadTime(), Window: 5 * Minute, MinHistory: 24 * time.Hour,
+				Forecast: func(h forecast.Series, o forecast.Options) (*forecast.Forecast, error) {
+					// The model itself is fitted on the past only.
+					if end := h.Time(h.Len()); end.After(current.now.Add(-cfg.MetricsLag)) {
+						t.Fatalf("at %v the model was fitted on history up to %v", current.now, end)
+					}
+					return forecast.Auto(h, o)
+				}}
+		},
+		"schedule": func() FloorPlanner {
+			return &SchedulePlanner{Sizing: size, Lead: cfg.LeadTime(), Window: 5 * Minute}
+		},
+	}
+	for pname, mk := range planners {
+		run := func(d forecast.Series) Result {
+			current.Strategy = NewFloors(pname, mk())
+			res, err := Run(cfg, d, current)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return res
+		}
+		base := run(clean)
+		if base.FloorErrors > 0 {
+			t.Fatalf("%s: %d floor errors on the clean trace, last %v", pname, base.FloorErrors, base.LastFloorError)
+		}
+		for name, poison := range poisons {
+			t.Run(pname+"/"+name, func(t *testing.T) {
+				bad := minutes(append([]float64(nil), clean.Values...)...)
+				for i := cut; i < bad.Len(); i++ {
+					bad.Values[i] = poison(bad.Values[i])
+				}
+				got := run(bad)
+				for m := 0; m < cut; m++ {
+					if got.Timeline.Floor[m] != base.Timeline.Floor[m] || got.Timeline.Replicas[m] != base.Timeline.Replicas[m] {
+						t.Fatalf("minute %d (before the poison at %d): floor %d replicas %d, clean %d and %d",
+							m, cut, got.Timeline.Floor[m], got.Timeline.Replicas[m], base.Timeline.Floor[m], base.Timeline.Replicas[m])
+					}
+				}
+				if name == "x20" && pname == "predictive" && equal(got.Timeline.Floor[cut:], base.Timeline.Floor[cut:]) {
+					t.Errorf("floors after the poison are unchanged: the test would not see a leak")
+				}
+				if pname == "predictive" && maxOf(base.Timeline.Floor[:cut]) == 0 {
+					t.Errorf("no floor before the poison: nothing was tested")
+				}
+			})
+		}
+	}
+}
+
+func equal(a, b []int32) bool {
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func maxOf(a []int32) int32 {
+	var m int32
+	for _, v := range a {
+		m = max(m, v)
+	}
+	return m
+}
+
+// TestForecastPlannerFloor checks the floor arithmetic with a forecaster
+// whose output is known: quantile = 2 × the step index; the floor at now is
+// ceil(max over [now+lead, now+lead+window] / (c × target)).
+func TestForecastPlannerFloor(t *testing.T) {
+	var gotH int
+	var gotEnd time.Time
+	fake := func(s forecast.Series, o forecast.Options) (*forecast.Forecast, error) {
+		gotH, gotEnd = o.Horizon, s.Time(s.Len())
+		q := make([]float64, o.Horizon)
+		for i := range q {
+			q[i] = 2 * float64(i)
+		}
+		return &forecast.Forecast{Start: s.Time(s.Len()), Step: s.Step, Mean: q, Quantiles: map[float64][]float64{0.9: q}}, nil
+	}
+	p := &ForecastPlanner{
+		Sizing: Sizing{Capacity: 1, TargetUtilization: 0.5}, Quantile: 0.9,
+		Lead: 10 * Minute, Window: 5 * Minute, Step: 5 * Minute, MinHistory: time.Hour, Forecast: fake,
+	}
+	obs := steps([2]float64{120, 1}) // two hours, t0 .. t0+2h
+	now := t0.Add(2*time.Hour + Minute)
+	got, err := p.Plan(now, obs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// History ends at t0+2h (24 complete 5-minute buckets); the forecast
+	// starts there. [now+10m, now+15m] = [2:11, 2:16] touches steps 2
+	// (2:10-2:15) and 3 (2:15-2:20): max 6 → ceil(6 / 0.5) = 12.
+	if !gotEnd.Equal(t0.Add(2 * time.Hour)) {
+		t.Errorf("history ends %v, want %v", gotEnd, t0.Add(2*time.Hour))
+	}
+	if got != 12 {
+		t.Errorf("floor %d, want 12", got)
+	}
+	// The horizon reaches past the last decision before the next refit.
+	if end := t0.Add(2*time.Hour + time.Duration(gotH)*p.Step); end.Before(now.Add(p.Refit + p.Lead + p.Window)) {
+		t.Errorf("horizon %d steps ends %v, before %v", gotH, end, now.Add(p.Refit+p.Lead+p.Window))
+	}
+	// Without a refit, a later decision reads further along the same fit:
+	// at 2:06, [2:16, 2:21] → steps 3 and 4: max 8 → 16.
+	if got, _ := p.Plan(now.Add(5*Minute), obs); got != 16 {
+		t.Errorf("floor 5 minutes later %d, want 16", got)
+	}
+	// An absurd forecast (over ten times the peak seen) is refused.
+	p2 := *p
+	p2.fc = nil
+	p2.Forecast = func(s forecast.Series, o forecast.Options) (*forecast.Forecast, error) {
+		f, _ := fake(s, o)
+		f.Quantiles[0.9][3] = math.Inf(1)
+		return f, nil
+	}
+	if _, err := p2.Plan(now, obs); err == nil {
+		t.Errorf("an Inf in the window was accepted")
+	}
+}
+
+func TestForecastPlannerWaitsForHistory(t *testing.T) {
+	called := false
+	p := &ForecastPlanner{Sizing: Sizing{Capacity: 1, TargetUtilization: 1}, MinHistory: 3 * time.Hour,
+		Forecast: func(forecast.Series, forecast.Options) (*forecast.Forecast, error) {
+			called = true
+			return nil, fmt.Errorf("unexpected")
+		}}
+	if got, err := p.Plan(t0.Add(2*time.Hour), steps([2]float64{120, 5})); got != 0 || err != nil || called {
+		t.Errorf("with 2h of 3h history: floor %d, err %v, forecaster called %v; want 0, nil, false", got, err, called)
+	}
+}
+
+// TestBucketer: extending prefix by prefix gives the same complete buckets
+// as one pass, and an incomplete bucket is never exposed.
+func TestBucketer(t *testing.T) {
+	d := daily(1)
+	d.Values[7] = math.NaN()
+	var once bucketer
+	once.extend(d.Slice(0, 1440), 5*Minute)
+	var inc bucketer
+	for n := 0; n <= 1440; n += 7 {
+		inc.extend(forecast.Series{Start: d.Start, Step: d.Step, Values: d.Values[:n]}, 5*Minute)
+		if got := inc.series().Len(); got != n/5 {
+			t.Fatalf("after %d minutes: %d buckets, want %d", n, got, n/5)
+		}
+	}
+	inc.extend(d, 5*Minute)
+	a, b := once.series(), inc.series()
+	if a.Len() != 288 || b.Len() != 288 {
+		t.Fatalf("buckets %d and %d, want 288", a.Len(), b.Len())
+	}
+	for i := range a.Values {
+		if a.Values[i] != b.Values[i] {
+			t.Fatalf("bucket %d: %v one pass, %v incremental", i, a.Values[i], b.Values[i])
+		}
+	}
+	// Bucket 1 (minutes 5-9) skips the NaN at minute 7.
+	want := (d.Values[5] + d.Values[6] + d.Values[8] + d.Values[9]) / 4
+	if math.Abs(a.Values[1]-want) > 1e-12 {
+		t.Errorf("bucket 1 = %v, want %v", a.Values[1], want)
+	}
+}
+
+// TestSchedulePlanner: a day with a peak of 50 at 10:00-10:15 sets, on the
+// next day, a floor of ceil(50 / (1 × 0.5)) = 100 from 10:00 minus the
+// lead; the first day has no floor (no past), and far from the peak the
+// floor is the night's level.
+func TestSchedulePlanner(t *testing.T) {
+	d := steps([2]float64{600, 10}, [2]float64{15, 50}, [2]float64{825, 10}, [2]float64{1440, 10})
+	p := &SchedulePlanner{Sizing: Sizing{Capacity: 1, TargetUtilization: 0.5}, Lead: 5 * Minute, Window: 5 * Minute}
+	at := func(m int) int32 {
+		now := t0.Add(time.Duration(m) * Minute)
+		got, err := p.Plan(now, d.Slice(0, m-1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	tests := []struct {
+		minute int
+		want   int32
+	}{
+		{595, 0},         // day 1: nothing known
+		{1440 + 2, 20},   // day 2 just after midnight: night level 10 → 20
+		{1440 + 585, 20}, // 09:45: [09:50, 09:55] still before the peak slot
+		{1440 + 590, 100},
+		{1440 + 605, 100}, // 10:05: [10:10, 10:15] in the peak slot
+		{1440 + 611, 20},  // 10:11: [10:16, 10:21] after it
+	}
+	for _, tt := range tests {
+		if got := at(tt.minute); got != tt.want {
+			t.Errorf("minute %d: floor %d, want %d", tt.minute, got, tt.want)
+		}
+	}
+}
