@@ -237,16 +237,18 @@ func (e *Engine) planTarget(at time.Time, t *config.Target, next *State, in Inpu
 			continue
 		}
 		tag := fmt.Sprintf("rule %s (%s %s, %s)", r.Name, r.Event.Event, ef.Occurrence.Start.In(e.policy.Location).Format("2006-01-02 15:04 MST"), offset(ef.Offset))
+		// An absolute floor first, then a percentage on top of the floor so
+		// far (never less than the owner's minReplicas).
+		if ef.MinReplicas > tp.floor {
+			tp.floor = ef.MinReplicas
+			tp.floorWhy.add("%s: floor %d", tag, ef.MinReplicas)
+		}
 		if ef.MinPercent != 0 {
-			v := int(math.Ceil(float64(max(tp.floor, t.HPA.MinReplicas)) * (1 + ef.MinPercent/100)))
+			v := int(math.Ceil(float64(max(tp.floor, tp.current.OwnerMinOr(t.HPA.MinReplicas)))*(1+ef.MinPercent/100) - 1e-9))
 			if v > tp.floor {
 				tp.floor = v
 				tp.floorWhy.add("%s: minReplicas %+g%% → %d", tag, ef.MinPercent, v)
 			}
-		}
-		if ef.MinReplicas > tp.floor {
-			tp.floor = ef.MinReplicas
-			tp.floorWhy.add("%s: floor %d", tag, ef.MinReplicas)
 		}
 		if ef.MaxReplicas > 0 {
 			proposeCeiling(ef.MaxReplicas, fmt.Sprintf("%s: maxReplicas %d", tag, ef.MaxReplicas))
