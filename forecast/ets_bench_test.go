@@ -39,6 +39,9 @@ func benchmarkETS(b *testing.B, n, h int, step time.Duration) {
 		{"damped-additive", ETS{Trend: TrendDamped, Seasonal: SeasonalAdditive}},
 		{"damped-multiplicative", ETS{Trend: TrendDamped, Seasonal: SeasonalMultiplicative}},
 		{"weekly-auto", ETS{Season: -1}},
+		{"weekly-additive", ETS{Season: -1, Trend: TrendNone, Seasonal: SeasonalAdditive}},
+		// The candidate forecast.Auto uses (auto.go).
+		{"weekly-damped-additive-20", ETS{Season: -1, Trend: TrendDamped, Seasonal: SeasonalAdditive, MaxEvaluations: 20}},
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			b.ReportAllocs()

@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -454,4 +455,118 @@ func etsReadTrace(path string) (Series, error) {
 		s.Values = append(s.Values, v)
 	}
 	return s, nil
+}
+
+func TestETSSeasonChoice(t *testing.T) {
+	seasons := []Season{{"daily", 24}, {"weekly", 168}}
+	tests := []struct {
+		name   string
+		n      int
+		season int
+		want   string // in Detail
+	}{
+		{"default is the shortest", 24 * 21, 0, "daily=24"},
+		{"longest with two cycles", 24 * 21, -1, "weekly=168"},
+		{"longest falls back when the week does not fit twice", 24 * 10, -1, "daily=24"},
+		{"index beyond the seasons means the last", 24 * 21, 7, "weekly=168"},
+		{"explicit second season too short: no seasonality", 24 * 10, 1, "no seasonality"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, obs := etsSynthetic(tc.n, 0, 24, false, 1, 8)
+			fit, err := ETS{Season: tc.season}.Fit(etsTestInput(obs, etsStart, time.Hour, time.UTC, seasons, 24))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(fit.Detail, tc.want) {
+				t.Errorf("detail %q, want it to contain %q", fit.Detail, tc.want)
+			}
+		})
+	}
+}
+
+func TestETSWindowAndEdgeCases(t *testing.T) {
+	// A long history is fitted on its recent part only.
+	_, obs := etsSynthetic(24*200, 0, 24, false, 1, 12)
+	fit, err := ETS{}.Fit(etsTestInput(obs, etsStart, time.Hour, time.UTC, etsDaily, 24))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(fit.Detail, "window=2000 ") {
+		t.Errorf("detail %q: want a window of 2000 points", fit.Detail)
+	}
+
+	// Without slots, the season falls back to grid positions and says so.
+	truth, obs := etsSynthetic(24*14, 24, 24, false, 1, 13)
+	in := etsTestInput(obs, etsStart, time.Hour, time.UTC, etsDaily, 24)
+	in.Slots = nil
+	fit, err = ETS{}.Fit(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(fit.Detail, "no slots") {
+		t.Errorf("detail %q does not mention the missing slots", fit.Detail)
+	}
+	if rel := etsMAE(fit.Mean, truth[24*14:]) / 40; rel > 0.05 {
+		t.Errorf("grid-position season: MAE/amplitude %.3f", rel)
+	}
+
+	// Horizon 0 gives an empty forecast; a negative one is an error.
+	in = etsTestInput(obs, etsStart, time.Hour, time.UTC, etsDaily, 0)
+	if fit, err := (ETS{}).Fit(in); err != nil || len(fit.Mean) != 0 {
+		t.Errorf("horizon 0: %d steps, error %v", len(fit.Mean), err)
+	}
+	in.Horizon = -1
+	if _, err := (ETS{}).Fit(in); err == nil {
+		t.Error("negative horizon: no error")
+	}
+}
+
+func TestETSSane(t *testing.T) {
+	tests := []struct {
+		f      []float64
+		lo, hi float64
+		want   bool
+	}{
+		{[]float64{1, 5, 10}, 0, 10, true},
+		{[]float64{-19, 29}, 0, 10, true},                  // within two widths
+		{[]float64{31}, 0, 10, false},                      // diverged upwards
+		{[]float64{-21}, 0, 10, false},                     // and downwards
+		{[]float64{math.NaN()}, 0, 10, false},              // not finite
+		{[]float64{math.Inf(1)}, 0, 10, false},             // not finite
+		{[]float64{7, 7}, 7, 7, true},                      // constant
+		{[]float64{7 * (1 + 1e-12)}, 7, 7, true},           // rounding on a constant
+		{[]float64{7.1}, 7, 7, false},                      // off a constant
+		{[]float64{1e6 + 0.4}, 1e6 - 0.1, 1e6 + 0.1, true}, // narrow range, within 2 widths
+	}
+	for _, tc := range tests {
+		if got := etsSane(tc.f, tc.lo, tc.hi); got != tc.want {
+			t.Errorf("etsSane(%v, %g, %g) = %v, want %v", tc.f, tc.lo, tc.hi, got, tc.want)
+		}
+	}
+}
+
+func TestETSMedian(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	for _, n := range []int{0, 1, 2, 3, 4, 17, 18, 100, 1001, 5000} {
+		for _, dups := range []bool{false, true} {
+			x := make([]float64, n)
+			for i := range x {
+				x[i] = r.NormFloat64()
+				if dups {
+					x[i] = float64(r.IntN(5))
+				}
+			}
+			sorted := slices.Clone(x)
+			slices.Sort(sorted)
+			want := math.NaN()
+			if n > 0 {
+				want = (sorted[(n-1)/2] + sorted[n/2]) / 2
+			}
+			got := etsMedian(x)
+			if got != want && !(math.IsNaN(got) && math.IsNaN(want)) {
+				t.Errorf("n=%d dups=%v: median %g, want %g", n, dups, got, want)
+			}
+		}
+	}
 }
