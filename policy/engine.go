@@ -378,6 +378,7 @@ func (e *Engine) applyBudgets(tps []*targetPlan, in Inputs, plan *Plan) {
 			}
 			if tp.floor > share {
 				tp.floorWhy.add("%s: floor capped at %d", head, share)
+				plan.Warnings = append(plan.Warnings, fmt.Sprintf("WARNING: target %s wants a floor of %d but the connection budget of %s allows %d pods", tp.t.Name, tp.floor, d.Name, share))
 				tp.floor = share
 			}
 		}

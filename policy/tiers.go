@@ -87,9 +87,10 @@ func (e *Engine) planTier(at time.Time, d *config.Database, kind, field string, 
 		}
 		if need < 0 {
 			need = len(d.Tiers) - 1
-			plan.Warnings = append(plan.Warnings, fmt.Sprintf("%s %s: forecast load %.4g / connections %.4g exceed the top tier %s", kind, d.Name, load, conns, d.Tiers[need].Class))
-		}
-		if need > base {
+			w := fmt.Sprintf("%s %s: forecast load %.4g / connections %.4g exceed the top tier %s", kind, d.Name, load, conns, d.Tiers[need].Class)
+			plan.Warnings = append(plan.Warnings, w)
+			why.add("WARNING: %s", w)
+		} else if need > base {
 			why.add("forecast needs %s (capacity %g, max connections %d × %g)", d.Tiers[need].Class, d.Tiers[need].Capacity, d.Tiers[need].MaxConnections, d.ConnectionFraction)
 		}
 	}
@@ -98,7 +99,7 @@ func (e *Engine) planTier(at time.Time, d *config.Database, kind, field string, 
 	}
 	target := max(need, base)
 	outside := false
-	if want.index > target {
+	if want.why != "" && want.index >= target {
 		target = want.index
 		outside = want.outside
 		why.add("%s", want.why)

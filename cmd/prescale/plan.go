@@ -1,0 +1,279 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"strings"
+	"time"
+	_ "time/tzdata" // policies name IANA zones; a distroless image has none
+
+	"github.com/prescale/prescale/config"
+	"github.com/prescale/prescale/forecast"
+	"github.com/prescale/prescale/metrics/trace"
+	"github.com/prescale/prescale/policy"
+)
+
+func init() {
+	register(command{name: "plan", summary: "print what the policy would set now or at a time, with reasons", run: runPlan})
+}
+
+const planExamples = `  # what the pricing policy wants at 08:45 New York time on a trading day
+  prescale plan --config deploy/examples/pricing-trading-hours.yaml --at 2026-03-10T08:45
+
+  # with a demand trace instead of Prometheus, as JSON
+  prescale plan --config deploy/examples/ticketing-on-sale.yaml --input demand=testdata/nyc_taxi.csv \
+      --at 2015-01-20T09:00 --json
+
+  # per-target signals: TARGET.SIGNAL=FILE (signals: demand, dbConnections,
+  # latencyP95 in seconds, cacheHitRatio, or an extra signal such as vix)
+  prescale plan --config pricing.yaml --input gateway.demand=gw.csv --input vix=vix.csv`
+
+// inputFlag collects repeated --input SIGNAL=FILE.csv flags.
+type inputFlag []traceInput
+
+type traceInput struct {
+	target, signal, file string
+}
+
+func (f *inputFlag) String() string { return fmt.Sprint(*f) }
+
+func (f *inputFlag) Set(v string) error {
+	key, file, ok := strings.Cut(v, "=")
+	if !ok || key == "" || file == "" {
+		return fmt.Errorf("want SIGNAL=FILE.csv or TARGET.SIGNAL=FILE.csv, got %q", v)
+	}
+	in := traceInput{signal: key, file: file}
+	if t, s, ok := strings.Cut(key, "."); ok {
+		in.target, in.signal = t, s
+	}
+	*f = append(*f, in)
+	return nil
+}
+
+// planOutput is the JSON of `prescale plan --json`.
+type planOutput struct {
+	At        string            `json:"at"`
+	Resources []policy.Resource `json:"resources"`
+}
+
+func runPlan(_ context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("plan", "plan --config FILE.yaml|DIR [--at TIME] [--json] [--input SIGNAL=FILE.csv ...]", planExamples, stdout, stderr)
+	cfg := fs.String("config", "", "policy file or directory (required)")
+	atFlag := fs.String("at", "", "instant to plan for: RFC 3339, or YYYY-MM-DDTHH:MM in the policy's time zone (default: now, or just after the traces' last sample)")
+	asJSON := fs.Bool("json", false, "print JSON")
+	warmup := fs.Duration("warmup", 0, "tick every minute for this long before --at, as a running daemon would (stabilisation, rates, hysteresis)")
+	var inputs inputFlag
+	fs.Var(&inputs, "input", "trace CSV for a signal, SIGNAL=FILE.csv or TARGET.SIGNAL=FILE.csv (repeatable)")
+	if code, done := parseFlags(fs, args, stdout); done {
+		return code
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "prescale plan: unexpected argument %q\n", fs.Arg(0))
+		return exitUsage
+	}
+	if *cfg == "" {
+		fmt.Fprintln(stderr, "prescale plan: --config is required (see --help)")
+		return exitUsage
+	}
+	if *warmup < 0 || *warmup > 7*24*time.Hour {
+		fmt.Fprintln(stderr, "prescale plan: --warmup must be between 0 and 168h")
+		return exitUsage
+	}
+	policies, err := config.Load(*cfg)
+	if err != nil {
+		var problems config.Problems
+		if errors.As(err, &problems) {
+			fmt.Fprintf(stderr, "prescale plan: the policy does not validate:\n%v\n", err)
+		} else {
+			fmt.Fprintf(stderr, "prescale plan: %v\n", err)
+		}
+		return exitFailure
+	}
+	series := map[string]forecast.Series{}
+	var lastSample time.Time
+	for _, in := range inputs {
+		if _, ok := series[in.file]; ok {
+			continue
+		}
+		s, err := trace.ReadFile(in.file)
+		if err != nil {
+			fmt.Fprintf(stderr, "prescale plan: --input %s: %v\n", in.signal, err)
+			return exitFailure
+		}
+		series[in.file] = s
+		if s.Len() > 0 && s.End().After(lastSample) {
+			lastSample = s.End().Add(s.Step)
+		}
+	}
+	at := time.Now()
+	if *atFlag != "" {
+		at, err = config.ParseTime(*atFlag, policies[0].Location)
+		if err != nil {
+			fmt.Fprintf(stderr, "prescale plan: --at: %v\n", err)
+			return exitUsage
+		}
+	} else if !lastSample.IsZero() {
+		at = lastSample
+	}
+
+	out := planOutput{At: at.Format(time.RFC3339), Resources: []policy.Resource{}}
+	var warnings []string
+	for _, p := range policies {
+		in, notes, err := traceInputs(p, inputs, series, at.Add(-*warmup), at)
+		if err != nil {
+			fmt.Fprintf(stderr, "prescale plan: policy %s: %v\n", p.Metadata.Name, err)
+			return exitFailure
+		}
+		warnings = append(warnings, notes...)
+		e := policy.NewEngine(p)
+		var st policy.State
+		var plan policy.Plan
+		for t := at.Add(-*warmup); !t.After(at); t = t.Add(time.Minute) {
+			plan, st = e.Plan(t, st, observedAt(in, p, inputs, series, t))
+		}
+		out.Resources = append(out.Resources, plan.Resources...)
+		for _, w := range plan.Warnings {
+			warnings = append(warnings, fmt.Sprintf("policy %s: %s", p.Metadata.Name, strings.TrimPrefix(w, "WARNING: ")))
+		}
+	}
+	for _, w := range warnings {
+		fmt.Fprintf(stderr, "warning: %s\n", w)
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(out); err != nil {
+			fmt.Fprintf(stderr, "prescale plan: %v\n", err)
+			return exitFailure
+		}
+		return exitOK
+	}
+	printPlan(stdout, out)
+	return exitOK
+}
+
+// traceInputs fits a forecast on each demand and dbConnections trace,
+// using only the samples before from (no peeking at the future being
+// planned), far enough ahead to cover every lead time and window after to.
+func traceInputs(p *config.Policy, inputs inputFlag, series map[string]forecast.Series, from, to time.Time) (policy.Inputs, []string, error) {
+	in := policy.Inputs{Forecasts: map[string]map[string]*forecast.Forecast{}}
+	var notes []string
+	known := map[string]bool{}
+	for _, t := range p.Spec.Targets {
+		known[t.Name] = true
+	}
+	// The furthest any plan looks ahead.
+	ahead := time.Duration(0)
+	for _, t := range p.Spec.Targets {
+		ahead = max(ahead, t.Capacity.LeadTime.D()+t.Capacity.Window.D())
+		for _, d := range append(append([]config.Database{}, p.Spec.Databases...), p.Spec.Caches...) {
+			ahead = max(ahead, d.LeadTime.D()+t.Capacity.Window.D())
+		}
+	}
+	type key struct {
+		file string
+		qs   string
+	}
+	fitted := map[key]*forecast.Forecast{}
+	for _, t := range p.Spec.Targets {
+		for _, ti := range inputs {
+			if ti.target != "" && !known[ti.target] {
+				return in, nil, fmt.Errorf("--input %s.%s: no target %q in the policy", ti.target, ti.signal, ti.target)
+			}
+			if (ti.target != "" && ti.target != t.Name) || (ti.signal != "demand" && ti.signal != "dbConnections") {
+				continue
+			}
+			if ti.target == "" && hasSpecific(inputs, t.Name, ti.signal) {
+				continue
+			}
+			s := series[ti.file]
+			hist := before(s, from)
+			if hist.Observed() < 2 {
+				notes = append(notes, fmt.Sprintf("%s %s: %s has no history before %s; no forecast", t.Name, ti.signal, ti.file, from.Format(time.RFC3339)))
+				continue
+			}
+			qs := []float64{t.Capacity.Quantile}
+			k := key{ti.file, fmt.Sprint(qs)}
+			f := fitted[k]
+			if f == nil {
+				end := hist.End().Add(hist.Step)
+				h := int(math.Ceil(float64(to.Add(ahead).Sub(end))/float64(hist.Step))) + 1
+				var err error
+				f, err = forecast.Auto(hist, forecast.Options{Horizon: max(h, 1), Quantiles: qs, Location: p.Location})
+				if err != nil {
+					return in, nil, fmt.Errorf("forecast of %s: %w", ti.file, err)
+				}
+				fitted[k] = f
+			}
+			if in.Forecasts[t.Name] == nil {
+				in.Forecasts[t.Name] = map[string]*forecast.Forecast{}
+			}
+			in.Forecasts[t.Name][ti.signal] = f
+		}
+	}
+	return in, notes, nil
+}
+
+func hasSpecific(inputs inputFlag, target, signal string) bool {
+	for _, ti := range inputs {
+		if ti.target == target && ti.signal == signal {
+			return true
+		}
+	}
+	return false
+}
+
+// before returns the part of s strictly before t.
+func before(s forecast.Series, t time.Time) forecast.Series {
+	n := 0
+	for n < s.Len() && s.Time(n).Before(t) {
+		n++
+	}
+	return s.Slice(0, n)
+}
+
+// observedAt sets each target's observed signals to the last value of its
+// trace at or before t, with the forecasts of in.
+func observedAt(in policy.Inputs, p *config.Policy, inputs inputFlag, series map[string]forecast.Series, t time.Time) policy.Inputs {
+	in.Observed = map[string]map[string]float64{}
+	for _, tg := range p.Spec.Targets {
+		for _, ti := range inputs {
+			if ti.target != "" && ti.target != tg.Name {
+				continue
+			}
+			if ti.target == "" && hasSpecific(inputs, tg.Name, ti.signal) {
+				continue
+			}
+			s := series[ti.file]
+			for i := min(s.Len()-1, int(t.Sub(s.Start)/max(s.Step, 1))); i >= 0; i-- {
+				if v := s.Values[i]; !math.IsNaN(v) && !s.Time(i).After(t) {
+					if in.Observed[tg.Name] == nil {
+						in.Observed[tg.Name] = map[string]float64{}
+					}
+					in.Observed[tg.Name][ti.signal] = v
+					break
+				}
+			}
+		}
+	}
+	return in
+}
+
+func printPlan(w io.Writer, out planOutput) {
+	fmt.Fprintf(w, "plan at %s\n", out.At)
+	for _, r := range out.Resources {
+		change := "="
+		if r.Changed() {
+			change = "→"
+		}
+		fmt.Fprintf(w, "\n%s %s %s %s: %v %s %v\n", r.Target, r.Kind, r.Name, r.Field, r.Current, change, r.Desired)
+		for _, why := range r.Reasons {
+			fmt.Fprintf(w, "    - %s\n", why)
+		}
+	}
+}
