@@ -47,19 +47,40 @@ const (
 // ETS is exponential smoothing in state-space form (Holt-Winters with a
 // damped trend, ETS(A,Ad,A) or ETS(A,Ad,M) and their simpler relatives). It
 // smooths a level, a damped trend and one seasonal state per local-time slot
-// of the shortest season (Input.Seasons[0]), indexing the seasonal state by
-// Input.Slots[0] rather than by position modulo the period, so that a slot
-// keeps its wall-clock meaning across DST changes.
+// of one season (the shortest, Input.Seasons[0], unless Season says
+// otherwise), indexing the seasonal state by that season's Input.Slots
+// rather than by position modulo the period, so that a slot keeps its
+// wall-clock meaning across DST changes: on a short day a slot is skipped
+// and keeps its state, on a long day a slot is updated twice.
 //
-// The smoothing parameters are fitted by minimising one-step errors with
-// gonum's Nelder-Mead. Errors far beyond the running error scale are clipped
-// in both the loss and the state update (a Huber loss), so a spike or the
-// zeros of an outage move the level and the seasonal profile by a bounded
-// amount instead of wrecking them. Gaps (NaN) advance the state without
-// updating it.
+// Fitting. Only the recent part of a long history is used: the last
+// max(2000 points, 4 seasons), which bounds the cost of a fit (the states
+// forget older data anyway). The initial states come from robust statistics
+// of the first (up to four) seasons of that window: per-slot medians, with
+// values beyond five robust standard deviations of that profile (the zeros
+// of an outage, a spike) left out. The smoothing parameters are fitted with
+// gonum's Nelder-Mead in logistic coordinates that keep them in bounds, on
+// the one-step errors plus the errors at a quarter, half and all of the
+// requested horizon (sampled every few points); one-step errors alone
+// reward chasing the last observation (alpha near 1, a steep trend) and
+// forecast a day ahead badly: on nyc_taxi, 1.9 times the daily seasonal
+// naive's error with one-step errors alone, 1.04 with the longer horizons
+// (weekly state: 0.68 and 0.50). R's forecast::ets offers the same idea as
+// opt.crit = "amse".
+//
+// Robustness. Errors beyond four times the running mean absolute error are
+// clipped in the state update and their square capped in the loss, so a
+// spike or the zeros of an outage move the level and the seasonal profile
+// by a bounded amount and cannot drag the parameters towards chasing them.
+// Gaps (NaN) advance the state with its forecast and do not count in the
+// loss. Forecasts are never NaN or Inf: a form whose forecast diverges is
+// dropped for the next best, and with nothing usable the last observation
+// is repeated.
 //
 // The zero value is usable: it smooths the shortest season and chooses the
-// trend and seasonal forms automatically by AICc. Regressors are ignored.
+// trend (none or damped) and the season (additive or, for positive data,
+// multiplicative) by AICc. A history shorter than two seasons is smoothed
+// without season and Fit.Detail says so. Regressors are ignored.
 type ETS struct {
 	Trend    ETSTrend
 	Seasonal ETSSeasonal
@@ -186,7 +207,7 @@ func (m ETS) Fit(in *Input) (Fit, error) {
 
 	var slots []int32
 	if period > 0 {
-		if len(in.Slots) > si && len(in.Slots[si]) >= n+h {
+		if len(in.Slots) > si && len(in.Slots[si]) >= n+h && etsSlotsValid(in.Slots[si][start:n+h], period) {
 			slots = in.Slots[si][start : n+h]
 		} else {
 			// Without local-time slots, fall back to positions on the grid:
@@ -195,7 +216,7 @@ func (m ETS) Fit(in *Input) (Fit, error) {
 			for i := range slots {
 				slots[i] = int32((start + i) % period)
 			}
-			notes = append(notes, "no slots given: season by grid position")
+			notes = append(notes, "no valid slots given: season by grid position")
 		}
 	}
 
@@ -314,6 +335,17 @@ func (m ETS) Fit(in *Input) (Fit, error) {
 		detail += "; " + strings.Join(notes, "; ")
 	}
 	return Fit{Mean: mean, Detail: detail}, nil
+}
+
+// etsSlotsValid reports whether every slot indexes a seasonal state of the
+// period: a bad slot from a caller must not crash the daemon.
+func etsSlotsValid(slots []int32, period int) bool {
+	for _, k := range slots {
+		if k < 0 || int(k) >= period {
+			return false
+		}
+	}
+	return true
 }
 
 // etsRange returns the least and greatest observed values of y.
@@ -572,13 +604,9 @@ func (sm *etsSmoother) fit(f etsForm, warm *etsParams, maxEval int) *etsFitted {
 // states and returns the fitting loss. It leaves the final states in sm and
 // does not allocate.
 //
-// The loss adds, to the one-step errors, the errors of the forecasts made at
-// each point for a few longer horizons (sm.ahead, up to the requested
-// horizon), all with capped squares. One-step errors alone reward chasing
-// the last observation: on half-hourly taxi demand they pick alpha near 1
-// and a steep trend, which forecasts a day ahead worse than the seasonal
-// naive; the longer horizons keep the fit honest about what it is used for
-// (R's forecast::ets offers the same idea as opt.crit = "amse").
+// The loss adds, to the one-step errors, the errors of the forecasts made
+// every sm.stride points for a few longer horizons (sm.ahead, up to the
+// requested horizon), all with capped squares: see ETS for why.
 //
 // The recursions carry lb = l + phi*b (the level part of the next one-step
 // forecast) and pb = phi*b instead of l and b. It is the same model, but

@@ -504,11 +504,18 @@ func TestETSWindowAndEdgeCases(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(fit.Detail, "no slots") {
+	if !strings.Contains(fit.Detail, "no valid slots") {
 		t.Errorf("detail %q does not mention the missing slots", fit.Detail)
 	}
 	if rel := etsMAE(fit.Mean, truth[24*14:]) / 40; rel > 0.05 {
 		t.Errorf("grid-position season: MAE/amplitude %.3f", rel)
+	}
+	// A slot out of range is treated the same, not a crash.
+	in = etsTestInput(obs, etsStart, time.Hour, time.UTC, etsDaily, 24)
+	in.Slots[0][5] = 24
+	fit, err = ETS{}.Fit(in)
+	if err != nil || !strings.Contains(fit.Detail, "no valid slots") {
+		t.Errorf("slot out of range: detail %q, error %v", fit.Detail, err)
 	}
 
 	// Horizon 0 gives an empty forecast; a negative one is an error.
