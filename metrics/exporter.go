@@ -1,0 +1,165 @@
+package metrics
+
+import (
+	"log/slog"
+	"runtime"
+	"runtime/debug"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+// Reason is why a planned value is what it is. The set is fixed so that it
+// can be a label: the plan's free-text reasons say the rest.
+type Reason string
+
+// The decision reasons.
+const (
+	ReasonForecast         Reason = "forecast"
+	ReasonSchedule         Reason = "schedule_rule"
+	ReasonEvent            Reason = "event_rule"
+	ReasonVolatility       Reason = "volatility_rule"
+	ReasonOwnerFloor       Reason = "owner_floor"
+	ReasonCeiling          Reason = "ceiling"
+	ReasonMaxStepUp        Reason = "max_step_up"
+	ReasonScaleDownLimit   Reason = "scale_down_limit"
+	ReasonCooldown         Reason = "cooldown"
+	ReasonConnectionBudget Reason = "connection_budget"
+	ReasonFailStatic       Reason = "fail_static"
+	ReasonWindow           Reason = "change_window"
+)
+
+// ActuationResult is how an attempted change ended.
+type ActuationResult string
+
+// The actuation results.
+const (
+	ResultApplied  ActuationResult = "applied"
+	ResultDryRun   ActuationResult = "dry_run"
+	ResultShadow   ActuationResult = "shadow"
+	ResultPaused   ActuationResult = "paused"
+	ResultConflict ActuationResult = "conflict"
+	ResultFailed   ActuationResult = "failed"
+)
+
+// Exporter holds the metrics prescale exports, on its own registry with the
+// Go and process collectors. Label values are bounded: targets and
+// resources come from the policy, signals, reasons, results and error kinds
+// from fixed sets.
+type Exporter struct {
+	Registry *prometheus.Registry
+	log      *slog.Logger
+	names    []string
+
+	// Forecast of a signal at the lead horizon: stat is "mean" or
+	// "quantile" (the provisioning quantile).
+	Forecast *prometheus.GaugeVec
+	// Observed is the newest observed value of a signal.
+	Observed *prometheus.GaugeVec
+	// Desired and Applied are per resource field: replicas, nodes, or the
+	// tier's rung in its ladder (0 is the smallest).
+	Desired *prometheus.GaugeVec
+	Applied *prometheus.GaugeVec
+	// Actuations counts attempted changes by result.
+	Actuations *prometheus.CounterVec
+	// Decisions counts planned values by the reason that bound them.
+	Decisions *prometheus.CounterVec
+	// ForecastMASE is the rolling mean absolute scaled error of a target's
+	// demand forecast against what happened.
+	ForecastMASE *prometheus.GaugeVec
+	// Model is 1 for the model currently selected for a target's signal.
+	Model *prometheus.GaugeVec
+	// SourceErrors counts failed fetches by kind.
+	SourceErrors *prometheus.CounterVec
+	// SourceAgeSeconds is how old the newest sample of a signal is.
+	SourceAgeSeconds *prometheus.GaugeVec
+	// FailStatic is 1 while a target's floors are held because its data
+	// is missing or stale.
+	FailStatic *prometheus.GaugeVec
+	// LoopDuration is the time one tick of the control loop takes.
+	LoopDuration prometheus.Histogram
+	// LastTick is when the last tick completed without error.
+	LastTick prometheus.Gauge
+	// Leader is 1 in the instance that holds the lease.
+	Leader prometheus.Gauge
+	// PodCPU is the CPU the target's pods use, from the metrics API, and
+	// DemandPerPod the demand each pod serves: together they check the
+	// capacity model.
+	PodCPU       *prometheus.GaugeVec
+	DemandPerPod *prometheus.GaugeVec
+}
+
+// NewExporter registers every metric on a new registry. version is the
+// build's version string. logger may be nil.
+func NewExporter(version string, logger *slog.Logger) *Exporter {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	r := prometheus.NewRegistry()
+	r.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	e := &Exporter{Registry: r, log: logger}
+	g := func(name, help string, labels ...string) *prometheus.GaugeVec {
+		v := prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "prescale", Name: name, Help: help}, labels)
+		r.MustRegister(v)
+		e.names = append(e.names, "prescale_"+name)
+		return v
+	}
+	c := func(name, help string, labels ...string) *prometheus.CounterVec {
+		v := prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "prescale", Name: name, Help: help}, labels)
+		r.MustRegister(v)
+		e.names = append(e.names, "prescale_"+name)
+		return v
+	}
+	e.Forecast = g("forecast", "Forecast of a signal at the lead horizon; stat is mean or quantile (the provisioning quantile).", "target", "signal", "stat")
+	e.Observed = g("observed", "Newest observed value of a signal.", "target", "signal")
+	e.Desired = g("desired", "Value the plan wants for a resource field (replicas, nodes, or tier rung from 0).", "target", "resource", "field")
+	e.Applied = g("applied", "Value last applied (or found) on a resource field.", "target", "resource", "field")
+	e.Actuations = c("actuations_total", "Attempted changes to resources, by result.", "target", "resource", "result")
+	e.Decisions = c("decisions_total", "Planned values, by the reason that bound them.", "target", "resource", "reason")
+	e.ForecastMASE = g("forecast_mase", "Rolling mean absolute scaled error of the demand forecast (below 1 beats the seasonal naive).", "target", "signal")
+	e.Model = g("model_info", "1 for the forecasting model selected for a signal.", "target", "signal", "model")
+	e.SourceErrors = c("source_errors_total", "Failed or suspect fetches of a signal, by kind.", "target", "signal", "kind")
+	e.SourceAgeSeconds = g("source_age_seconds", "Age of the newest sample of a signal.", "target", "signal")
+	e.FailStatic = g("fail_static", "1 while a target's floors are held because its data is missing or stale.", "target")
+	e.PodCPU = g("pod_cpu_usage_cores", "CPU used per pod of a target's workload, from the Kubernetes metrics API.", "target")
+	e.DemandPerPod = g("demand_per_pod", "Demand served per ready pod of a target.", "target")
+	e.LoopDuration = prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: "prescale", Name: "loop_duration_seconds",
+		Help: "Time one tick of the control loop takes.", Buckets: prometheus.ExponentialBuckets(0.005, 2, 14)})
+	e.LastTick = prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "prescale", Name: "last_successful_tick_timestamp_seconds",
+		Help: "Unix time of the last tick that completed without error."})
+	e.Leader = prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "prescale", Name: "leader",
+		Help: "1 in the instance that holds the leader lease and acts, 0 in followers."})
+	build := prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "prescale", Name: "build_info",
+		Help: "Build information; the value is 1."}, []string{"version", "goversion"})
+	r.MustRegister(e.LoopDuration, e.LastTick, e.Leader, build)
+	e.names = append(e.names, "prescale_loop_duration_seconds", "prescale_last_successful_tick_timestamp_seconds", "prescale_leader", "prescale_build_info")
+	build.WithLabelValues(buildVersion(version), runtime.Version()).Set(1)
+	return e
+}
+
+func buildVersion(v string) string {
+	if v != "" {
+		return v
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
+		return bi.Main.Version
+	}
+	return "unknown"
+}
+
+// SourceError implements SourceObserver: it counts the error and logs it.
+func (e *Exporter) SourceError(q Query, kind ErrorKind, err error) {
+	e.SourceErrors.WithLabelValues(q.Target, q.Signal, string(kind)).Inc()
+	e.log.Warn("source error", "target", q.Target, "signal", q.Signal, "kind", kind, "err", err)
+}
+
+// SourceAge implements SourceObserver.
+func (e *Exporter) SourceAge(q Query, age time.Duration) {
+	e.SourceAgeSeconds.WithLabelValues(q.Target, q.Signal).Set(age.Seconds())
+}
+
+// Names returns the name of every prescale_* metric family the exporter
+// registers, for checks that dashboards and alerts use only metrics that
+// exist. Histograms also expose _bucket, _sum and _count series.
+func (e *Exporter) Names() []string { return append([]string(nil), e.names...) }

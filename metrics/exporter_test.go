@@ -1,0 +1,82 @@
+package metrics
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/prometheus/client_golang/prometheus/testutil/promlint"
+)
+
+// TestExportedMetricsLint: every metric follows Prometheus' naming rules
+// (checked by promlint) and has HELP.
+func TestExportedMetricsLint(t *testing.T) {
+	e := NewExporter("test", nil)
+	// Vectors appear once they have a series: give each one.
+	e.Forecast.WithLabelValues("api", "demand", "mean").Set(1)
+	e.Observed.WithLabelValues("api", "demand").Set(1)
+	e.Desired.WithLabelValues("api", "hpa", "minReplicas").Set(3)
+	e.Applied.WithLabelValues("api", "hpa", "minReplicas").Set(3)
+	e.Actuations.WithLabelValues("api", "hpa", string(ResultApplied)).Inc()
+	e.Decisions.WithLabelValues("api", "hpa", string(ReasonForecast)).Inc()
+	e.ForecastMASE.WithLabelValues("api", "demand").Set(0.7)
+	e.Model.WithLabelValues("api", "demand", "profile-weekly").Set(1)
+	e.SourceError(Query{Target: "api", Signal: "demand"}, KindTimeout, errors.New("slow"))
+	e.SourceAge(Query{Target: "api", Signal: "demand"}, 90*time.Second)
+	e.FailStatic.WithLabelValues("api").Set(0)
+	e.PodCPU.WithLabelValues("api").Set(0.4)
+	e.DemandPerPod.WithLabelValues("api").Set(500)
+	e.LoopDuration.Observe(0.02)
+	e.LastTick.SetToCurrentTime()
+	e.Leader.Set(1)
+
+	problems, err := lintRegistry(e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range problems {
+		t.Errorf("promlint: %s: %s", p.Metric, p.Text)
+	}
+	mfs, err := e.Registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]bool{}
+	for _, mf := range mfs {
+		got[mf.GetName()] = true
+		if mf.GetHelp() == "" {
+			t.Errorf("%s has no HELP", mf.GetName())
+		}
+	}
+	for _, n := range e.Names() {
+		if !got[n] {
+			t.Errorf("Names lists %s, which is not gathered", n)
+		}
+	}
+	for _, want := range []string{"go_goroutines", "process_cpu_seconds_total", "prescale_build_info"} {
+		if !got[want] {
+			t.Errorf("%s missing", want)
+		}
+	}
+	if v := testutil.ToFloat64(e.SourceErrors.WithLabelValues("api", "demand", "timeout")); v != 1 {
+		t.Errorf("source errors counted %v, want 1", v)
+	}
+	if v := testutil.ToFloat64(e.SourceAgeSeconds.WithLabelValues("api", "demand")); v != 90 {
+		t.Errorf("source age %v, want 90", v)
+	}
+	for _, n := range e.Names() {
+		if !strings.HasPrefix(n, "prescale_") {
+			t.Errorf("%s: not under the prescale_ prefix", n)
+		}
+	}
+}
+
+func lintRegistry(e *Exporter) ([]promlint.Problem, error) {
+	mfs, err := e.Registry.Gather()
+	if err != nil {
+		return nil, err
+	}
+	return promlint.NewWithMetricFamilies(mfs).Lint()
+}

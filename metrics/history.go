@@ -1,0 +1,205 @@
+package metrics
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"sync"
+	"time"
+
+	"github.com/prescale/prescale/forecast"
+)
+
+// SourceObserver is told how fetches went, for metrics and logs.
+type SourceObserver interface {
+	// SourceError is called once per failed fetch.
+	SourceError(q Query, kind ErrorKind, err error)
+	// SourceAge is called after each fetch with the age of the newest
+	// sample (0 when there is none yet).
+	SourceAge(q Query, age time.Duration)
+}
+
+// HistoryConfig sets what a History keeps and when data is stale.
+type HistoryConfig struct {
+	// Step of the grid the signals are kept on (default 1m).
+	Step time.Duration
+	// Window is how much of the past is kept and backfilled (default 14 days).
+	Window time.Duration
+	// StaleAfter is how many steps the newest sample may lag behind now
+	// before the signal is stale (default 5).
+	StaleAfter int
+	// Overlap is how many of the newest steps are fetched again each tick:
+	// the last points of a rate() are often incomplete when first read
+	// (default 2).
+	Overlap int
+}
+
+// History keeps the recent past of each query in memory: backfilled on
+// first use, then extended with only the new samples on each Update. Values
+// are stored as float32 on a regular grid (4 bytes a point: 14 days of
+// 5-minute data is 16 KiB a signal). A failed fetch changes nothing that
+// was already held; after an outage the next Update fetches the whole
+// missed range, so nothing is lost while the source still has it.
+type History struct {
+	src Source
+	cfg HistoryConfig
+	obs SourceObserver
+
+	mu     sync.Mutex
+	series map[Query]*stored
+}
+
+type stored struct {
+	start  time.Time // time of vals[0]
+	vals   []float32
+	newest time.Time // time of the newest non-NaN sample
+}
+
+// NewHistory returns an empty history over src. obs may be nil.
+func NewHistory(src Source, cfg HistoryConfig, obs SourceObserver) *History {
+	if cfg.Step <= 0 {
+		cfg.Step = time.Minute
+	}
+	if cfg.Window <= 0 {
+		cfg.Window = 14 * 24 * time.Hour
+	}
+	if cfg.StaleAfter <= 0 {
+		cfg.StaleAfter = 5
+	}
+	if cfg.Overlap <= 0 {
+		cfg.Overlap = 2
+	}
+	return &History{src: src, cfg: cfg, obs: obs, series: map[Query]*stored{}}
+}
+
+// Update fetches what is new for q up to now (the whole window the first
+// time) and appends it. It returns a *SourceError when the fetch fails or
+// when the newest sample is stale; the history held is kept either way.
+func (h *History) Update(ctx context.Context, q Query, now time.Time) error {
+	h.mu.Lock()
+	st := h.series[q]
+	var from time.Time
+	if st == nil || len(st.vals) == 0 {
+		from = now.Add(-h.cfg.Window)
+	} else {
+		end := st.start.Add(time.Duration(len(st.vals)-1) * h.cfg.Step)
+		from = end.Add(-time.Duration(h.cfg.Overlap-1) * h.cfg.Step)
+	}
+	h.mu.Unlock()
+
+	got, err := h.src.Range(ctx, q, from, now, h.cfg.Step)
+	if err != nil && !(KindOf(err) == KindEmpty && st != nil) {
+		h.report(q, err)
+		h.age(q, now)
+		return err
+	}
+	if err == nil {
+		h.merge(q, got.Series)
+		if got.NonFinite > 0 && h.obs != nil {
+			h.obs.SourceError(q, KindNonFinite, fmt.Errorf("%d NaN or Inf sample(s) kept as gaps", got.NonFinite))
+		}
+	}
+	if age := h.age(q, now); age > time.Duration(h.cfg.StaleAfter)*h.cfg.Step {
+		err := &SourceError{Query: q, Kind: KindStale, Err: fmt.Errorf("newest sample is %v old, more than %d steps of %v", age.Round(time.Second), h.cfg.StaleAfter, h.cfg.Step)}
+		h.report(q, err)
+		return err
+	}
+	return nil
+}
+
+func (h *History) report(q Query, err error) {
+	if h.obs == nil {
+		return
+	}
+	kind := KindOf(err)
+	if kind == "" {
+		kind = KindServer
+	}
+	h.obs.SourceError(q, kind, err)
+}
+
+// age reports and returns how old the newest sample is (the whole window
+// when there is none).
+func (h *History) age(q Query, now time.Time) time.Duration {
+	h.mu.Lock()
+	st := h.series[q]
+	age := h.cfg.Window
+	if st != nil && !st.newest.IsZero() {
+		age = now.Sub(st.newest)
+	}
+	h.mu.Unlock()
+	if h.obs != nil {
+		h.obs.SourceAge(q, age)
+	}
+	return age
+}
+
+// merge writes s into q's stored grid, extending it and trimming what has
+// left the window.
+func (h *History) merge(q Query, s forecast.Series) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	step := h.cfg.Step
+	st := h.series[q]
+	if st == nil {
+		st = &stored{start: s.Start}
+		h.series[q] = st
+	}
+	if len(st.vals) == 0 {
+		st.start = s.Start
+	}
+	if s.Start.Before(st.start) {
+		// Older data than held (only on backfill overlap): drop it.
+		skip := int(st.start.Sub(s.Start) / step)
+		if skip >= s.Len() {
+			return
+		}
+		s = s.Slice(skip, s.Len())
+	}
+	off := int(s.Start.Sub(st.start) / step)
+	need := off + s.Len()
+	for len(st.vals) < need {
+		st.vals = append(st.vals, float32(math.NaN()))
+	}
+	for i, v := range s.Values {
+		if math.IsNaN(v) {
+			continue // a gap in a re-fetch never erases what was held
+		}
+		st.vals[off+i] = float32(v)
+		if t := s.Time(i); t.After(st.newest) {
+			st.newest = t
+		}
+	}
+	// Trim to the window; copy only when a window's worth has piled up.
+	keep := int(h.cfg.Window/step) + 1
+	if len(st.vals) > 2*keep {
+		drop := len(st.vals) - keep
+		st.vals = append([]float32(nil), st.vals[drop:]...)
+		st.start = st.start.Add(time.Duration(drop) * step)
+	}
+}
+
+// Series returns q's history (at most the window) as a series, with NaN
+// for gaps, or false when nothing is held.
+func (h *History) Series(q Query) (forecast.Series, bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	st := h.series[q]
+	if st == nil || len(st.vals) == 0 {
+		return forecast.Series{}, false
+	}
+	keep := int(h.cfg.Window/h.cfg.Step) + 1
+	from := max(0, len(st.vals)-keep)
+	out := forecast.Series{Start: st.start.Add(time.Duration(from) * h.cfg.Step), Step: h.cfg.Step, Values: make([]float64, len(st.vals)-from)}
+	for i, v := range st.vals[from:] {
+		out.Values[i] = float64(v)
+	}
+	return out, true
+}
+
+// Forget drops q (a target left the policy).
+func (h *History) Forget(q Query) {
+	h.mu.Lock()
+	delete(h.series, q)
+	h.mu.Unlock()
+}
