@@ -46,8 +46,16 @@ type targetPlan struct {
 	floor, ceiling    int
 	current           HPAStatus
 	floorWhy, ceilWhy reasons
-	nodesPct          float64
-	nodesWhy          []string
+	// util is the utilisation planned for; utilRule says whether a
+	// volatility rule may change it (then the HPA's CPU target is planned).
+	util     float64
+	utilRule bool
+	utilWhy  reasons
+	nodesPct float64
+	nodesWhy []string
+	// ceilHard marks a ceiling capped by a connection budget: it applies
+	// at once, not along the scale-down rate.
+	ceilHard bool
 	// tier wants from event and budget rules: database/cache name → index.
 	dbWant, cacheWant map[string]tierWant
 }
@@ -80,6 +88,21 @@ func (e *Engine) Plan(at time.Time, prev State, in Inputs) (Plan, State) {
 			Resource{Target: tp.t.Name, Kind: KindHPA, Name: name, Field: FieldMaxReplicas,
 				Current: tp.current.MaxReplicas, Desired: tp.ceiling, Reasons: append(tp.ceilWhy, mode...),
 				Apply: tp.t.HPA.Mode == "active" && tp.current.MaxReplicas != tp.ceiling})
+		if tp.utilRule {
+			normal := int(math.Round(tp.t.Capacity.TargetUtilization * 100))
+			cur := tp.current.TargetCPUPercent
+			if cur == 0 {
+				cur = normal
+			}
+			desired := int(math.Round(tp.util * 100))
+			why := tp.utilWhy
+			if len(why) == 0 {
+				why = reasons{fmt.Sprintf("no volatility rule active: capacity.targetUtilization %d%%", normal)}
+			}
+			plan.Resources = append(plan.Resources, Resource{Target: tp.t.Name, Kind: KindHPA, Name: name, Field: FieldTargetCPU,
+				Current: cur, Desired: desired, Reasons: append(why, mode...),
+				Apply: tp.t.HPA.Mode == "active" && cur != desired})
+		}
 	}
 	e.planNodeGroups(tps, in, &plan)
 	e.planTiers(at, tps, in, &next, &plan)
@@ -127,14 +150,19 @@ func (e *Engine) planTarget(at time.Time, t *config.Target, next *State, in Inpu
 		ok = ok && !math.IsNaN(v) && !math.IsInf(v, 0)
 		active := volatility(r.Volatility, v, ok, next.Volatility[key])
 		next.Volatility[key] = active
+		if r.Volatility.TargetUtilization > 0 {
+			tp.utilRule = true
+		}
 		if active {
 			vols = append(vols, volEffect{r, v})
 			if u := r.Volatility.TargetUtilization; u > 0 && u < util {
 				util = u
+				tp.utilWhy.add("rule %s (%s %.4g above %g; off below %g): CPU target %g%%", r.Name, r.Volatility.Signal, v, r.Volatility.Above, r.Volatility.Below, u*100)
 			}
 		}
 	}
 
+	tp.util = util
 	// 1. Capacity model.
 	perPod := t.Capacity.PerPod
 	var capWhy string
@@ -375,6 +403,7 @@ func (e *Engine) applyBudgets(tps []*targetPlan, in Inputs, plan *Plan) {
 			if share < tp.ceiling {
 				tp.ceilWhy.add("%s: maxReplicas capped at %d", head, share)
 				tp.ceiling = share
+				tp.ceilHard = true
 			}
 			if tp.floor > share {
 				tp.floorWhy.add("%s: floor capped at %d", head, share)
@@ -469,6 +498,28 @@ func (e *Engine) applyLimits(at time.Time, tp *targetPlan, next *State) {
 	want = max(want, ownerMin)
 	if want > tp.ceiling {
 		tp.ceiling = want
+	}
+	// A lower ceiling makes the HPA scale in at once, so a ceiling that a
+	// rule raised comes down along the scale-down rate too, unless a
+	// connection budget caps it (protecting the database comes first).
+	prevCeil := st.Ceiling
+	if prevCeil == 0 {
+		prevCeil = tp.current.MaxReplicas
+	}
+	if tp.ceiling < prevCeil && !tp.ceilHard {
+		step := max(h.ScaleDown.Pods, int(math.Ceil(float64(prevCeil)*h.ScaleDown.Percent/100)))
+		switch {
+		case !st.LastCeilingDecrease.IsZero() && at.Sub(st.LastCeilingDecrease) < h.ScaleDown.Period.D():
+			tp.ceilWhy.add("limit: scale-down rate (one step per %s) holds maxReplicas %d", h.ScaleDown.Period, prevCeil)
+			tp.ceiling = prevCeil
+		case prevCeil-tp.ceiling > step:
+			tp.ceiling = prevCeil - step
+			tp.ceilWhy.add("limit: scale-down rate %s per %s → maxReplicas %d", stepText(h.ScaleDown), h.ScaleDown.Period, tp.ceiling)
+			st.LastCeilingDecrease = at
+		default:
+			st.LastCeilingDecrease = at
+		}
+		tp.ceiling = max(tp.ceiling, want)
 	}
 	if want != st.Floor && st.Floor != 0 {
 		st.LastChange = at

@@ -61,8 +61,8 @@ func TestVolatilityHysteresis(t *testing.T) {
 		{26, true, 40},  // above 25: on
 		{23, true, 40},  // between 22 and 25: stays on (hysteresis)
 		{24.9, true, 40},
-		{21, false, 30}, // below 22: off
-		{24, false, 30}, // between: stays off
+		{21, false, 38}, // below 22: off; the ceiling comes down 2 per 5m
+		{24, false, 38}, // between: stays off
 		{25.5, true, 40},
 	} {
 		// Demand of 10000 at p90: at 70% utilisation ceil(11000/560) = 20 pods,
@@ -78,6 +78,10 @@ func TestVolatilityHysteresis(t *testing.T) {
 		ceil := find(t, p, "gateway", KindHPA, FieldMaxReplicas)
 		if ceil.Desired != c.ceiling {
 			t.Errorf("step %d vix %g: maxReplicas = %v, want %d (%q)", i, c.vix, ceil.Desired, c.ceiling, ceil.Reasons)
+		}
+		cpu := find(t, p, "gateway", KindHPA, FieldTargetCPU)
+		if want := map[bool]int{true: 60, false: 70}[c.active]; cpu.Desired != want {
+			t.Errorf("step %d: CPU target %v, want %d: %q", i, cpu.Desired, want, cpu.Reasons)
 		}
 		floor := find(t, p, "gateway", KindHPA, FieldMinReplicas)
 		if c.active {
@@ -109,7 +113,7 @@ func TestOnboardingPlan(t *testing.T) {
 		{"T-2d 03:00 inside the Saturday window", et(2026, 12, 5, 3, 0), want{2, 30, 2, "db.r5.2xlarge", "cache.m5.2xlarge", "inside a change window"}},
 		{"T-1d: +50% floor, +100% ceiling, +50% nodes", T.Add(-24 * time.Hour), want{3, 60, 3, "db.r5.xlarge", "cache.m5.xlarge", "+1 tier"}},
 		{"T: the open", T, want{15, 60, 12, "db.r5.xlarge", "cache.m5.xlarge", "+1 tier"}},
-		{"T+7d: reset; the floor holds through stabilisation", T.Add(7 * 24 * time.Hour), want{15, 30, 8, "db.r5.xlarge", "cache.m5.xlarge", "owner's class"}},
+		{"T+7d: reset; the floor holds through stabilisation, the ceiling steps down", T.Add(7 * 24 * time.Hour), want{15, 58, 8, "db.r5.xlarge", "cache.m5.xlarge", "owner's class"}},
 		{"T+7d+1h: back to normal", T.Add(7*24*time.Hour + time.Hour), want{10, 30, 6, "db.r5.xlarge", "cache.m5.xlarge", "owner's class"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {

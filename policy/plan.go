@@ -13,9 +13,12 @@ const (
 	KindDatabase  = "database"
 	KindCache     = "cache"
 
-	FieldMinReplicas   = "minReplicas"
-	FieldMaxReplicas   = "maxReplicas"
-	FieldMinSize       = "minSize"
+	FieldMinReplicas = "minReplicas"
+	FieldMaxReplicas = "maxReplicas"
+	FieldMinSize     = "minSize"
+	// FieldTargetCPU is the HPA's CPU utilisation target in percent,
+	// planned only for targets with a volatility rule that lowers it.
+	FieldTargetCPU     = "targetCPUUtilizationPercentage"
 	FieldInstanceClass = "instanceClass"
 	FieldNodeType      = "nodeType"
 )

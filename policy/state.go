@@ -37,6 +37,9 @@ type HPAStatus struct {
 	MinReplicas      int // minReplicas now
 	MaxReplicas      int // maxReplicas now
 	Replicas         int // current ready replicas
+	// TargetCPUPercent is the HPA's CPU utilisation target now; 0 means
+	// unknown (capacity.targetUtilization is assumed).
+	TargetCPUPercent int
 }
 
 // State is what the engine remembers between ticks. The zero value is a
@@ -54,8 +57,8 @@ type TargetState struct {
 	// Floor and Ceiling are the last planned minReplicas and maxReplicas.
 	Floor, Ceiling int
 	// LastChange is when Floor last changed, LastDecrease when it last
-	// came down.
-	LastChange, LastDecrease time.Time
+	// came down, LastCeilingDecrease when Ceiling last came down.
+	LastChange, LastDecrease, LastCeilingDecrease time.Time
 	// Recent are the recommendations inside the stabilisation window.
 	Recent []Recommendation
 	// LastForecast is when a usable demand forecast was last seen, and
