@@ -116,7 +116,7 @@ const (
 	etsDefaultEvaluations = 30
 	// etsWarmEvaluations bounds, per parameter, a fit that starts from the
 	// parameters of a related form already fitted.
-	etsWarmEvaluations = 6
+	etsWarmEvaluations = 4
 	// etsClip is the multiple of the running mean absolute error beyond
 	// which a one-step error is clipped (about 3.2 standard deviations
 	// for Gaussian errors).
@@ -274,8 +274,10 @@ func (m ETS) Fit(in *Input) (Fit, error) {
 	totalEvals := 0
 	for _, s := range seasons {
 		// The damped form is fitted first; its parameters start the
-		// undamped fit of the same season and the next seasonal kind,
-		// which then need few steps.
+		// undamped fit of the same season, which then needs few steps.
+		// Each seasonal kind starts afresh: the additive optimum is a
+		// poor start for the multiplicative one.
+		warm = nil
 		for _, damped := range trends {
 			f := sm.fit(etsForm{damped: damped, season: s}, warm, maxEval)
 			if f == nil {
