@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"context"
 	"fmt"
 	"sync"
 	"time"
@@ -14,7 +15,8 @@ var StrategyNames = []string{"reactive", "schedule", "predictive", "oracle"}
 // Setup is a backtest's configuration beyond the trace. The zero value of
 // every field but Config means its default.
 type Setup struct {
-	// Config is the cluster. A zero Capacity is sized from PeakReplicas.
+	// Config is the cluster; the zero Config is DefaultConfig. A zero
+	// Capacity is sized from PeakReplicas.
 	Config Config
 	// PeakReplicas sizes pods so that the trace's peak needs this many
 	// (20 by default): c = peak demand / N.
@@ -76,7 +78,8 @@ func (r *Report) Result(name string) (Result, bool) {
 
 // Backtest replays trace through the simulated cluster under every
 // strategy. The strategies run concurrently; each sees the same demand.
-func Backtest(trace forecast.Series, setup Setup) (*Report, error) {
+// Cancelling ctx stops them.
+func Backtest(ctx context.Context, trace forecast.Series, setup Setup) (*Report, error) {
 	maxHold := setup.MaxHold
 	if maxHold == 0 {
 		maxHold = 15 * time.Minute
@@ -86,6 +89,9 @@ func Backtest(trace forecast.Series, setup Setup) (*Report, error) {
 		return nil, fmt.Errorf("backtest: %w", err)
 	}
 	cfg := setup.Config
+	if cfg.SyncPeriod == 0 && cfg.TargetUtilization == 0 {
+		cfg = DefaultConfig(0)
+	}
 	if cfg.Capacity == 0 {
 		n := setup.PeakReplicas
 		if n == 0 {
@@ -134,7 +140,7 @@ func Backtest(trace forecast.Series, setup Setup) (*Report, error) {
 	errs := make([]error, len(StrategyNames))
 	var wg sync.WaitGroup
 	for i, s := range strategies {
-		wg.Go(func() { rep.Results[i], errs[i] = Run(cfg, demand, s) })
+		wg.Go(func() { rep.Results[i], errs[i] = Run(ctx, cfg, demand, s) })
 	}
 	rep.Results[3], errs[3] = RunOracle(cfg, demand)
 	wg.Wait()

@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"sort"
@@ -173,8 +174,8 @@ type Timeline struct {
 
 // Run replays demand (a 1-minute series, see Resample) through the cluster
 // under strategy s. The cluster starts in the HPA's steady state for the
-// first observed demand.
-func Run(cfg Config, demand forecast.Series, s Strategy) (Result, error) {
+// first observed demand. A cancelled ctx stops the replay with its error.
+func Run(ctx context.Context, cfg Config, demand forecast.Series, s Strategy) (Result, error) {
 	if err := cfg.validate(); err != nil {
 		return Result{}, fmt.Errorf("sim %s: %w", s.Name(), err)
 	}
@@ -227,6 +228,9 @@ func Run(cfg Config, demand forecast.Series, s Strategy) (Result, error) {
 	for k := int64(0); k < ticks; k++ {
 		now := k * sync
 		m := now / 60
+		if now%3600 == 0 && ctx.Err() != nil {
+			return Result{}, fmt.Errorf("sim %s: stopped at %s: %w", s.Name(), demand.Time(int(m)).Format(time.RFC3339), ctx.Err())
+		}
 		c.advance(now)
 		ready := c.ready(now)
 		readyHist[k%int64(len(readyHist))] = int32(ready)

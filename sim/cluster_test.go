@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"context"
 	"math"
 	"testing"
 	"time"
@@ -99,7 +100,7 @@ func TestRunStepResponse(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			res, err := Run(testConfig(tt.ppn), demand, Reactive{})
+			res, err := Run(context.Background(), testConfig(tt.ppn), demand, Reactive{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -136,7 +137,7 @@ func TestRunFloorAheadServesStep(t *testing.T) {
 	demand := steps([2]float64{10, 4}, [2]float64{50, 16})
 	cfg := testConfig(8)
 	s := fixedFloor{at: t0.Add(10*Minute - cfg.LeadTime()), floor: 32}
-	res, err := Run(cfg, demand, s)
+	res, err := Run(context.Background(), cfg, demand, s)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,7 +149,7 @@ func TestRunFloorAheadServesStep(t *testing.T) {
 	}
 	// Set too late (at the step), it cannot help: the pods need a node.
 	s.at = t0.Add(10 * Minute)
-	late, err := Run(cfg, demand, s)
+	late, err := Run(context.Background(), cfg, demand, s)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -163,7 +164,7 @@ func TestRunScaleDownStabilisation(t *testing.T) {
 	demand := steps([2]float64{10, 16}, [2]float64{20, 4})
 	cfg := testConfig(0)
 	cfg.Record = true
-	res, err := Run(cfg, demand, Reactive{})
+	res, err := Run(context.Background(), cfg, demand, Reactive{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -187,7 +188,7 @@ func TestRunNodesScaleDownAfterUnneeded(t *testing.T) {
 	// minutes, so node-hours = 4 nodes until 10 minutes after the pods go.
 	demand := steps([2]float64{10, 16}, [2]float64{40, 4})
 	cfg := testConfig(8)
-	res, err := Run(cfg, demand, Reactive{})
+	res, err := Run(context.Background(), cfg, demand, Reactive{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -223,8 +224,8 @@ func TestRunGapsAreNotCounted(t *testing.T) {
 	full := steps([2]float64{30, 4})
 	gappy := steps([2]float64{10, 4}, [2]float64{10, nan}, [2]float64{10, 4})
 	cfg := testConfig(0)
-	a, _ := Run(cfg, full, Reactive{})
-	b, err := Run(cfg, gappy, Reactive{})
+	a, _ := Run(context.Background(), cfg, full, Reactive{})
+	b, err := Run(context.Background(), cfg, gappy, Reactive{})
 	if err != nil {
 		t.Fatal(err)
 	}

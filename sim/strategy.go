@@ -251,10 +251,11 @@ type ForecastPlanner struct {
 	// Forecast is the model; nil is forecast.Auto.
 	Forecast Forecaster
 
-	fc    *forecast.Forecast
-	fitAt time.Time
-	agg   bucketer
-	peak  float64
+	fc     *forecast.Forecast
+	fitAt  time.Time
+	fitLen int // buckets of history behind fc
+	agg    bucketer
+	peak   float64
 }
 
 func (p *ForecastPlanner) defaults() {
@@ -287,17 +288,25 @@ func (p *ForecastPlanner) Plan(now time.Time, observed forecast.Series) (int32, 
 		if time.Duration(hist.Len())*p.Step < p.MinHistory {
 			return 0, nil
 		}
+		// On a grid coarser than the refit period, a refit often finds no
+		// new bucket; the model would return the same forecast, so keep it
+		// (forecast.Auto is deterministic) if it still reaches far enough.
+		if p.fc != nil && hist.Len() == p.fitLen && !p.fc.Time(p.fc.Len()).Before(now.Add(p.Refit+p.Lead+p.Window)) {
+			p.fitAt = now
+			return p.floor(now)
+		}
 		if max := int(p.History / p.Step); hist.Len() > max {
 			hist = hist.Slice(hist.Len()-max, hist.Len())
 		}
-		// Cover every decision until the next refit.
-		end := now.Add(p.Refit + p.Lead + p.Window)
+		// Cover every decision until the next refit, and one step more so
+		// that a refit finding no new bucket can keep this forecast.
+		end := now.Add(p.Refit + p.Lead + p.Window + p.Step)
 		h := int(end.Sub(hist.Time(hist.Len()))/p.Step) + 1
 		fc, err := p.Forecast(hist, forecast.Options{Horizon: h, Quantiles: []float64{p.Quantile}, Location: p.Location})
 		if err != nil {
 			return 0, fmt.Errorf("forecast at %s: %w", now.Format(time.RFC3339), err)
 		}
-		p.fc, p.fitAt = fc, now
+		p.fc, p.fitAt, p.fitLen = fc, now, hist.Len()
 		p.peak = 0
 		for _, v := range hist.Values {
 			if v > p.peak {
@@ -305,6 +314,11 @@ func (p *ForecastPlanner) Plan(now time.Time, observed forecast.Series) (int32, 
 			}
 		}
 	}
+	return p.floor(now)
+}
+
+// floor reads the current forecast for the decision at now.
+func (p *ForecastPlanner) floor(now time.Time) (int32, error) {
 	q := p.fc.Quantiles[p.Quantile]
 	if q == nil {
 		q = p.fc.Mean

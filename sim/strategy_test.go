@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"testing"
@@ -74,7 +75,7 @@ func TestNoFutureLeaks(t *testing.T) {
 	for pname, mk := range planners {
 		run := func(d forecast.Series) Result {
 			current.Strategy = NewFloors(pname, mk())
-			res, err := Run(cfg, d, current)
+			res, err := Run(context.Background(), cfg, d, current)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -107,7 +107,7 @@ func runBacktest(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	cfg.MaxReplicas = int32(*maxR)
 	cfg.Record = *plotFile != ""
 	start := time.Now()
-	rep, err := sim.Backtest(s, sim.Setup{
+	rep, err := sim.Backtest(ctx, s, sim.Setup{
 		Config: cfg, PeakReplicas: *peak, Warmup: *warmup, Location: loc,
 		Quantile: *quantile, FloorUtilization: *floorUtil, Window: *window, Refit: *refit,
 	})
