@@ -20,13 +20,21 @@ func (d Duration) D() time.Duration { return time.Duration(d) }
 // String formats the duration with days where that reads better ("7d").
 func (d Duration) String() string { return FormatDuration(time.Duration(d)) }
 
-// FormatDuration formats whole days as "Nd" and anything else as Go does.
+// FormatDuration formats a duration the way policies write them: whole
+// days as "7d", otherwise Go's form without zero units ("2h", "1h30m").
 func FormatDuration(d time.Duration) string {
 	day := 24 * time.Hour
 	if d != 0 && d%day == 0 {
 		return fmt.Sprintf("%dd", d/day)
 	}
-	return d.String()
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }
 
 // ParseDuration parses the Duration syntax.

@@ -143,11 +143,11 @@ func TestLimits(t *testing.T) {
 		{"max step up", TargetState{Floor: 10}, flat(perFloor(30)), 15, "limit: max step up 5 from 10 → 15"},
 		{"up is immediate within the step", TargetState{Floor: 10, LastChange: t0.Add(-time.Minute)}, flat(perFloor(13)), 13, "= 13"},
 		{"stabilisation holds", TargetState{Floor: 20, LastChange: t0.Add(-time.Hour),
-			Recent: []Recommendation{{t0.Add(-9 * time.Minute), 20}}}, flat(perFloor(10)), 20, "scale-down stabilisation 10m0s holds 20"},
+			Recent: []Recommendation{{t0.Add(-9 * time.Minute), 20}}}, flat(perFloor(10)), 20, "scale-down stabilisation 10m holds 20"},
 		{"stabilisation expired: rate applies", TargetState{Floor: 20, LastChange: t0.Add(-time.Hour),
-			Recent: []Recommendation{{t0.Add(-10 * time.Minute), 20}}}, flat(perFloor(10)), 18, "limit: scale-down rate 2 pods per 5m0s → 18"},
-		{"cooldown after a change", TargetState{Floor: 20, LastChange: t0.Add(-2 * time.Minute)}, flat(perFloor(10)), 20, "limit: cooldown 3m0s"},
-		{"rate: one step per period", TargetState{Floor: 20, LastChange: t0.Add(-4 * time.Minute), LastDecrease: t0.Add(-4 * time.Minute)}, flat(perFloor(10)), 20, "limit: scale-down rate (one step per 5m0s) holds 20"},
+			Recent: []Recommendation{{t0.Add(-10 * time.Minute), 20}}}, flat(perFloor(10)), 18, "limit: scale-down rate 2 pods per 5m → 18"},
+		{"cooldown after a change", TargetState{Floor: 20, LastChange: t0.Add(-2 * time.Minute)}, flat(perFloor(10)), 20, "limit: cooldown 3m"},
+		{"rate: one step per period", TargetState{Floor: 20, LastChange: t0.Add(-4 * time.Minute), LastDecrease: t0.Add(-4 * time.Minute)}, flat(perFloor(10)), 20, "limit: scale-down rate (one step per 5m) holds 20"},
 		{"small decrease within the rate", TargetState{Floor: 11, LastChange: t0.Add(-time.Hour)}, flat(perFloor(10)), 10, "= 10"},
 	} {
 		t.Run(c.name, func(t *testing.T) {

@@ -63,9 +63,9 @@ func TestScheduleAndEventRules(t *testing.T) {
 		// Steps accumulate: the floor of 5 from T-1d, then +100%.
 		{"one-off event T-1h: +100% and maxReplicas", time.Date(2026, 6, 10, 2, 0, 0, 0, time.UTC), 10, 55, "minReplicas +100% → 10"},
 		{"one-off event over (no reset: ends with the event)", time.Date(2026, 6, 10, 5, 0, 0, 0, time.UTC), 2, 50, "owner's minReplicas 2"},
-		{"recurring event T-30m", time.Date(2026, 6, 3, 2, 30, 0, 0, time.UTC), 12, 50, "rule weekly (weekly 2026-06-03 03:00 UTC, T-30m0s): floor 12"},
+		{"recurring event T-30m", time.Date(2026, 6, 3, 2, 30, 0, 0, time.UTC), 12, 50, "rule weekly (weekly 2026-06-03 03:00 UTC, T-30m): floor 12"},
 		{"recurring event reset at T+1h", time.Date(2026, 6, 3, 4, 0, 0, 0, time.UTC), 2, 50, "owner's minReplicas 2"},
-		{"recurring event next week with the one-off", time.Date(2026, 6, 10, 2, 45, 0, 0, time.UTC), 12, 55, "rule weekly (weekly 2026-06-10 03:00 UTC, T-15m0s): floor 12"},
+		{"recurring event next week with the one-off", time.Date(2026, 6, 10, 2, 45, 0, 0, time.UTC), 12, 55, "rule weekly (weekly 2026-06-10 03:00 UTC, T-15m): floor 12"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			p, _ := e.Plan(c.at, State{}, Inputs{})
