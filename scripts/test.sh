@@ -1,8 +1,13 @@
 #!/usr/bin/env bash
 # Runs every test of prescale: the README's test command and what CI runs.
-# Needs only Go; later steps install what integration tests need, idempotently.
+# Needs Go; it installs what the integration tests need (a real Prometheus),
+# idempotently, and then requires those tests to run rather than skip.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+echo "== real parts"
+bash scripts/prometheus.sh
+export PRESCALE_REQUIRE_REAL_PARTS=1
 
 echo "== go vet"
 go vet ./...
