@@ -46,6 +46,12 @@ type Setup struct {
 	// ForecastStep is the predictive model's grid: by default the trace's
 	// step, but no finer than 5 minutes.
 	ForecastStep time.Duration
+	// PredictiveHPATarget, when set, is the HPA's target utilisation under
+	// the predictive strategy only: with forecast floors covering the
+	// ramps, the HPA's own headroom can be thinner. The floors are still
+	// sized at FloorUtilization. 0 keeps the cluster's target, which is
+	// the like-for-like comparison.
+	PredictiveHPATarget float64
 	// Forecast replaces forecast.Auto (tests).
 	Forecast Forecaster
 	// Predictive and Schedule, when set, plan the floors of those
@@ -140,7 +146,11 @@ func Backtest(ctx context.Context, trace forecast.Series, setup Setup) (*Report,
 	errs := make([]error, len(StrategyNames))
 	var wg sync.WaitGroup
 	for i, s := range strategies {
-		wg.Go(func() { rep.Results[i], errs[i] = Run(ctx, cfg, demand, s) })
+		c := cfg
+		if s.Name() == "predictive" && setup.PredictiveHPATarget > 0 {
+			c.TargetUtilization = setup.PredictiveHPATarget
+		}
+		wg.Go(func() { rep.Results[i], errs[i] = Run(ctx, c, demand, s) })
 	}
 	rep.Results[3], errs[3] = RunOracle(cfg, demand)
 	wg.Wait()

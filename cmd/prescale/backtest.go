@@ -61,6 +61,7 @@ func runBacktest(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	maxR := fs.Int("max-replicas", 0, "the owner's HPA maxReplicas (0: no bound)")
 	quantile := fs.Float64("quantile", 0.9, "forecast quantile the predictive floor provisions for")
 	floorUtil := fs.Float64("floor-utilization", 0, "utilisation at which floors size pods for their demand estimate (0: the HPA target)")
+	predTarget := fs.Float64("predictive-hpa-target", 0, "HPA target utilisation under the predictive strategy only (0: same as --target)")
 	window := fs.Duration("window", 5*time.Minute, "how long after the lead time a floor covers")
 	refit := fs.Duration("refit", 15*time.Minute, "predictive model refit period (simulated time)")
 	warmup := fs.Duration("warmup", 48*time.Hour, "initial span simulated but not counted (at most a third of the trace)")
@@ -109,7 +110,7 @@ func runBacktest(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	start := time.Now()
 	rep, err := sim.Backtest(ctx, s, sim.Setup{
 		Config: cfg, PeakReplicas: *peak, Warmup: *warmup, Location: loc,
-		Quantile: *quantile, FloorUtilization: *floorUtil, Window: *window, Refit: *refit,
+		Quantile: *quantile, FloorUtilization: *floorUtil, PredictiveHPATarget: *predTarget, Window: *window, Refit: *refit,
 	})
 	if err != nil {
 		fmt.Fprintf(stderr, "prescale backtest: %s: %v\n", *input, err)
