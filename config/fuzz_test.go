@@ -13,8 +13,12 @@ var problemLine = regexp.MustCompile(`^fuzz\.yaml:\d+:\d+: `)
 
 // FuzzParse checks that the decoder never panics and that every problem it
 // reports carries a FILE:LINE:COL position. Seeds: the examples, the
-// fixtures and the minimal policy; `go test` runs them, `go test -fuzz
-// FuzzParse ./config` explores.
+// fixtures and the minimal policy; `go test` runs them, and
+//
+//	go test ./config -run XXX -fuzz FuzzParse -fuzzminimizetime 2s
+//
+// explores (without the short minimisation time, shrinking an interesting
+// multi-kilobyte policy takes minutes and looks like a stall).
 func FuzzParse(f *testing.F) {
 	f.Add([]byte(minimal))
 	f.Add([]byte("apiVersion: [\n"))

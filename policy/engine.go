@@ -455,9 +455,12 @@ func (e *Engine) applyLimits(at time.Time, tp *targetPlan, next *State) {
 		prev = tp.current.MinReplicas
 	}
 	// Stabilisation: the floor is the highest recommendation of the window.
+	// Only older recommendations above this one can be the maximum while
+	// this one is in the window, so the others are dropped: the list stays
+	// short however often the engine ticks.
 	recent := []Recommendation{{At: at, Floor: tp.floor}}
 	for _, r := range st.Recent {
-		if at.Sub(r.At) < h.ScaleDown.Stabilization.D() && !r.At.After(at) {
+		if at.Sub(r.At) < h.ScaleDown.Stabilization.D() && !r.At.After(at) && r.Floor > tp.floor {
 			recent = append(recent, r)
 		}
 	}

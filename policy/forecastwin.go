@@ -27,11 +27,12 @@ func windowValue(f *forecast.Forecast, q float64, from, to time.Time) (v float64
 		return 0, level, false
 	}
 	best, found := math.Inf(-1), false
-	for i, x := range values {
-		t := f.Time(i)
-		if !t.Add(f.Step).After(from) || !t.Before(to) {
-			continue
-		}
+	// Steps overlapping [from, to): from the one containing from to the
+	// last starting before to.
+	lo := max(int(from.Sub(f.Start)/f.Step), 0)
+	hi := min(int((to.Sub(f.Start)+f.Step-1)/f.Step), len(values))
+	for i := lo; i < hi; i++ {
+		x := values[i]
 		if math.IsNaN(x) || math.IsInf(x, 0) || x > absurd {
 			return 0, level, false
 		}
