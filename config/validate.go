@@ -397,7 +397,7 @@ func (v *validator) database(path string, d *Database, defProvider string, provi
 	}
 	if d.Current == "" && len(d.Tiers) > 0 {
 		d.Current = d.Tiers[0].Class
-	} else if !classes[d.Current] {
+	} else if len(d.Tiers) > 0 && !classes[d.Current] {
 		v.errf(path+".current", "class %q is not in the tier ladder", d.Current)
 	}
 	if d.ConnectionFraction == 0 {
