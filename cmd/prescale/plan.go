@@ -39,8 +39,10 @@ type traceInput struct {
 	target, signal, file string
 }
 
+// String implements flag.Value.
 func (f *inputFlag) String() string { return fmt.Sprint(*f) }
 
+// Set implements flag.Value: one SIGNAL=FILE or TARGET.SIGNAL=FILE.
 func (f *inputFlag) Set(v string) error {
 	key, file, ok := strings.Cut(v, "=")
 	if !ok || key == "" || file == "" {
@@ -91,6 +93,10 @@ func runPlan(_ context.Context, args []string, stdout, stderr io.Writer) int {
 		} else {
 			fmt.Fprintf(stderr, "prescale plan: %v\n", err)
 		}
+		return exitFailure
+	}
+	if len(policies) == 0 {
+		fmt.Fprintf(stderr, "prescale plan: no policy in %s\n", *cfg)
 		return exitFailure
 	}
 	series := map[string]forecast.Series{}

@@ -90,6 +90,7 @@ func TestPlanErrors(t *testing.T) {
 	}{
 		{[]string{"plan"}, exitUsage, "--config is required"},
 		{[]string{"plan", "--config", "../../testdata/policies/invalid.yaml"}, exitFailure, "does not validate"},
+		{[]string{"plan", "--config", t.TempDir()}, exitFailure, "no policy in"},
 		{[]string{"plan", "--config", "../../testdata/policies/minimal.yaml", "--at", "tomorrow"}, exitUsage, "--at"},
 		{[]string{"plan", "--config", "../../testdata/policies/minimal.yaml", "--input", "nofile"}, exitUsage, ""},
 		{[]string{"plan", "--config", "../../testdata/policies/minimal.yaml", "--input", "web.demand=../../testdata/nyc_taxi.csv"}, exitFailure, "no target \"web\""},
