@@ -135,6 +135,12 @@ func TestTierLadderAndReferences(t *testing.T) {
         event: lunch
         steps:
           - {at: -1d, databaseClass: db.m5.large}
+    - name: after
+      event:
+        calendar: events
+        event: launch
+        steps:
+          - {at: 2h, minReplicas: 3}
 `
 	_, err := Parse([]byte(doc), "p.yaml")
 	if err == nil {
@@ -144,6 +150,7 @@ func TestTierLadderAndReferences(t *testing.T) {
 		"spec.databases[0].current: class \"db.r5.4xlarge\" is not in the tier ladder",
 		"spec.rules[0].event.event: calendar \"events\" has no event \"lunch\"",
 		"spec.rules[0].event.steps[0]: changes a database tier but none of the rule's targets has a database",
+		"spec.rules[1].event.steps[0].at: step at 2h is not before the end of event \"launch\" (duration 2h): end the plan with a reset step",
 	} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("missing %q in:\n%v", want, err)

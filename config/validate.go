@@ -665,6 +665,15 @@ func (v *validator) rule(path string, r *Rule, targets map[string]*Target, calen
 		}
 		if len(e.Steps) == 0 {
 			v.errf(ep+".steps", "at least one step is required")
+		} else if last := e.Steps[len(e.Steps)-1]; !last.Reset && c != nil && c.EventSet != nil {
+			// Without a reset the effects end with the event, so a step
+			// at or after its end would never apply.
+			for _, ev := range c.EventSet.Events {
+				if ev.Name == e.Event && last.At.D() >= ev.Duration {
+					v.errf(fmt.Sprintf("%s.steps[%d].at", ep, len(e.Steps)-1),
+						"step at %s is not before the end of event %q (duration %s): end the plan with a reset step", last.At, e.Event, FormatDuration(ev.Duration))
+				}
+			}
 		}
 		for i, st := range e.Steps {
 			stp := fmt.Sprintf("%s.steps[%d]", ep, i)

@@ -174,7 +174,9 @@ func (e *Engine) eventState(r *config.EventRule, at time.Time) eventEffect {
 			}
 			eff.Outside = eff.Outside || st.OutsideWindows
 		}
-		if !r.Steps[len(r.Steps)-1].Reset && off >= o.End.Sub(o.Start) && o.End.Sub(o.Start) >= last {
+		// Without a reset step the effects end with the event (validation
+		// requires every step to come before its end).
+		if !r.Steps[len(r.Steps)-1].Reset && off >= o.End.Sub(o.Start) {
 			eff.Active = false
 		}
 		if eff.Active {

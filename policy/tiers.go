@@ -150,7 +150,8 @@ func (e *Engine) planTier(at time.Time, d *config.Database, kind, field string, 
 	st.Class = d.Tiers[desired].Class
 	next.Tiers[key] = st
 	plan.Resources = append(plan.Resources, Resource{Target: strings.Join(names, ","), Kind: kind, Name: d.Name, Field: field,
-		Current: d.Tiers[cur].Class, Desired: d.Tiers[desired].Class, Reasons: why, Apply: !*d.DryRun && desired != cur})
+		Current: d.Tiers[cur].Class, Desired: d.Tiers[desired].Class, Reasons: why,
+		Apply: !*d.DryRun && desired != cur && allUsersActive(tps, kind, d.Name)})
 }
 
 // inWindow reports whether at lies in one of the windows, and otherwise
@@ -169,4 +170,19 @@ func inWindow(ws []config.Window, at time.Time) (bool, time.Time) {
 		}
 	}
 	return false, nextOpen
+}
+
+// allUsersActive reports whether every target using the database or cache
+// is in mode active: a shadow target's forecast must not move a real tier.
+func allUsersActive(tps []*targetPlan, kind, name string) bool {
+	for _, tp := range tps {
+		ref := tp.t.Database
+		if kind == KindCache {
+			ref = tp.t.Cache
+		}
+		if ref == name && tp.t.HPA.Mode != "active" {
+			return false
+		}
+	}
+	return true
 }

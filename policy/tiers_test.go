@@ -19,7 +19,7 @@ spec:
         dbConnections: {query: "sum(pg_connections)"}
         cacheHitRatio: {query: "hit_ratio", baseline: 0.9}
       capacity: {perPod: 100, window: 15m}
-      hpa: {namespace: a, name: api, maxReplicas: 100, maxStepUp: 100}
+      hpa: {namespace: a, name: api, mode: active, maxReplicas: 100, maxStepUp: 100}
       database: db
       cache: redis
   databases:
@@ -103,6 +103,15 @@ func TestTiers(t *testing.T) {
 				t.Errorf("state class %q", next.Tiers["database/db"].Class)
 			}
 		})
+	}
+}
+
+func TestTierNotAppliedForShadowTargets(t *testing.T) {
+	e := parsePolicy(t, strings.Replace(tiered, "mode: active", "mode: shadow", 1))
+	at := time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
+	p, _ := e.Plan(at, State{}, tierInputs(at, 6000, 20, "l", "c1", 0))
+	if c := find(t, p, "api", KindCache, FieldNodeType); c.Desired != "c2" || c.Apply {
+		t.Errorf("shadow target: cache %v apply %v, want c2 planned but not applied", c.Desired, c.Apply)
 	}
 }
 
