@@ -6,7 +6,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prescale/prescale/config"
 	"github.com/prescale/prescale/forecast"
+	"github.com/prescale/prescale/policy"
 )
 
 // StrategyNames are the compared strategies, in report order.
@@ -54,9 +56,15 @@ type Setup struct {
 	PredictiveHPATarget float64
 	// Forecast replaces forecast.Auto (tests).
 	Forecast Forecaster
+	// Policy, when set, plans the floors with prescale's policy engine for
+	// its target Target (the first when ""): the schedule strategy from
+	// the policy's rules alone, the predictive one from the forecast and
+	// the rules. The target's capacity.perPod, targetUtilization and HPA
+	// bounds then set up the cluster, and spec.timeZone the seasons.
+	Policy *policy.Engine
+	Target string
 	// Predictive and Schedule, when set, plan the floors of those
-	// strategies instead of the built-in planners (prescale's policy
-	// engine plugs in here).
+	// strategies instead of the built-in planners or the policy.
 	Predictive, Schedule FloorPlanner
 }
 
@@ -98,6 +106,20 @@ func Backtest(ctx context.Context, trace forecast.Series, setup Setup) (*Report,
 	if cfg.SyncPeriod == 0 && cfg.TargetUtilization == 0 {
 		cfg = DefaultConfig(0)
 	}
+	var target *config.Target
+	if setup.Policy != nil {
+		// Only the target is needed here; the planners are made below.
+		if _, target, err = NewPolicyPlanner(setup.Policy, setup.Target, nil); err != nil {
+			return nil, fmt.Errorf("backtest: %w", err)
+		}
+		cfg.Capacity = target.Capacity.PerPod
+		cfg.TargetUtilization = target.Capacity.TargetUtilization
+		cfg.MinReplicas = int32(max(1, target.HPA.MinReplicas))
+		cfg.MaxReplicas = int32(target.HPA.MaxReplicas)
+		if setup.Location == nil {
+			setup.Location = setup.Policy.Policy().Location
+		}
+	}
 	if cfg.Capacity == 0 {
 		n := setup.PeakReplicas
 		if n == 0 {
@@ -138,9 +160,27 @@ func Backtest(ctx context.Context, trace forecast.Series, setup Setup) (*Report,
 	pred := setup.Predictive
 	if pred == nil {
 		pred = &ForecastPlanner{Sizing: size, Quantile: setup.Quantile, Lead: cfg.LeadTime(), Window: window,
-			Refit: setup.Refit, Step: step, Location: setup.Location, Forecast: setup.Forecast}
+			Refit: setup.Refit, Step: step, Location: setup.Location, Model: setup.Forecast}
 	}
-	strategies := []Strategy{Reactive{}, NewFloors("schedule", sched), NewFloors("predictive", pred)}
+	schedF, predF := NewFloors("schedule", sched), NewFloors("predictive", pred)
+	if setup.Policy != nil {
+		// The engine applies the policy's own limits and grace: the
+		// strategy passes its floors through unchanged.
+		if setup.Schedule == nil {
+			if schedF.Planner, _, err = NewPolicyPlanner(setup.Policy, target.Name, nil); err != nil {
+				return nil, fmt.Errorf("backtest: %w", err)
+			}
+			schedF.DownPercent = 100
+		}
+		if setup.Predictive == nil {
+			fp := pred.(*ForecastPlanner)
+			if predF.Planner, _, err = NewPolicyPlanner(setup.Policy, target.Name, fp); err != nil {
+				return nil, fmt.Errorf("backtest: %w", err)
+			}
+			predF.DownPercent = 100
+		}
+	}
+	strategies := []Strategy{Reactive{}, schedF, predF}
 
 	rep := &Report{Demand: demand, Capacity: cfg.Capacity, Config: cfg, Results: make([]Result, len(StrategyNames))}
 	errs := make([]error, len(StrategyNames))

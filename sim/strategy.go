@@ -248,8 +248,8 @@ type ForecastPlanner struct {
 	MinHistory time.Duration
 	// Location gives the seasons' local time; nil is UTC.
 	Location *time.Location
-	// Forecast is the model; nil is forecast.Auto.
-	Forecast Forecaster
+	// Model forecasts; nil is forecast.Auto.
+	Model Forecaster
 
 	fc     *forecast.Forecast
 	fitAt  time.Time
@@ -274,47 +274,59 @@ func (p *ForecastPlanner) defaults() {
 	if p.MinHistory <= 0 {
 		p.MinHistory = 48 * time.Hour
 	}
-	if p.Forecast == nil {
-		p.Forecast = forecast.Auto
+	if p.Model == nil {
+		p.Model = forecast.Auto
 	}
 }
 
 // Plan implements FloorPlanner.
 func (p *ForecastPlanner) Plan(now time.Time, observed forecast.Series) (int32, error) {
-	p.defaults()
-	if p.fc == nil || now.Sub(p.fitAt) >= p.Refit {
-		p.agg.extend(observed, p.Step)
-		hist := p.agg.series()
-		if time.Duration(hist.Len())*p.Step < p.MinHistory {
-			return 0, nil
-		}
-		// On a grid coarser than the refit period, a refit often finds no
-		// new bucket; the model would return the same forecast, so keep it
-		// (forecast.Auto is deterministic) if it still reaches far enough.
-		if p.fc != nil && hist.Len() == p.fitLen && !p.fc.Time(p.fc.Len()).Before(now.Add(p.Refit+p.Lead+p.Window)) {
-			p.fitAt = now
-			return p.floor(now)
-		}
-		if max := int(p.History / p.Step); hist.Len() > max {
-			hist = hist.Slice(hist.Len()-max, hist.Len())
-		}
-		// Cover every decision until the next refit, and one step more so
-		// that a refit finding no new bucket can keep this forecast.
-		end := now.Add(p.Refit + p.Lead + p.Window + p.Step)
-		h := int(end.Sub(hist.Time(hist.Len()))/p.Step) + 1
-		fc, err := p.Forecast(hist, forecast.Options{Horizon: h, Quantiles: []float64{p.Quantile}, Location: p.Location})
-		if err != nil {
-			return 0, fmt.Errorf("forecast at %s: %w", now.Format(time.RFC3339), err)
-		}
-		p.fc, p.fitAt, p.fitLen = fc, now, hist.Len()
-		p.peak = 0
-		for _, v := range hist.Values {
-			if v > p.peak {
-				p.peak = v
-			}
-		}
+	fc, err := p.Forecast(now, observed)
+	if err != nil || fc == nil {
+		return 0, err
 	}
 	return p.floor(now)
+}
+
+// Forecast returns the forecast the decision at now uses, refitting it
+// on observed when it is Refit old; nil while the history is shorter than
+// MinHistory. It covers at least [now, now+Refit+Lead+Window].
+func (p *ForecastPlanner) Forecast(now time.Time, observed forecast.Series) (*forecast.Forecast, error) {
+	p.defaults()
+	if p.fc != nil && now.Sub(p.fitAt) < p.Refit {
+		return p.fc, nil
+	}
+	p.agg.extend(observed, p.Step)
+	hist := p.agg.series()
+	if time.Duration(hist.Len())*p.Step < p.MinHistory {
+		return nil, nil
+	}
+	// On a grid coarser than the refit period, a refit often finds no new
+	// bucket; the model would return the same forecast, so keep it
+	// (forecast.Auto is deterministic) if it still reaches far enough.
+	if p.fc != nil && hist.Len() == p.fitLen && !p.fc.Time(p.fc.Len()).Before(now.Add(p.Refit+p.Lead+p.Window)) {
+		p.fitAt = now
+		return p.fc, nil
+	}
+	if max := int(p.History / p.Step); hist.Len() > max {
+		hist = hist.Slice(hist.Len()-max, hist.Len())
+	}
+	// Cover every decision until the next refit, and one step more so
+	// that a refit finding no new bucket can keep this forecast.
+	end := now.Add(p.Refit + p.Lead + p.Window + p.Step)
+	h := int(end.Sub(hist.Time(hist.Len()))/p.Step) + 1
+	fc, err := p.Model(hist, forecast.Options{Horizon: h, Quantiles: []float64{p.Quantile}, Location: p.Location})
+	if err != nil {
+		return nil, fmt.Errorf("forecast at %s: %w", now.Format(time.RFC3339), err)
+	}
+	p.fc, p.fitAt, p.fitLen = fc, now, hist.Len()
+	p.peak = 0
+	for _, v := range hist.Values {
+		if v > p.peak {
+			p.peak = v
+		}
+	}
+	return fc, nil
 }
 
 // floor reads the current forecast for the decision at now.

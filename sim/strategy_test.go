@@ -60,7 +60,7 @@ func TestNoFutureLeaks(t *testing.T) {
 	planners := map[string]func() FloorPlanner{
 		"predictive": func() FloorPlanner {
 			return &ForecastPlanner{Sizing: size, Lead: cfg.LeadTime(), Window: 5 * Minute, MinHistory: 24 * time.Hour,
-				Forecast: func(h forecast.Series, o forecast.Options) (*forecast.Forecast, error) {
+				Model: func(h forecast.Series, o forecast.Options) (*forecast.Forecast, error) {
 					// The model itself is fitted on the past only.
 					if end := h.Time(h.Len()); end.After(current.now.Add(-cfg.MetricsLag)) {
 						t.Fatalf("at %v the model was fitted on history up to %v", current.now, end)
@@ -142,7 +142,7 @@ func TestForecastPlannerFloor(t *testing.T) {
 	}
 	p := &ForecastPlanner{
 		Sizing: Sizing{Capacity: 1, TargetUtilization: 0.5}, Quantile: 0.9,
-		Lead: 10 * Minute, Window: 5 * Minute, Step: 5 * Minute, MinHistory: time.Hour, Forecast: fake,
+		Lead: 10 * Minute, Window: 5 * Minute, Step: 5 * Minute, MinHistory: time.Hour, Model: fake,
 	}
 	obs := steps([2]float64{120, 1}) // two hours, t0 .. t0+2h
 	now := t0.Add(2*time.Hour + Minute)
@@ -171,7 +171,7 @@ func TestForecastPlannerFloor(t *testing.T) {
 	// An absurd forecast (over ten times the peak seen) is refused.
 	p2 := *p
 	p2.fc = nil
-	p2.Forecast = func(s forecast.Series, o forecast.Options) (*forecast.Forecast, error) {
+	p2.Model = func(s forecast.Series, o forecast.Options) (*forecast.Forecast, error) {
 		f, _ := fake(s, o)
 		f.Quantiles[0.9][3] = math.Inf(1)
 		return f, nil
@@ -184,7 +184,7 @@ func TestForecastPlannerFloor(t *testing.T) {
 func TestForecastPlannerWaitsForHistory(t *testing.T) {
 	called := false
 	p := &ForecastPlanner{Sizing: Sizing{Capacity: 1, TargetUtilization: 1}, MinHistory: 3 * time.Hour,
-		Forecast: func(forecast.Series, forecast.Options) (*forecast.Forecast, error) {
+		Model: func(forecast.Series, forecast.Options) (*forecast.Forecast, error) {
 			called = true
 			return nil, fmt.Errorf("unexpected")
 		}}

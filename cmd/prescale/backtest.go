@@ -10,7 +10,9 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/prescale/prescale/config"
 	"github.com/prescale/prescale/metrics/trace"
+	"github.com/prescale/prescale/policy"
 	"github.com/prescale/prescale/sim"
 	"github.com/prescale/prescale/sim/simplot"
 )
@@ -26,7 +28,10 @@ const backtestExamples = `  # compare the strategies on a trace, as a table
   prescale backtest --input testdata/nyc_taxi.csv --json --plot nyc_taxi.png
 
   # pods sized so that the trace's peak needs 40 of them; slower nodes
-  prescale backtest --input trace.csv --peak-replicas 40 --node-start 5m`
+  prescale backtest --input trace.csv --peak-replicas 40 --node-start 5m
+
+  # floors planned by a policy's engine (its capacity model, rules and limits)
+  prescale backtest --input testdata/nyc_taxi.csv --policy policy.yaml --target api`
 
 // backtestJSON is the DESIGN.md contract: per strategy exactly these keys
 // (node_hours too, since nodes are modelled unless --pods-per-node 0).
@@ -45,13 +50,14 @@ type strategyJSON struct {
 func runBacktest(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("backtest", "backtest --input FILE.csv [--policy FILE.yaml] [--peak-replicas N] [--json] [--plot FILE.png]", backtestExamples, stdout, stderr)
 	input := fs.String("input", "", "trace CSV with header timestamp,value (required)")
-	policyFile := fs.String("policy", "", "policy YAML whose rules plan the schedule and predictive floors (not wired yet: see report)")
+	policyFile := fs.String("policy", "", "policy YAML: its engine plans the schedule (rules only) and predictive (forecast and rules) floors, and its target's capacity.perPod, targetUtilization and HPA bounds set up the cluster")
+	targetName := fs.String("target", "", "with --policy: the target to simulate (default: the policy's first)")
 	peak := fs.Int("peak-replicas", 20, "size pods so that the trace's peak needs N ready pods (c = peak / N)")
 	asJSON := fs.Bool("json", false, "print JSON instead of a table")
 	plotFile := fs.String("plot", "", "write a PNG of demand against each strategy's ready capacity")
-	tz := fs.String("timezone", "UTC", "IANA time zone of the trace's daily and weekly cycles")
+	tz := fs.String("timezone", "", "IANA time zone of the trace's daily and weekly cycles (default UTC, or the policy's spec.timeZone)")
 	def := sim.DefaultConfig(1)
-	target := fs.Float64("target", def.TargetUtilization, "HPA target utilisation, as a fraction of a pod's capacity")
+	target := fs.Float64("hpa-target", def.TargetUtilization, "HPA target utilisation, as a fraction of a pod's capacity (with --policy: capacity.targetUtilization)")
 	sync := fs.Duration("sync-period", def.SyncPeriod, "HPA sync period (must divide a minute)")
 	lag := fs.Duration("metrics-lag", def.MetricsLag, "age of the demand behind the HPA's metric")
 	podStart := fs.Duration("pod-start", def.PodStart, "time from a pod being placed to it being ready")
@@ -61,7 +67,7 @@ func runBacktest(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	maxR := fs.Int("max-replicas", 0, "the owner's HPA maxReplicas (0: no bound)")
 	quantile := fs.Float64("quantile", 0.9, "forecast quantile the predictive floor provisions for")
 	floorUtil := fs.Float64("floor-utilization", 0, "utilisation at which floors size pods for their demand estimate (0: the HPA target)")
-	predTarget := fs.Float64("predictive-hpa-target", 0, "HPA target utilisation under the predictive strategy only (0: same as --target)")
+	predTarget := fs.Float64("predictive-hpa-target", 0, "HPA target utilisation under the predictive strategy only (0: same as --hpa-target)")
 	window := fs.Duration("window", 5*time.Minute, "how long after the lead time a floor covers")
 	refit := fs.Duration("refit", 15*time.Minute, "predictive model refit period (simulated time)")
 	warmup := fs.Duration("warmup", 48*time.Hour, "initial span simulated but not counted (at most a third of the trace)")
@@ -76,16 +82,26 @@ func runBacktest(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		fmt.Fprintln(stderr, "prescale backtest: --input is required (see --help)")
 		return exitUsage
 	}
+	var engine *policy.Engine
 	if *policyFile != "" {
-		// The policy engine (package policy) is not there yet to plan floors
-		// from rules; refuse rather than silently ignore the file.
-		fmt.Fprintln(stderr, "prescale backtest: --policy is not supported yet (the policy engine is not wired into the simulator)")
-		return exitUsage
+		ps, err := config.Load(*policyFile)
+		if err != nil {
+			fmt.Fprintf(stderr, "prescale backtest: %v\n", err)
+			return exitFailure
+		}
+		if len(ps) != 1 {
+			fmt.Fprintf(stderr, "prescale backtest: %s: %d policies, want exactly one\n", *policyFile, len(ps))
+			return exitFailure
+		}
+		engine = policy.NewEngine(ps[0])
 	}
-	loc, err := time.LoadLocation(*tz)
-	if err != nil {
-		fmt.Fprintf(stderr, "prescale backtest: --timezone %q: not an IANA time zone\n", *tz)
-		return exitUsage
+	var loc *time.Location
+	if *tz != "" {
+		var err error
+		if loc, err = time.LoadLocation(*tz); err != nil {
+			fmt.Fprintf(stderr, "prescale backtest: --timezone %q: not an IANA time zone\n", *tz)
+			return exitUsage
+		}
 	}
 	if *peak <= 0 || !(*quantile > 0 && *quantile < 1) || *minR < 1 || *maxR < 0 || *ppn < 0 {
 		fmt.Fprintln(stderr, "prescale backtest: --peak-replicas and --min-replicas must be positive, --quantile in (0,1), --max-replicas and --pods-per-node not negative")
@@ -109,7 +125,7 @@ func runBacktest(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	cfg.Record = *plotFile != ""
 	start := time.Now()
 	rep, err := sim.Backtest(ctx, s, sim.Setup{
-		Config: cfg, PeakReplicas: *peak, Warmup: *warmup, Location: loc,
+		Config: cfg, PeakReplicas: *peak, Policy: engine, Target: *targetName, Warmup: *warmup, Location: loc,
 		Quantile: *quantile, FloorUtilization: *floorUtil, PredictiveHPATarget: *predTarget, Window: *window, Refit: *refit,
 	})
 	if err != nil {
