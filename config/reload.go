@@ -1,10 +1,12 @@
 package config
 
 import (
+	"context"
 	"crypto/sha256"
 	"fmt"
 	"os"
 	"sync"
+	"time"
 )
 
 // Store holds the policies loaded from a set of files and directories and
@@ -85,4 +87,30 @@ func (s *Store) load() ([]*Policy, [32]byte, error) {
 		return nil, digest, problems
 	}
 	return all, digest, nil
+}
+
+// Watch reloads the store every interval until ctx ends, and calls report
+// after each reload that changed something or failed (report may log; a
+// failed reload keeps the last good policies). It returns ctx's error.
+func (s *Store) Watch(ctx context.Context, every time.Duration, report func(changed bool, err error)) error {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	var lastErr string
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+			changed, err := s.Reload()
+			// Report a failing version once, not at every tick.
+			msg := ""
+			if err != nil {
+				msg = err.Error()
+			}
+			if changed || (err != nil && msg != lastErr) {
+				report(changed, err)
+			}
+			lastErr = msg
+		}
+	}
 }

@@ -1,10 +1,12 @@
 package config
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestStoreKeepsLastGood(t *testing.T) {
@@ -40,5 +42,40 @@ func TestStoreKeepsLastGood(t *testing.T) {
 	}
 	if _, err := NewStore(filepath.Join(dir, "missing.yaml")); err == nil {
 		t.Error("missing file accepted")
+	}
+}
+
+func TestStoreWatch(t *testing.T) {
+	dir := t.TempDir()
+	f := filepath.Join(dir, "p.yaml")
+	if err := os.WriteFile(f, []byte(minimal), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s, err := NewStore(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	reports := make(chan error, 10)
+	done := make(chan error)
+	go func() { done <- s.Watch(ctx, 5*time.Millisecond, func(changed bool, err error) { reports <- err }) }()
+	if err := os.WriteFile(f, []byte(strings.Replace(minimal, "perPod: 100", "perPod: -1", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-reports:
+		if err == nil || !strings.Contains(err.Error(), "capacity.perPod") {
+			t.Errorf("report %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no report of the invalid version")
+	}
+	time.Sleep(30 * time.Millisecond)
+	if len(reports) != 0 {
+		t.Errorf("the same invalid version reported %d more times", len(reports))
+	}
+	cancel()
+	if err := <-done; err != context.Canceled {
+		t.Errorf("Watch returned %v", err)
 	}
 }

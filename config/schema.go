@@ -252,6 +252,10 @@ type Database struct {
 	// Default 1.
 	LoadPerDemand float64  `yaml:"loadPerDemand"`
 	ChangeWindows []Window `yaml:"changeWindows"`
+	// Calendar names a trading calendar whose sessions (pre-market to
+	// post-market) are off limits for class changes: never during market
+	// hours unless an event step allows changes outside windows.
+	Calendar string `yaml:"calendar"`
 	// LeadTime before a need that a tier change must start. Default 1h.
 	LeadTime Duration `yaml:"leadTime"`
 	// Hysteresis is how long a higher tier must be unneeded before stepping

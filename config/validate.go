@@ -101,6 +101,16 @@ func (p *Policy) validate() Problems {
 	for i := range s.Caches {
 		v.database(fmt.Sprintf("spec.caches[%d]", i), &s.Caches[i], "elasticache", []string{"elasticache"}, loc, caches)
 	}
+	for i, d := range s.Databases {
+		if d.Calendar != "" && calendars[d.Calendar] == nil {
+			v.errf(fmt.Sprintf("spec.databases[%d].calendar", i), "unknown calendar %q", d.Calendar)
+		}
+	}
+	for i, d := range s.Caches {
+		if d.Calendar != "" && calendars[d.Calendar] == nil {
+			v.errf(fmt.Sprintf("spec.caches[%d].calendar", i), "unknown calendar %q", d.Calendar)
+		}
+	}
 	groups := map[string]*NodeGroup{}
 	for i := range s.NodeGroups {
 		v.nodeGroup(fmt.Sprintf("spec.nodeGroups[%d]", i), &s.NodeGroups[i], groups)

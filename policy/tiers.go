@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/prescale/prescale/config"
+	"github.com/prescale/prescale/policy/calendar"
 )
 
 // planTiers plans each database's and cache's class: the smallest tier of
@@ -129,6 +130,13 @@ func (e *Engine) planTier(at time.Time, d *config.Database, kind, field string, 
 		} else {
 			desired = cur - 1
 			why.add("quiet for %s: one rung down to %s", d.Hysteresis, d.Tiers[desired].Class)
+		}
+	}
+	if c := e.calendars[d.Calendar]; desired != cur && !outside && c != nil && c.Trading != nil {
+		if day := c.Trading.DayAt(at); day.Session(at) != calendar.Closed {
+			why.add("%s %s session open: no class change during market hours (waiting for %s)", c.Trading.Name,
+				day.Session(at), day.PostMarket.In(c.Trading.Location).Format("15:04 MST"))
+			desired = cur
 		}
 	}
 	if desired != cur && len(d.ChangeWindows) > 0 && !outside {

@@ -34,6 +34,10 @@ spec:
       hysteresis: 24h
       changeWindows:
         - {schedule: "0 2 * * *", duration: 2h}
+        - {schedule: "CRON_TZ=America/New_York 0 12 * * 1", duration: 2h}
+      calendar: nyse
+  calendars:
+    - {name: nyse, exchange: XNYS}
   caches:
     - name: redis
       identifier: redis
@@ -58,7 +62,7 @@ func tierInputs(at time.Time, d, c float64, live, liveCache string, hit float64)
 func TestTiers(t *testing.T) {
 	e := parsePolicy(t, tiered)
 	inWin := time.Date(2026, 6, 1, 2, 30, 0, 0, time.UTC)
-	outWin := time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
+	outWin := time.Date(2026, 6, 1, 1, 0, 0, 0, time.UTC) // Sunday evening in New York
 	for _, c := range []struct {
 		name       string
 		at         time.Time
@@ -72,7 +76,10 @@ func TestTiers(t *testing.T) {
 		{"load needs m: one rung in the window", inWin, TierState{}, tierInputs(inWin, 1500, 20, "s", "c1", 0), "m", "c1", "forecast needs m", false},
 		// 3500 needs l: from s, one rung at a time.
 		{"two rungs needed: one at a time", inWin, TierState{}, tierInputs(inWin, 3500, 20, "s", "c1", 0), "m", "c1", "one rung at a time: s now, m next", false},
-		{"outside the window: wait", outWin, TierState{}, tierInputs(outWin, 1500, 20, "s", "c1", 0), "s", "c1", "waiting for a change window (next opens 2026-06-02 02:00 UTC)", false},
+		// A Monday noon New York window is inside the NYSE session: the
+		// market-hours guard wins over the window.
+		{"window during market hours: wait", time.Date(2026, 6, 1, 12, 30, 0, 0, newYork), TierState{}, tierInputs(time.Date(2026, 6, 1, 12, 30, 0, 0, newYork), 1500, 20, "s", "c1", 0), "s", "c1", "XNYS regular session open: no class change during market hours (waiting for 20:00 EDT)", false},
+		{"outside the window: wait", outWin, TierState{}, tierInputs(outWin, 1500, 20, "s", "c1", 0), "s", "c1", "waiting for a change window (next opens 2026-06-01 02:00 UTC)", false},
 		// Connections 90 > 0.5 × 100: m (100 ≤ 0.5 × 200).
 		{"connections need m", inWin, TierState{}, tierInputs(inWin, 500, 90, "s", "c1", 0), "m", "c1", "forecast p90 connections 90", false},
 		// Hit ratio 0.8 against 0.9 doubles the database load: 600 → 1200.
