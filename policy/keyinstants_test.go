@@ -109,7 +109,7 @@ func TestOnboardingPlan(t *testing.T) {
 	}{
 		{"T-8d: normal", T.Add(-8 * 24 * time.Hour).Add(-14 * time.Hour), want{2, 30, 2, "db.r5.xlarge", "cache.m5.xlarge", "owner's class"}},
 		// T-7d is a Monday: the DB step waits for the Saturday window.
-		{"T-7d: tier up waits for the window", T.Add(-7 * 24 * time.Hour), want{10, 30, 6, "db.r5.xlarge", "cache.m5.xlarge", "waiting for a change window (next opens 2026-12-05 02:00 EST)"}},
+		{"T-7d: tier up waits for the window", T.Add(-7 * 24 * time.Hour), want{10, 30, 6, "db.r5.xlarge", "cache.m5.xlarge", "XNYS regular session open: no class change during market hours"}},
 		{"T-2d 03:00 inside the Saturday window", et(2026, 12, 5, 3, 0), want{2, 30, 2, "db.r5.2xlarge", "cache.m5.2xlarge", "inside a change window"}},
 		{"T-1d: +50% floor, +100% ceiling, +50% nodes", T.Add(-24 * time.Hour), want{3, 60, 3, "db.r5.xlarge", "cache.m5.xlarge", "+1 tier"}},
 		{"T: the open", T, want{15, 60, 12, "db.r5.xlarge", "cache.m5.xlarge", "+1 tier"}},
