@@ -125,6 +125,16 @@ const (
 	// follows the (clipped) errors. Slow, so that an outage of a few hours
 	// does not inflate the scale enough to let itself through.
 	etsScaleRate = 0.01
+	// etsReject is the multiple of the running mean absolute error beyond
+	// which a one-step error is not even clipped but skipped, as a gap
+	// (about 10 standard deviations: the zeros of an outage, not a busy
+	// hour). At most etsRejectRun points, or an eighth of the season (three
+	// hours of a day), are skipped in a row; a longer run is taken for a
+	// change of level: the level jumps by the run's mean error, so that
+	// demand that doubled is followed within hours. The seasonal states
+	// are left alone by the run either way.
+	etsReject    = 12.0
+	etsRejectRun = 3
 	// etsInitOutlierZ is how many robust standard deviations from the
 	// robust seasonal profile a value must be to be ignored when the
 	// initial states are computed.
@@ -405,10 +415,16 @@ type etsSmoother struct {
 	slots   []int32 // len(y)+horizon entries; nil without season
 	period  int
 	horizon int
-	ahead   []int // longer horizons of the loss, ascending (etsAheadSteps)
-	stride  int   // the multi-step terms are computed every stride points
-	robust  bool
-	nobs    int // observed points in y
+	ahead   []int   // longer horizons of the loss, ascending (etsAheadSteps)
+	stride  int     // the multi-step terms are computed every stride points
+	rate    float64 // of the running error scale, per point (etsScaleRate)
+	maxRun  int     // most outliers in a row skipped (see etsReject)
+	// minOutlier is the least error called an outlier: a tenth of the
+	// mean level, so that on smooth data, where the running error scale
+	// is tiny, a small misfit is not taken for an outage.
+	minOutlier float64
+	robust     bool
+	nobs       int // observed points in y
 
 	// Robust initial states, computed once per window (nil until needed).
 	addInit, mulInit, noneInit *etsInit
@@ -439,14 +455,24 @@ func newETSSmoother(y []float64, slots []int32, period, horizon int, robust bool
 	// is prime to the period so that the samples visit every slot; a
 	// stride of 8 on a period of 48 would only ever look at six times of
 	// day.
+	sm.rate, sm.maxRun = etsScaleRate, etsRejectRun
+	if period > 0 {
+		sm.rate = min(etsScaleRate, 1/float64(period))
+		sm.maxRun = max(etsRejectRun, period/8)
+	}
 	sm.stride = max(1, len(y)/etsAheadSamples)
 	for period > 0 && etsGCD(sm.stride, period) != 1 {
 		sm.stride++
 	}
+	var sum float64
 	for _, v := range y {
 		if !math.IsNaN(v) {
 			sm.nobs++
+			sum += math.Abs(v)
 		}
+	}
+	if sm.nobs > 0 {
+		sm.minOutlier = 0.1 * sum / float64(sm.nobs)
 	}
 	if period > 0 {
 		sm.season = make([]float64, period)
@@ -626,15 +652,20 @@ func (sm *etsSmoother) run(p etsParams) float64 {
 	lb, pb := ini.level+phi*b0, phi*b0
 	ga := alpha + phi*beta // lb gains ga*e
 	gb := phi * beta       // pb gains gb*e
-	mae := ini.scale
-	clip := etsClip
+	mae, rate := ini.scale, sm.rate
+	clip, reject := etsClip, etsReject
 	if !sm.robust {
-		clip = math.Inf(1)
+		clip, reject = math.Inf(1), math.Inf(1)
 	}
+	// Errors beyond reject times the scale are skipped as gaps, up to
+	// maxRun in a row: a run that lasts longer is a change of level, and
+	// the level jumps by the run's mean error.
+	run, maxRun, runSum := 0, sm.maxRun, 0.0
+	minOut := sm.minOutlier
 	// Multi-step horizons: the k-step forecast is lb + (phi+...+phi^(k-1))*pb.
 	var ah etsAhead
 	ah.n = len(sm.ahead)
-	ah.rate = min(0.2, etsScaleRate*float64(sm.stride))
+	ah.rate = min(0.2, sm.rate*float64(sm.stride))
 	ah.weight = float64(sm.stride)
 	ah.mul = sm.form.season == etsSeasonMul
 	pw, damp := 1.0, 0.0
@@ -662,9 +693,22 @@ func (sm *etsSmoother) run(p etsParams) float64 {
 				lb, pb = lb+drift, drift
 				continue
 			}
-			ec, sq := etsHuber(v-lb, clip*mae)
+			e := v - lb
+			if math.Abs(e) > max(reject*mae, minOut) {
+				if run < maxRun { // an outlier: skip it as a gap
+					run++
+					runSum += e
+					lb, pb = lb+drift, drift
+					loss += clip * clip * mae * mae
+					continue
+				}
+				lb += runSum / float64(run) // a change of level
+				e = v - lb
+			}
+			run, runSum = 0, 0
+			ec, sq := etsHuber(e, clip*mae)
 			loss += sq
-			mae += etsScaleRate * (math.Abs(ec) - mae)
+			mae += rate * (math.Abs(ec) - mae)
 			lb += drift + ga*ec
 			pb = drift + gb*ec
 		}
@@ -683,9 +727,22 @@ func (sm *etsSmoother) run(p etsParams) float64 {
 				continue
 			}
 			k := slots[i]
-			ec, sq := etsHuber((v-s[k])-lb, clip*mae)
+			e := (v - s[k]) - lb
+			if math.Abs(e) > max(reject*mae, minOut) {
+				if run < maxRun {
+					run++
+					runSum += e
+					lb, pb = lb+drift, drift
+					loss += clip * clip * mae * mae
+					continue
+				}
+				lb += runSum / float64(run)
+				e = (v - s[k]) - lb
+			}
+			run, runSum = 0, 0
+			ec, sq := etsHuber(e, clip*mae)
 			loss += sq
-			mae += etsScaleRate * (math.Abs(ec) - mae)
+			mae += rate * (math.Abs(ec) - mae)
 			lb += drift + ga*ec
 			pb = drift + gb*ec
 			s[k] += gamma * ec
@@ -709,13 +766,32 @@ func (sm *etsSmoother) run(p etsParams) float64 {
 			sk := max(s[k], 1e-6)
 			// Work in level units: the error divided by the seasonal
 			// factor is v/sk - lb, and v/sk is off the level's chain.
-			ecl, sq := etsHuber(v/sk-lb, clip*mae)
+			e := v/sk - lb
+			if math.Abs(e) > max(reject*mae, minOut) {
+				if run < maxRun {
+					run++
+					runSum += e
+					lb, pb = lb+drift, drift
+					loss += clip * clip * mae * mae * sk * sk
+					continue
+				}
+				lb += runSum / float64(run)
+				e = v/sk - lb
+			}
+			run, runSum = 0, 0
+			ecl, sq := etsHuber(e, clip*mae)
 			loss += sq * sk * sk // squared error in data units
-			mae += etsScaleRate * (math.Abs(ecl) - mae)
+			mae += rate * (math.Abs(ecl) - mae)
 			s[k] = sk + gamma*ecl*sk/max(lb, floor)
 			lb += drift + ga*ecl
 			pb = drift + gb*ecl
 		}
+	}
+	// A run still going at the end of the history is taken for a change
+	// of level once it has lasted a while: traffic that came back after an
+	// outage (or went away) is what the next hours will look like.
+	if run >= max(etsRejectRun, maxRun/4) {
+		lb += runSum / float64(run)
 	}
 	sm.level, sm.trend, sm.scale = lb-pb, 0, mae
 	if phi > 0 {
