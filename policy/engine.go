@@ -499,7 +499,13 @@ func (e *Engine) applyLimits(at time.Time, tp *targetPlan, next *State) {
 		}
 	}
 	want = max(want, ownerMin)
+	if tp.ceilHard && want > tp.ceiling && tp.ceiling >= ownerMin {
+		// A connection budget protects the database: it is not eased in.
+		tp.floorWhy.add("limit: connection budget caps the floor at %d at once", tp.ceiling)
+		want = tp.ceiling
+	}
 	if want > tp.ceiling {
+		tp.ceilWhy.add("limit: kept at the floor %d while the floor comes down", want)
 		tp.ceiling = want
 	}
 	// A lower ceiling makes the HPA scale in at once, so a ceiling that a

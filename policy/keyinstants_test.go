@@ -292,3 +292,18 @@ func fmtInt(i int) string {
 	}
 	return fmtInt(i/10) + string(rune('0'+i%10))
 }
+
+// A budget cap is not eased in: a floor of 14 held by stabilisation still
+// drops to the budget's 10 at once.
+func TestConnectionBudgetCapsAtOnce(t *testing.T) {
+	e := loadExample(t, "ticketing-on-sale.yaml")
+	at := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	st := State{Targets: map[string]TargetState{"tickets-api": {Floor: 14, Ceiling: 16, LastChange: at.Add(-time.Minute),
+		Recent: []Recommendation{{At: at.Add(-time.Minute), Floor: 14}}}}}
+	p, _ := e.Plan(at, st, Inputs{Forecasts: demand(at, 30, "tickets-api")})
+	floor := find(t, p, "tickets-api", KindHPA, FieldMinReplicas)
+	ceil := find(t, p, "tickets-api", KindHPA, FieldMaxReplicas)
+	if floor.Desired != 10 || ceil.Desired != 10 {
+		t.Errorf("floor %v ceiling %v, want 10 and 10: %q %q", floor.Desired, ceil.Desired, floor.Reasons, ceil.Reasons)
+	}
+}
