@@ -21,9 +21,9 @@ import (
 )
 
 // DefaultSpan is how much of the trace a plot shows: a long trace drawn
-// minute by minute is a smear, three days show the daily cycle and the
+// minute by minute is a smear; two days show the daily cycle and the
 // strategies' reactions.
-const DefaultSpan = 72 * time.Hour
+const DefaultSpan = 48 * time.Hour
 
 var (
 	demandColor   = color.RGBA{A: 255}
@@ -88,9 +88,15 @@ func WriteWindow(w io.Writer, title string, rep *sim.Report, from, to time.Time)
 	names := []string{"reactive", "schedule", "predictive"}
 	var plots [][]*plot.Plot
 	yMax := 0.0
+	// One scale for every panel, so that their capacities compare by eye.
 	for i := lo; i < hi; i++ {
 		if v := d.Values[i]; !math.IsNaN(v) {
 			yMax = max(yMax, v)
+		}
+		for _, name := range names {
+			if r, ok := rep.Result(name); ok && r.Timeline != nil {
+				yMax = max(yMax, float64(r.Timeline.Ready[i])*rep.Capacity, float64(r.Timeline.Floor[i])*rep.Capacity)
+			}
 		}
 	}
 	for k, name := range names {
@@ -110,17 +116,19 @@ func WriteWindow(w io.Writer, title string, rep *sim.Report, from, to time.Time)
 		if k < len(names)-1 {
 			p.X.Tick.Label.Color = color.Transparent
 			p.X.Label.Text = ""
-		} else {
-			p.Legend.Top = true
 		}
 		plots = append(plots, []*plot.Plot{p})
 	}
 	const width, height = 14 * vg.Inch, 11 * vg.Inch
+	const band = 0.55 * vg.Inch // the legend, above the panels
 	img := vgimg.NewWith(vgimg.UseWH(width, height), vgimg.UseDPI(110))
 	dc := draw.New(img)
+	if err := drawLegend(draw.Crop(dc, 0, 0, height-band, 0)); err != nil {
+		return err
+	}
 	tiles := draw.Tiles{Rows: len(plots), Cols: 1, PadX: vg.Millimeter, PadY: 2 * vg.Millimeter,
 		PadTop: 2 * vg.Millimeter, PadBottom: 2 * vg.Millimeter, PadLeft: 2 * vg.Millimeter, PadRight: 2 * vg.Millimeter}
-	canvases := plot.Align(plots, tiles, dc)
+	canvases := plot.Align(plots, tiles, draw.Crop(dc, 0, 0, 0, -band))
 	for j := range plots {
 		plots[j][0].Draw(canvases[j][0])
 	}
@@ -154,27 +162,23 @@ func panel(rep *sim.Report, r, oracle sim.Result, lo, hi int, yMax float64) (*pl
 		unserved = append(unserved, plotter.XY{X: x(i), Y: tl.Unserved[i]})
 	}
 	p := plot.New()
-	p.X.Tick.Marker = plot.TimeTicks{Format: "Jan 2 15:04"}
+	p.X.Tick.Marker = timeTicks{}
 	p.X.Label.Text = "time (UTC)"
 	p.Y.Label.Text = "demand / capacity"
-	p.Y.Min, p.Y.Max = 0, yMax*1.6
+	p.Y.Min, p.Y.Max = 0, yMax*1.05
 	p.Add(plotter.NewGrid())
-	p.Legend.Left = true
-	p.Legend.Top = true
-	p.Legend.Padding = vg.Millimeter
 
 	if len(unserved) > 0 {
 		area, err := plotter.NewLine(unserved)
 		if err != nil {
 			return nil, err
 		}
-		area.FillColor = color.RGBA{R: 214, G: 39, B: 40, A: 160}
+		area.FillColor = color.NRGBA{R: 214, G: 39, B: 40, A: 170}
 		area.Color = unservedColor
 		area.Width = vg.Points(0.5)
 		p.Add(area)
-		p.Legend.Add("unserved demand", area)
 	}
-	add := func(xy plotter.XYs, col color.Color, width vg.Length, dashed bool, label string) error {
+	add := func(xy plotter.XYs, col color.Color, width vg.Length, dashed bool) error {
 		if len(xy) == 0 {
 			return nil
 		}
@@ -189,22 +193,96 @@ func panel(rep *sim.Report, r, oracle sim.Result, lo, hi int, yMax float64) (*pl
 			l.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
 		}
 		p.Add(l)
-		p.Legend.Add(label, l)
 		return nil
 	}
-	if err := add(orc, oracleColor, vg.Points(0.8), true, "oracle capacity"); err != nil {
+	if err := add(orc, oracleColor, vg.Points(0.8), false); err != nil {
 		return nil, err
 	}
 	if r.Strategy != "reactive" {
-		if err := add(floor, floorColor, vg.Points(1.2), false, "floor × c"); err != nil {
+		if err := add(floor, floorColor, vg.Points(1.4), true); err != nil {
 			return nil, err
 		}
 	}
-	if err := add(ready, readyColor, vg.Points(1.4), false, "ready capacity"); err != nil {
-		return nil, err
+	if len(ready) > 0 {
+		// Ready capacity as a shaded area: demand sticking out of it is
+		// what went unserved.
+		l, err := plotter.NewLine(ready)
+		if err != nil {
+			return nil, err
+		}
+		l.StepStyle = plotter.PostStep
+		l.Color = readyColor
+		l.Width = vg.Points(1.2)
+		l.FillColor = color.NRGBA{R: 31, G: 119, B: 180, A: 50}
+		p.Add(l)
 	}
-	if err := add(demand, demandColor, vg.Points(1), false, "demand"); err != nil {
+	if err := add(demand, demandColor, vg.Points(0.9), false); err != nil {
 		return nil, err
 	}
 	return p, nil
+}
+
+// timeTicks marks every 6 hours, labelled, with the date at midnight, and
+// every hour unlabelled; over more than four days, days only.
+type timeTicks struct{}
+
+// Ticks implements plot.Ticker.
+func (timeTicks) Ticks(min, max float64) []plot.Tick {
+	lo := time.Unix(int64(min), 0).UTC().Truncate(time.Hour)
+	hi := time.Unix(int64(max), 0).UTC()
+	major, minor := 6*time.Hour, time.Hour
+	if hi.Sub(lo) > 96*time.Hour {
+		major, minor = 24*time.Hour, 6*time.Hour
+	}
+	var ticks []plot.Tick
+	for t := lo; !t.After(hi); t = t.Add(minor) {
+		if float64(t.Unix()) < min {
+			continue
+		}
+		tk := plot.Tick{Value: float64(t.Unix())}
+		if t.Sub(t.Truncate(24*time.Hour))%major == 0 {
+			tk.Label = t.Format("15:04")
+			if t.Hour() == 0 {
+				tk.Label = t.Format("Jan 2")
+			}
+		}
+		ticks = append(ticks, tk)
+	}
+	return ticks
+}
+
+// drawLegend draws the key of every panel in three columns across c.
+func drawLegend(c draw.Canvas) error {
+	type entry struct {
+		label  string
+		col    color.Color
+		fill   color.Color
+		dashed bool
+	}
+	cols := [][]entry{
+		{{"demand", demandColor, nil, false},
+			{"ready capacity (ready pods × c)", readyColor, color.NRGBA{R: 31, G: 119, B: 180, A: 50}, false}},
+		{{"floor the strategy asserted (minReplicas × c)", floorColor, nil, true},
+			{"oracle: exactly the pods needed × c", oracleColor, nil, false}},
+		{{"unserved demand (above ready capacity)", unservedColor, color.NRGBA{R: 214, G: 39, B: 40, A: 170}, false}},
+	}
+	w := (c.Max.X - c.Min.X) / vg.Length(len(cols))
+	for i, col := range cols {
+		lg := plot.NewLegend()
+		lg.Top, lg.Left = true, true
+		lg.TextStyle.Font.Size = vg.Points(12)
+		for _, e := range col {
+			l, err := plotter.NewLine(plotter.XYs{{X: 0, Y: 0}, {X: 1, Y: 1}})
+			if err != nil {
+				return err
+			}
+			l.Color, l.Width, l.FillColor = e.col, vg.Points(1.5), e.fill
+			if e.dashed {
+				l.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
+			}
+			lg.Add(e.label, l)
+		}
+		lg.Draw(draw.Crop(c, vg.Length(i)*w+8*vg.Millimeter, -(vg.Length(len(cols)-1-i) * w), 0, -2*vg.Millimeter))
+	}
+	return nil
 }
