@@ -67,7 +67,7 @@ func runPlan(_ context.Context, args []string, stdout, stderr io.Writer) int {
 	cfg := fs.String("config", "", "policy file or directory (required)")
 	atFlag := fs.String("at", "", "instant to plan for: RFC 3339, or YYYY-MM-DDTHH:MM in the policy's time zone (default: now, or just after the traces' last sample)")
 	asJSON := fs.Bool("json", false, "print JSON")
-	warmup := fs.Duration("warmup", 0, "tick every minute for this long before --at, as a running daemon would (stabilisation, rates, hysteresis)")
+	warmup := fs.Duration("warmup", 30*time.Minute, "tick every minute for this long before --at, as a running daemon would (max step up, stabilisation, rates, hysteresis); 0 plans the first tick of a fresh daemon")
 	var inputs inputFlag
 	fs.Var(&inputs, "input", "trace CSV for a signal, SIGNAL=FILE.csv or TARGET.SIGNAL=FILE.csv (repeatable)")
 	if code, done := parseFlags(fs, args, stdout); done {

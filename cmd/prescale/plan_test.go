@@ -101,3 +101,17 @@ func TestPlanErrors(t *testing.T) {
 		}
 	}
 }
+
+// A fresh daemon's first tick is bounded by the max step up; after the
+// default warm-up the floor is where a running daemon holds it.
+func TestPlanWarmup(t *testing.T) {
+	args := []string{"plan", "--config", "../../deploy/examples/pricing-trading-hours.yaml", "--at", "2026-12-07T09:30"}
+	_, out, _ := runCmd(t, append(args, "--warmup", "0")...)
+	if !strings.Contains(out, "gateway hpa pricing/gateway minReplicas: 2 → 12") || !strings.Contains(out, "limit: max step up 10 from 2 → 12") {
+		t.Errorf("first tick:\n%s", out)
+	}
+	_, out, _ = runCmd(t, args...)
+	if !strings.Contains(out, "gateway hpa pricing/gateway minReplicas: 2 → 15") {
+		t.Errorf("after warm-up:\n%s", out)
+	}
+}
