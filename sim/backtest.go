@@ -45,6 +45,8 @@ type Setup struct {
 	Window time.Duration
 	// Refit period of the predictive model (15 minutes by default).
 	Refit time.Duration
+	// History bounds the history each refit fits (28 days by default).
+	History time.Duration
 	// ForecastStep is the predictive model's grid: by default the trace's
 	// step, but no finer than 5 minutes.
 	ForecastStep time.Duration
@@ -160,7 +162,7 @@ func Backtest(ctx context.Context, trace forecast.Series, setup Setup) (*Report,
 	pred := setup.Predictive
 	if pred == nil {
 		pred = &ForecastPlanner{Sizing: size, Quantile: setup.Quantile, Lead: cfg.LeadTime(), Window: window,
-			Refit: setup.Refit, Step: step, Location: setup.Location, Model: setup.Forecast}
+			Refit: setup.Refit, Step: step, History: setup.History, Location: setup.Location, Model: setup.Forecast}
 	}
 	schedF, predF := NewFloors("schedule", sched), NewFloors("predictive", pred)
 	if setup.Policy != nil {

@@ -291,6 +291,8 @@ func Run(ctx context.Context, cfg Config, demand forecast.Series, s Strategy) (R
 				}
 			}
 		}
+		// No ready pod with a metric (or a gap in demand): the HPA holds
+		// the scale, as the controller does when metrics fail.
 		desired, _ := hpa.Sync(demand.Start.Add(time.Duration(now)*time.Second), current, pm)
 		if desired != current {
 			if now >= evalFrom {

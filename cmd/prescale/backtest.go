@@ -70,6 +70,7 @@ func runBacktest(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	predTarget := fs.Float64("predictive-hpa-target", 0, "HPA target utilisation under the predictive strategy only (0: same as --hpa-target)")
 	window := fs.Duration("window", 5*time.Minute, "how long after the lead time a floor covers")
 	refit := fs.Duration("refit", 15*time.Minute, "predictive model refit period (simulated time)")
+	history := fs.Duration("history", 28*24*time.Hour, "most recent history each predictive refit fits")
 	warmup := fs.Duration("warmup", 48*time.Hour, "initial span simulated but not counted (at most a third of the trace)")
 	if code, done := parseFlags(fs, args, stdout); done {
 		return code
@@ -126,7 +127,7 @@ func runBacktest(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	start := time.Now()
 	rep, err := sim.Backtest(ctx, s, sim.Setup{
 		Config: cfg, PeakReplicas: *peak, Policy: engine, Target: *targetName, Warmup: *warmup, Location: loc,
-		Quantile: *quantile, FloorUtilization: *floorUtil, PredictiveHPATarget: *predTarget, Window: *window, Refit: *refit,
+		Quantile: *quantile, FloorUtilization: *floorUtil, PredictiveHPATarget: *predTarget, Window: *window, Refit: *refit, History: *history,
 	})
 	if err != nil {
 		fmt.Fprintf(stderr, "prescale backtest: %s: %v\n", *input, err)

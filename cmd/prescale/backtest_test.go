@@ -1,0 +1,118 @@
+package main
+
+import (
+	"encoding/json"
+	"image/png"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+)
+
+// shortTrace writes the first n rows of testdata/nyc_taxi.csv (half-hourly)
+// to a temporary file.
+func shortTrace(t *testing.T, n int) string {
+	t.Helper()
+	b, err := os.ReadFile("../../testdata/nyc_taxi.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.SplitAfter(string(b), "\n")
+	path := filepath.Join(t.TempDir(), "taxi.csv")
+	if err := os.WriteFile(path, []byte(strings.Join(lines[:n+1], "")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// TestBacktestJSONContract: DESIGN.md's keys, exactly, for the four
+// strategies, and a PNG when --plot asks for one.
+func TestBacktestJSONContract(t *testing.T) {
+	in := shortTrace(t, 4*48)
+	plot := filepath.Join(t.TempDir(), "bt.png")
+	code, out, errOut := runCLI("backtest", "--input", in, "--timezone", "America/New_York", "--warmup", "36h", "--json", "--plot", plot)
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var got struct {
+		Strategies map[string]map[string]float64 `json:"strategies"`
+	}
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatalf("stdout is not JSON: %v\n%s", err, out)
+	}
+	var names []string
+	for n := range got.Strategies {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	if strings.Join(names, ",") != "oracle,predictive,reactive,schedule" {
+		t.Fatalf("strategies %v", names)
+	}
+	for n, m := range got.Strategies {
+		var keys []string
+		for k := range m {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		if strings.Join(keys, ",") != "actuations,node_hours,replica_hours,underprovisioned_minutes,unserved_fraction" {
+			t.Errorf("%s keys %v", n, keys)
+		}
+		if m["replica_hours"] <= 0 || m["unserved_fraction"] < 0 || m["unserved_fraction"] > 1 {
+			t.Errorf("%s: %v", n, m)
+		}
+	}
+	if got.Strategies["oracle"]["unserved_fraction"] != 0 {
+		t.Errorf("oracle left demand unserved: %v", got.Strategies["oracle"])
+	}
+	if r, o := got.Strategies["reactive"]["replica_hours"], got.Strategies["oracle"]["replica_hours"]; r <= o {
+		t.Errorf("reactive replica-hours %v not above the oracle's %v", r, o)
+	}
+	f, err := os.Open(plot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatalf("plot is not a PNG: %v", err)
+	}
+	if b := img.Bounds(); b.Dx() < 1000 || b.Dy() < 800 {
+		t.Errorf("plot is %v, too small to read", b)
+	}
+}
+
+func TestBacktestTable(t *testing.T) {
+	in := shortTrace(t, 3*48)
+	code, out, errOut := runCLI("backtest", "--input", in, "--warmup", "36h", "--pods-per-node", "0")
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	for _, s := range []string{"reactive", "schedule", "predictive", "oracle", "unserved %", "replica-h"} {
+		if !strings.Contains(out, s) {
+			t.Errorf("table lacks %q:\n%s", s, out)
+		}
+	}
+}
+
+func TestBacktestBadUsage(t *testing.T) {
+	in := shortTrace(t, 10)
+	tests := []struct {
+		args []string
+		code int
+	}{
+		{[]string{"backtest"}, exitUsage},
+		{[]string{"backtest", "--input", in, "--peak-replicas", "0"}, exitUsage},
+		{[]string{"backtest", "--input", in, "--quantile", "1.5"}, exitUsage},
+		{[]string{"backtest", "--input", in, "--timezone", "Mars/Olympus"}, exitUsage},
+		{[]string{"backtest", "--input", in, "--nope"}, exitUsage},
+		{[]string{"backtest", "--input", "/does/not/exist.csv"}, exitFailure},
+		{[]string{"backtest", "--input", in, "--policy", "/does/not/exist.yaml"}, exitFailure},
+		{[]string{"backtest", "--help"}, exitOK},
+	}
+	for _, tt := range tests {
+		if code, _, _ := runCLI(tt.args...); code != tt.code {
+			t.Errorf("%v: exit %d, want %d", tt.args, code, tt.code)
+		}
+	}
+}
