@@ -69,11 +69,14 @@ const (
 // opt.crit = "amse".
 //
 // Robustness. Errors beyond four times the running mean absolute error are
-// clipped in the state update and their square capped in the loss, so a
-// spike or the zeros of an outage move the level and the seasonal profile
-// by a bounded amount and cannot drag the parameters towards chasing them.
-// Gaps (NaN) advance the state with its forecast and do not count in the
-// loss. Forecasts are never NaN or Inf: a form whose forecast diverges is
+// clipped in the state update and their square capped in the loss, so that
+// a spike cannot drag the parameters towards chasing it. Errors beyond
+// twelve times that scale (and a tenth of the mean level), the zeros of an
+// outage, are skipped like gaps; a run of them longer than an eighth of the
+// season (three hours of a day) is taken for a change of level, and the
+// level jumps by the run's mean error: demand that doubled is followed
+// within hours, while the seasonal profile is left alone either way. Gaps
+// (NaN) advance the state with its forecast and do not count in the loss. Forecasts are never NaN or Inf: a form whose forecast diverges is
 // dropped for the next best, and with nothing usable the last observation
 // is repeated.
 //
@@ -242,31 +245,9 @@ func (m ETS) Fit(in *Input) (Fit, error) {
 		}
 	}
 
-	// Candidate forms.
-	var seasons []etsSeason
-	switch {
-	case !seasonUsable || m.Seasonal == SeasonalNone:
-		seasons = []etsSeason{etsSeasonNone}
-	case m.Seasonal == SeasonalAdditive:
-		seasons = []etsSeason{etsSeasonAdd}
-	case m.Seasonal == SeasonalMultiplicative && !positive:
-		notes = append(notes, "multiplicative season needs values > 0: additive")
-		seasons = []etsSeason{etsSeasonAdd}
-	case m.Seasonal == SeasonalMultiplicative:
-		seasons = []etsSeason{etsSeasonMul}
-	case positive:
-		seasons = []etsSeason{etsSeasonAdd, etsSeasonMul}
-	default:
-		seasons = []etsSeason{etsSeasonAdd}
-	}
-	var trends []bool
-	switch m.Trend {
-	case TrendNone:
-		trends = []bool{false}
-	case TrendDamped:
-		trends = []bool{true}
-	default:
-		trends = []bool{true, false}
+	seasons, trends, note := m.candidates(seasonUsable, positive)
+	if note != "" {
+		notes = append(notes, note)
 	}
 	if !seasonUsable {
 		period = 0
@@ -315,14 +296,7 @@ func (m ETS) Fit(in *Input) (Fit, error) {
 			notes = append(notes, fmt.Sprintf("%s forecast diverged: dropped", f.form))
 			continue
 		}
-		detail = fmt.Sprintf("%s alpha=%.3g", f.form, f.params.alpha)
-		if f.form.damped {
-			detail += fmt.Sprintf(" beta=%.3g phi=%.3g", f.params.beta, f.params.phi)
-		}
-		if f.form.season != etsSeasonNone {
-			detail += fmt.Sprintf(" gamma=%.3g %s=%d", f.params.gamma, seasonName, period)
-		}
-		detail += fmt.Sprintf(" window=%d evals=%d", len(y), totalEvals)
+		detail = f.describe(seasonName, period) + fmt.Sprintf(" window=%d evals=%d", len(y), totalEvals)
 		if len(fitted) > 1 {
 			detail += fmt.Sprintf(" (best of %d by AICc)", len(fitted)-i)
 		}
@@ -389,6 +363,47 @@ func etsSane(f []float64, lo, hi float64) bool {
 
 // etsSaneWidth: see etsSane.
 const etsSaneWidth = 2.0
+
+// candidates lists the seasonal kinds and trends to fit, and a note when
+// the form asked for cannot be had.
+func (m ETS) candidates(seasonUsable, positive bool) (seasons []etsSeason, damped []bool, note string) {
+	switch {
+	case !seasonUsable || m.Seasonal == SeasonalNone:
+		seasons = []etsSeason{etsSeasonNone}
+	case m.Seasonal == SeasonalAdditive:
+		seasons = []etsSeason{etsSeasonAdd}
+	case m.Seasonal == SeasonalMultiplicative && !positive:
+		note = "multiplicative season needs values > 0: additive"
+		seasons = []etsSeason{etsSeasonAdd}
+	case m.Seasonal == SeasonalMultiplicative:
+		seasons = []etsSeason{etsSeasonMul}
+	case positive:
+		seasons = []etsSeason{etsSeasonAdd, etsSeasonMul}
+	default:
+		seasons = []etsSeason{etsSeasonAdd}
+	}
+	switch m.Trend {
+	case TrendNone:
+		damped = []bool{false}
+	case TrendDamped:
+		damped = []bool{true}
+	default:
+		damped = []bool{true, false}
+	}
+	return seasons, damped, note
+}
+
+// describe names the fitted form and its parameters for Fit.Detail.
+func (f *etsFitted) describe(seasonName string, period int) string {
+	d := fmt.Sprintf("%s alpha=%.3g", f.form, f.params.alpha)
+	if f.form.damped {
+		d += fmt.Sprintf(" beta=%.3g phi=%.3g", f.params.beta, f.params.phi)
+	}
+	if f.form.season != etsSeasonNone {
+		d += fmt.Sprintf(" gamma=%.3g %s=%d", f.params.gamma, seasonName, period)
+	}
+	return d
+}
 
 // seasonIndex resolves m.Season against in: the index of the season to
 // smooth, or -1 for none.
