@@ -638,3 +638,37 @@ func TestETSFollowsLevelShift(t *testing.T) {
 		}
 	}
 }
+
+// TestETSInitialProfileIgnoresOutage compares the initial seasonal profile
+// computed with and without half a day of zeros in the initialisation
+// seasons, for both seasonal kinds.
+func TestETSInitialProfileIgnoresOutage(t *testing.T) {
+	const p = 24
+	_, obs := etsSynthetic(6*p, 0, p, true, 2, 31)
+	in := etsTestInput(obs, etsStart, time.Hour, time.UTC, etsDaily, 0)
+	out := slices.Clone(obs)
+	for i := p + 8; i < p+20; i++ { // the busy half of day two
+		out[i] = 0
+	}
+	for _, mul := range []bool{false, true} {
+		clean := etsInitialStates(obs, in.Slots[0], p, mul)
+		dirty := etsInitialStates(out, in.Slots[0], p, mul)
+		var worst float64
+		for k := range p {
+			d := dirty.season[k] - clean.season[k]
+			if mul {
+				d *= clean.level // factor to data units
+			}
+			worst = max(worst, math.Abs(d))
+		}
+		// The profile spans about ±60 units; noise alone moves it by a
+		// few.
+		t.Logf("mul=%v: largest profile change %.2f, levels %.1f and %.1f", mul, worst, clean.level, dirty.level)
+		if worst > 5 {
+			t.Errorf("mul=%v: the outage moved the initial profile by up to %.2f", mul, worst)
+		}
+		if math.Abs(dirty.level-clean.level) > 3 {
+			t.Errorf("mul=%v: the outage moved the initial level from %.1f to %.1f", mul, clean.level, dirty.level)
+		}
+	}
+}
