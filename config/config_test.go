@@ -214,3 +214,29 @@ func TestParseQuantity(t *testing.T) {
 		t.Error("accepted lots")
 	}
 }
+
+func TestTargetCrossChecks(t *testing.T) {
+	doc := minimal + `    - name: api2
+      signals:
+        demand: {query: "up"}
+      capacity: {perPod: 10}
+      hpa: {namespace: default, name: api, maxReplicas: 3}
+      pod: {cpu: "8", memory: 1Gi}
+      nodeGroup: small
+  nodeGroups:
+    - name: small
+      provider: asg
+      asg: {name: small}
+      allocatable: {cpu: "4", memory: 16Gi}
+      maxSize: 3
+`
+	_, err := Parse([]byte(doc), "p.yaml")
+	for _, want := range []string{
+		"spec.targets[1].hpa.name: HPA default/api is already managed by target \"api\"",
+		"spec.targets[1].pod.cpu: a pod's cpu request does not fit on a node of group \"small\"",
+	} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("missing %q in:\n%v", want, err)
+		}
+	}
+}

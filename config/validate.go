@@ -119,12 +119,30 @@ func (p *Policy) validate() Problems {
 		v.errf("spec.targets", "at least one target is required")
 	}
 	targets := map[string]*Target{}
+	hpas := map[string]string{}
 	for i := range s.Targets {
 		t := &s.Targets[i]
 		path := fmt.Sprintf("spec.targets[%d]", i)
 		v.name(path, t.Name, targets)
 		targets[t.Name] = t
 		v.target(path, t)
+		if key := t.HPA.Namespace + "/" + t.HPA.Name; t.HPA.Name != "" {
+			if other, dup := hpas[key]; dup {
+				v.errf(path+".hpa.name", "HPA %s is already managed by target %q", key, other)
+			}
+			hpas[key] = t.Name
+		}
+		if g := groups[t.NodeGroup]; g != nil {
+			for _, r := range []struct {
+				what             string
+				req, alloc, over float64
+			}{{"cpu", t.Pod.CPU.Value, g.Allocatable.CPU.Value, g.Overhead.CPU.Value},
+				{"memory", t.Pod.Memory.Value, g.Allocatable.Memory.Value, g.Overhead.Memory.Value}} {
+				if r.req > 0 && r.req > (r.alloc-r.over)*(1-g.PackingMargin) {
+					v.errf(path+".pod."+r.what, "a pod's %s request does not fit on a node of group %q (allocatable less overhead and packing margin)", r.what, g.Name)
+				}
+			}
+		}
 		if t.NodeGroup != "" && groups[t.NodeGroup] == nil {
 			v.errf(path+".nodeGroup", "unknown node group %q", t.NodeGroup)
 		}
