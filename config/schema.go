@@ -330,6 +330,10 @@ type Event struct {
 	Schedule string   `yaml:"schedule"`
 	Duration Duration `yaml:"duration"`
 	LeadTime Duration `yaml:"leadTime"`
+	// Occurrence keeps only the schedule's firings that are the first,
+	// second, third, fourth, fifth or last of their weekday in the month
+	// ("first" with "30 8 * * 5" is the monthly jobs report).
+	Occurrence string `yaml:"occurrence"`
 }
 
 // Rule adjusts the forecast-based recommendation. Exactly one of Schedule,

@@ -586,11 +586,23 @@ func (v *validator) calendar(path string, c *Calendar, loc *time.Location) {
 			}
 			ev.Schedule = s
 		}
+		if e.Occurrence != "" {
+			n, ok := nthWeekdays[e.Occurrence]
+			switch {
+			case !ok:
+				v.errf(ep+".occurrence", "must be one of first, second, third, fourth, fifth, last, got %q", e.Occurrence)
+			case e.Schedule == "":
+				v.errf(ep+".occurrence", "applies to recurring events (schedule) only")
+			}
+			ev.NthWeekday = n
+		}
 		v.positive(ep+".duration", e.Duration)
 		v.positive(ep+".leadTime", e.LeadTime)
 		c.EventSet.Events = append(c.EventSet.Events, ev)
 	}
 }
+
+var nthWeekdays = map[string]int{"first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "last": -1}
 
 // ParseTime parses an instant: RFC 3339, or a local time in loc written
 // YYYY-MM-DDTHH:MM[:SS], YYYY-MM-DD HH:MM[:SS] or YYYY-MM-DD.

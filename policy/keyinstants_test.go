@@ -30,6 +30,10 @@ func TestPricingTradingDay(t *testing.T) {
 		{"Monday after fall-back, 13:30 UTC = 08:30 EST", time.Date(2026, 11, 2, 13, 30, 0, 0, time.UTC), 5, "33% of the way"},
 		{"Monday after fall-back, 14:30 UTC = 09:30 EST", time.Date(2026, 11, 2, 14, 30, 0, 0, time.UTC), 10, "regular session"},
 		{"a Saturday at noon", et(2026, 3, 7, 12, 0), 2, "owner's minReplicas 2"},
+		// The jobs report (first Friday, 08:30): +50% from 30 minutes before,
+		// on top of the ramp (2 + ceil(8 × 15/90) = 4).
+		{"08:15 ET on the jobs-report Friday", et(2026, 3, 6, 8, 15), 6, "rule jobs-report (jobs-report 2026-03-06 08:30 EST, T-15m): minReplicas +50% → 6"},
+		{"08:15 ET on the next Friday", et(2026, 3, 13, 8, 15), 4, "ramp to 10 before 09:30 EDT"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			in := Inputs{Forecasts: demand(c.at, 300, "gateway", "calculator")}

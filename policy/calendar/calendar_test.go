@@ -1,6 +1,7 @@
 package calendar
 
 import (
+	"strings"
 	"testing"
 	"time"
 )
@@ -196,5 +197,36 @@ func TestEventOccurrences(t *testing.T) {
 	}
 	if _, err := ParseCron("61 * * * *", nil); err == nil {
 		t.Error("bad minute accepted")
+	}
+}
+
+func TestNthWeekday(t *testing.T) {
+	ny, _ := time.LoadLocation("America/New_York")
+	s, err := ParseCron("30 8 * * 5", ny)
+	if err != nil {
+		t.Fatal(err)
+	}
+	from := time.Date(2026, 1, 1, 0, 0, 0, 0, ny)
+	to := time.Date(2026, 5, 1, 0, 0, 0, 0, ny)
+	for _, c := range []struct {
+		n    int
+		want []string
+	}{
+		// The jobs report: the first Friday of each month.
+		{1, []string{"2026-01-02", "2026-02-06", "2026-03-06", "2026-04-03"}},
+		{-1, []string{"2026-01-30", "2026-02-27", "2026-03-27", "2026-04-24"}},
+		{5, []string{"2026-01-30"}},
+	} {
+		ev := Event{Name: "e", Schedule: s, NthWeekday: c.n}
+		var got []string
+		for _, o := range ev.Occurrences(from, to) {
+			got = append(got, DateOf(o.Start).String())
+			if h, m, _ := o.Start.Clock(); h != 8 || m != 30 {
+				t.Errorf("occurrence at %s", o.Start)
+			}
+		}
+		if strings.Join(got, " ") != strings.Join(c.want, " ") {
+			t.Errorf("n=%d: %v, want %v", c.n, got, c.want)
+		}
 	}
 }

@@ -39,6 +39,20 @@ type Event struct {
 	Schedule cron.Schedule // recurring events
 	Duration time.Duration
 	LeadTime time.Duration
+	// NthWeekday keeps only the firings of a recurring event that are the
+	// n-th of their weekday in their month (1 to 5, or -1 for the last), so
+	// "the first Friday of the month" is "30 8 * * 5" with NthWeekday 1:
+	// cron itself cannot say it. 0 keeps every firing.
+	NthWeekday int
+}
+
+// isNthWeekday reports whether t (in its own location) is the n-th of its
+// weekday in its month; n = -1 means the last.
+func isNthWeekday(t time.Time, n int) bool {
+	if n < 0 {
+		return t.AddDate(0, 0, 7).Month() != t.Month()
+	}
+	return (t.Day()-1)/7+1 == n
 }
 
 // Occurrence is one instance of an event.
@@ -66,8 +80,12 @@ func (e Event) Occurrences(from, to time.Time) []Occurrence {
 		return nil
 	}
 	var out []Occurrence
-	for t := e.Schedule.Next(from.Add(-time.Nanosecond)); !t.IsZero() && !t.After(to) && len(out) < maxOccurrences; t = e.Schedule.Next(t) {
-		out = append(out, occ(t))
+	scanned := 0
+	for t := e.Schedule.Next(from.Add(-time.Nanosecond)); !t.IsZero() && !t.After(to) && scanned < maxOccurrences; t = e.Schedule.Next(t) {
+		scanned++
+		if e.NthWeekday == 0 || isNthWeekday(t, e.NthWeekday) {
+			out = append(out, occ(t))
+		}
 	}
 	return out
 }
