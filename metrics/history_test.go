@@ -58,7 +58,12 @@ func TestHistoryBackfillThenIncremental(t *testing.T) {
 	now := tr.Start.Add(10 * 24 * time.Hour).Truncate(5 * time.Minute)
 	clock := func() time.Time { return now }
 	rep := NewReplay(clock)
-	rep.Add("elb", tr)
+	if err := rep.AddFile("elb", "../testdata/elb_request_count_8c0756.csv"); err != nil {
+		t.Fatal(err)
+	}
+	if err := rep.AddFile("bad", "../testdata/README.md"); err == nil {
+		t.Error("a README is not a trace")
+	}
 	src := &recordingSource{Source: rep}
 	obs := &observed{}
 	h := NewHistory(src, HistoryConfig{Step: 5 * time.Minute, Window: 7 * 24 * time.Hour}, obs)

@@ -170,30 +170,83 @@ func (p *Prometheus) Range(ctx context.Context, q Query, start, end time.Time, s
 	return out, nil
 }
 
+// Instant evaluates q at one time with an instant query: for signals read
+// only now, such as a volatility index. The result must be one finite
+// sample.
+func (p *Prometheus) Instant(ctx context.Context, q Query, at time.Time) (float64, error) {
+	fail := func(kind ErrorKind, err error) (float64, error) {
+		return math.NaN(), &SourceError{Query: q, Kind: kind, Err: err}
+	}
+	var val model.Value
+	err := p.retry(ctx, q, func(rctx context.Context) (v1.Warnings, error) {
+		var w v1.Warnings
+		var err error
+		val, w, _, err = p.api.Query(rctx, q.Expr, at, v1.WithTimeout(p.timeout))
+		return w, err
+	})
+	if err != nil {
+		return math.NaN(), err
+	}
+	vec, ok := val.(model.Vector)
+	switch {
+	case !ok:
+		if sc, isScalar := val.(*model.Scalar); isScalar {
+			vec = model.Vector{&model.Sample{Value: sc.Value, Timestamp: sc.Timestamp}}
+		} else {
+			return fail(KindServer, fmt.Errorf("answer is a %s, want a vector", val.Type()))
+		}
+	}
+	switch {
+	case len(vec) == 0:
+		return fail(KindEmpty, fmt.Errorf("no sample at %s: check the metric names and labels", at.Format(time.RFC3339)))
+	case len(vec) > 1:
+		return fail(KindMultipleSeries, fmt.Errorf("query returned %d series: aggregate it to one, e.g. max(...)", len(vec)))
+	}
+	v := float64(vec[0].Value)
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return fail(KindNonFinite, fmt.Errorf("sample at %s is %v", at.Format(time.RFC3339), v))
+	}
+	return v, nil
+}
+
 // queryRange runs one range request with retries on errors that may pass.
 func (p *Prometheus) queryRange(ctx context.Context, q Query, r v1.Range) (model.Value, error) {
+	var val model.Value
+	err := p.retry(ctx, q, func(rctx context.Context) (v1.Warnings, error) {
+		var w v1.Warnings
+		var err error
+		val, w, _, err = p.api.QueryRange(rctx, q.Expr, r, v1.WithTimeout(p.timeout))
+		return w, err
+	})
+	return val, err
+}
+
+// retry runs call, each attempt under the request timeout, again after
+// errors that may pass (unreachable, 5xx, timeouts) with exponential
+// backoff, and turns the last error into a *SourceError.
+func (p *Prometheus) retry(ctx context.Context, q Query, call func(context.Context) (v1.Warnings, error)) error {
 	backoff := p.backoff
 	for attempt := 0; ; attempt++ {
 		rctx, cancel := context.WithTimeout(ctx, p.timeout)
-		val, warnings, _, err := p.api.QueryRange(rctx, q.Expr, r, v1.WithTimeout(p.timeout))
+		warnings, err := call(rctx)
 		cancel()
 		if err == nil {
 			if len(warnings) > 0 {
 				p.log.Warn("prometheus query warnings", "target", q.Target, "signal", q.Signal, "warnings", strings.Join(warnings, "; "))
 			}
-			return val, nil
+			return nil
 		}
-		kind, retry := classify(ctx, err)
-		if !retry || attempt >= p.retries {
+		kind, again := classify(ctx, err)
+		if !again || attempt >= p.retries {
 			if attempt > 0 {
 				err = fmt.Errorf("%w (after %d attempts)", err, attempt+1)
 			}
-			return nil, &SourceError{Query: q, Kind: kind, Err: fmt.Errorf("%s: %w", p.url, err)}
+			return &SourceError{Query: q, Kind: kind, Err: fmt.Errorf("%s: %w", p.url, err)}
 		}
 		p.log.Info("prometheus query failed, retrying", "target", q.Target, "signal", q.Signal, "kind", kind, "attempt", attempt+1, "backoff", backoff, "err", err)
 		select {
 		case <-ctx.Done():
-			return nil, &SourceError{Query: q, Kind: KindCanceled, Err: ctx.Err()}
+			return &SourceError{Query: q, Kind: KindCanceled, Err: ctx.Err()}
 		case <-time.After(backoff):
 		}
 		backoff *= 2

@@ -148,6 +148,24 @@ func TestPrometheusReal(t *testing.T) {
 		}
 	})
 
+	t.Run("instant query", func(t *testing.T) {
+		src := newSource(t, srv.URL, metrics.PrometheusConfig{})
+		at := dataStart.Add(24 * time.Hour)
+		v, err := src.Instant(ctx, demand, at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := int(at.Sub(dataStart) / time.Minute)
+		want, want3 := (c[m]-c[m-5])/300, (c[m]-c[m-4])/240
+		if math.Abs(v-want) > 1e-9*want && math.Abs(v-want3) > 1e-9*want3 {
+			t.Errorf("instant rate %v, trace says %v", v, want)
+		}
+		_, err = src.Instant(ctx, metrics.Query{Target: "web", Signal: "vix", Expr: `rate(http_requests_total[5m])`}, at)
+		if metrics.KindOf(err) != metrics.KindMultipleSeries {
+			t.Errorf("two series: %v", err)
+		}
+	})
+
 	t.Run("several series must be aggregated", func(t *testing.T) {
 		src := newSource(t, srv.URL, metrics.PrometheusConfig{})
 		q := metrics.Query{Target: "web", Signal: "demand", Expr: `rate(http_requests_total[5m])`}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/prescale/prescale/forecast"
+	"github.com/prescale/prescale/metrics/trace"
 )
 
 // ReplayClock maps wall-clock time to trace time at a speed-up: Speed 60
@@ -131,4 +132,14 @@ func traceIndexAtOrBefore(s forecast.Series, t time.Time) int {
 		return -1
 	}
 	return min(int(t.Sub(s.Start)/s.Step), s.Len()-1)
+}
+
+// AddFile reads a trace CSV (see package trace) and registers it under name.
+func (r *Replay) AddFile(name, path string) error {
+	s, err := trace.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	r.Add(name, s)
+	return nil
 }
