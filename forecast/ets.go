@@ -98,16 +98,18 @@ type ETS struct {
 	// form; 0 means a default tuned for speed (see etsDefaultEvaluations).
 	MaxEvaluations int
 
-	// plain disables the robust clipping; tests use it to show what the
-	// clipping buys.
+	// plain disables the robust clipping and skipping; tests use it to
+	// show what they buy.
 	plain bool
 }
 
 const (
 	// etsWindow is the least number of recent points fitted. Older history
-	// is dropped: the states forget it anyway (alpha is rarely below
-	// 0.05), and it keeps the cost of a fit bounded on long histories. The
-	// window grows to etsWindowSeasons seasons when the season is long.
+	// is dropped: it keeps the cost of a fit bounded on long histories,
+	// and the initial states, set from the start of the window, are then
+	// recent enough to matter less. The window grows to etsWindowSeasons
+	// seasons when the season is long, so that the seasonal states are
+	// updated a few times after their initialisation.
 	etsWindow        = 2000
 	etsWindowSeasons = 4
 	// etsInitSeasons is how many seasons at the start of the window set the
@@ -461,20 +463,25 @@ type etsInit struct {
 	scale        float64 // initial mean absolute one-step error
 }
 
+// newETSSmoother prepares the recursions over the window y, whose slots
+// (len(y)+horizon of them; nil without season) index a season of period.
 func newETSSmoother(y []float64, slots []int32, period, horizon int, robust bool) *etsSmoother {
 	sm := &etsSmoother{y: y, slots: slots, period: period, horizon: horizon, robust: robust}
 	sm.ahead = etsAheadSteps(horizon, len(y))
+	// The error scale remembers at least a season, so that half a day of
+	// outage at minute resolution cannot inflate it enough to let itself
+	// through; runs of outliers are judged in fractions of the season.
+	sm.rate, sm.maxRun = etsScaleRate, etsRejectRun
+	if period > 0 {
+		sm.rate = min(etsScaleRate, 1/float64(period))
+		sm.maxRun = max(etsRejectRun, period/8)
+	}
 	// The multi-step terms are sampled every stride points: a few hundred
 	// samples per horizon pin the parameters down as well as all of them,
 	// and the recursion itself stays the only per-point cost. The stride
 	// is prime to the period so that the samples visit every slot; a
 	// stride of 8 on a period of 48 would only ever look at six times of
 	// day.
-	sm.rate, sm.maxRun = etsScaleRate, etsRejectRun
-	if period > 0 {
-		sm.rate = min(etsScaleRate, 1/float64(period))
-		sm.maxRun = max(etsRejectRun, period/8)
-	}
 	sm.stride = max(1, len(y)/etsAheadSamples)
 	for period > 0 && etsGCD(sm.stride, period) != 1 {
 		sm.stride++
