@@ -256,7 +256,10 @@ func Run(ctx context.Context, cfg Config, demand forecast.Series, s Strategy) (R
 			if visible < 0 {
 				visible = 0
 			}
-			f, err := s.Floor(demand.Time(0).Add(time.Duration(now)*time.Second), demand.Slice(0, int(visible)))
+			// Capped at its length, so that not even a reslice reaches
+			// past what is known at now.
+			known := forecast.Series{Start: demand.Start, Step: demand.Step, Values: demand.Values[:visible:visible]}
+			f, err := s.Floor(demand.Start.Add(time.Duration(now)*time.Second), known)
 			if err != nil {
 				res.FloorErrors++
 				res.LastFloorError = err

@@ -32,6 +32,9 @@ type spy struct {
 
 func (s *spy) Floor(now time.Time, observed forecast.Series) (int32, error) {
 	s.now = now
+	if cap(observed.Values) != observed.Len() {
+		s.t.Fatalf("at %v the strategy's history can be resliced past its end (cap %d, len %d)", now, cap(observed.Values), observed.Len())
+	}
 	if end := observed.Time(observed.Len()); observed.Len() > 0 && end.After(now.Add(-s.lag)) {
 		s.t.Fatalf("at %v the strategy saw demand up to %v, later than now - lag", now, end)
 	}
