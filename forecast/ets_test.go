@@ -198,10 +198,10 @@ func TestETSOutageDoesNotPoisonProfile(t *testing.T) {
 		{"5-minute, initial seasons of the window", 288, 5 * time.Minute, 14, func(n, p int) int { return n - 2000 + 10 }, 0.05},
 		{"5-minute, mid-window", 288, 5 * time.Minute, 14, func(n, p int) int { return n - 1000 }, 0.05},
 		{"5-minute, ended a day before", 288, 5 * time.Minute, 14, func(n, p int) int { return n - 3*p/2 }, 0.05},
-		// Traffic back for four hours. The weak spot: three hours into
-		// the outage the zeros were taken for a change of level, and the
-		// nine hours after that moved the seasonal states of those hours
-		// by a clipped amount each, which tomorrow's forecast inherits.
+		// Traffic back for four hours. The weak spot, with a looser bound:
+		// the zeros rule out the multiplicative form the clean series
+		// gets, and the refit picks a damped trend that the clean fit
+		// does not (about 6% above the clean forecast, rising).
 		{"5-minute, ended 4 hours before", 288, 5 * time.Minute, 14, func(n, p int) int { return n - p/2 - 48 }, 0.2},
 	}
 	for _, tc := range tests {
