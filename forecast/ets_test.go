@@ -201,7 +201,7 @@ func TestETSOutageDoesNotPoisonProfile(t *testing.T) {
 		// Traffic back for four hours. The weak spot, with a looser bound:
 		// the zeros rule out the multiplicative form the clean series
 		// gets, and the refit picks a damped trend that the clean fit
-		// does not (about 6% above the clean forecast, rising).
+		// does not (about 10 units, 8%, above the clean forecast).
 		{"5-minute, ended 4 hours before", 288, 5 * time.Minute, 14, func(n, p int) int { return n - p/2 - 48 }, 0.2},
 	}
 	for _, tc := range tests {
