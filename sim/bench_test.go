@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prescale/prescale/forecast"
 	"github.com/prescale/prescale/metrics/trace"
 )
 
@@ -25,7 +26,15 @@ func BenchmarkBacktest30Days(b *testing.B) {
 		b.Fatal(err)
 	}
 	d = d.Slice(0, 30*1440)
-	setup := Setup{Refit: 15 * time.Minute}
+	// Count and time the model's fits, to tell the model's share of the
+	// time from the simulator's.
+	var fits int
+	var fitTime time.Duration
+	setup := Setup{Refit: 15 * time.Minute, Forecast: func(h forecast.Series, o forecast.Options) (*forecast.Forecast, error) {
+		start := time.Now()
+		defer func() { fits++; fitTime += time.Since(start) }()
+		return forecast.Auto(h, o)
+	}}
 	b.ResetTimer()
 	for b.Loop() {
 		rep, err := Backtest(context.Background(), d, setup)
@@ -36,6 +45,9 @@ func BenchmarkBacktest30Days(b *testing.B) {
 			b.Fatalf("%d floor errors: %v", r.FloorErrors, r.LastFloorError)
 		}
 	}
+	b.ReportMetric(float64(fits)/float64(b.N), "fits/op")
+	b.ReportMetric(fitTime.Seconds()*1000/float64(fits), "ms/fit")
+	b.ReportMetric(fitTime.Seconds()/float64(b.N), "fit-s/op")
 }
 
 // BenchmarkRunReactive30Days is the simulator loop alone (no model): 30
