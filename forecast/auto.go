@@ -25,7 +25,7 @@ func candidates(in *Input) []candidate {
 			candidate{"level", RecentLevel{}},
 			candidate{"ets", ETS{Trend: TrendDamped, Seasonal: SeasonalNone, MaxEvaluations: 20}},
 		)
-		return append(out, extraCandidates(in)...)
+		return out
 	}
 	last := len(in.Seasons) - 1
 	out = append(out,
@@ -35,24 +35,18 @@ func candidates(in *Input) []candidate {
 	if last > 0 {
 		out = append(out, candidate{"profile-" + in.Seasons[0].Name, SeasonalProfile{Season: 0, Cycles: 7, Decay: 0.85, Smooth: smoothWidth(in), Level: 0.5}})
 	}
-	out = append(out, candidate{"ets", ETS{Trend: TrendDamped, Seasonal: SeasonalAdditive, Season: -1, MaxEvaluations: 20}})
+	out = append(out, candidate{"ets", ETS{Trend: TrendNone, Seasonal: SeasonalAdditive, Season: -1, MaxEvaluations: 20}})
 	out = append(out, candidate{"harmonic", Harmonic{WeeklyTerms: 24, Level: 0.5}})
 	if in.NonNegative {
 		out = append(out, candidate{"harmonic-log", Harmonic{WeeklyTerms: 24, Log: true, Level: 0.5}})
 	}
-	return append(out, extraCandidates(in)...)
+	return out
 }
 
-// extraCandidates is extended by the files of further models (ETS, harmonic
-// regression) through registration, so that this list stays in one place.
-var extraCandidateFuncs []func(in *Input) []candidate
-
-func extraCandidates(in *Input) []candidate {
-	var out []candidate
-	for _, f := range extraCandidateFuncs {
-		out = append(out, f(in)...)
-	}
-	return out
+// tunable is a model with an expensive parameter search that can be done
+// once and kept for refits on other cuts of the same series (ETS).
+type tunable interface {
+	Tuned(in *Input) Model
 }
 
 // smoothWidth is the half-width of the slot smoothing: about ten minutes of
@@ -292,8 +286,14 @@ func validate(in *Input, raw []float64, cands []candidate, horizon int) *validat
 	}
 	v.fc = make([][]float64, len(cands))
 	for i, c := range cands {
+		m := c.model
+		if t, ok := m.(tunable); ok && len(v.origins) > 1 {
+			// Search the parameters once, on the history before the
+			// earliest origin, and keep them at the later origins.
+			m = t.Tuned(in.Truncate(v.origins[0], h))
+		}
 		for _, o := range v.origins {
-			f, err := c.model.Fit(in.Truncate(o, h))
+			f, err := m.Fit(in.Truncate(o, h))
 			if err != nil || len(f.Mean) != h || !finite(f.Mean) {
 				v.failed[i] = true
 				break

@@ -101,6 +101,9 @@ type ETS struct {
 	// plain disables the robust clipping and skipping; tests use it to
 	// show what they buy.
 	plain bool
+	// fixed, set by Tuned, skips the parameter search: Fit runs the
+	// smoother with these parameters.
+	fixed *etsFitted
 }
 
 const (
@@ -195,14 +198,33 @@ type etsFitted struct {
 
 // Fit implements Model.
 func (m ETS) Fit(in *Input) (Fit, error) {
+	f, _, err := m.fit(in)
+	return f, err
+}
+
+// Tuned fits m's smoothing parameters and form on in and returns a copy
+// of m that keeps them: its Fit on another cut of the same series only runs
+// the smoother. Rolling-origin validation uses it to search the parameters
+// once, at its earliest origin (so on the past only), instead of at every
+// origin. When in is too short to fit, m itself is returned.
+func (m ETS) Tuned(in *Input) Model {
+	_, chosen, err := m.fit(in)
+	if err != nil || chosen == nil {
+		return m
+	}
+	m.fixed = chosen
+	return m
+}
+
+func (m ETS) fit(in *Input) (Fit, *etsFitted, error) {
 	if in.Horizon < 0 {
-		return Fit{}, fmt.Errorf("ets: negative horizon %d", in.Horizon)
+		return Fit{}, nil, fmt.Errorf("ets: negative horizon %d", in.Horizon)
 	}
 	n := in.Len()
 	h := in.Horizon
 	last, ok := lastObserved(in.Values)
 	if !ok {
-		return Fit{}, errors.New("ets: no observed values")
+		return Fit{}, nil, errors.New("ets: no observed values")
 	}
 	var notes []string
 
@@ -265,6 +287,10 @@ func (m ETS) Fit(in *Input) (Fit, error) {
 	var fitted []*etsFitted
 	var warm *etsParams
 	totalEvals := 0
+	if f := m.fixed; f != nil && slices.Contains(seasons, f.form.season) {
+		fitted = []*etsFitted{f}
+		seasons = nil
+	}
 	for _, s := range seasons {
 		// The damped form is fitted first; its parameters start the
 		// undamped fit of the same season, which then needs few steps.
@@ -290,6 +316,7 @@ func (m ETS) Fit(in *Input) (Fit, error) {
 	lo, hi := etsRange(y)
 	mean := make([]float64, h)
 	detail := ""
+	var chosen *etsFitted
 	for i, f := range fitted {
 		sm.prepare(f.form)
 		sm.run(f.params)
@@ -302,6 +329,10 @@ func (m ETS) Fit(in *Input) (Fit, error) {
 		if len(fitted) > 1 {
 			detail += fmt.Sprintf(" (best of %d by AICc)", len(fitted)-i)
 		}
+		if m.fixed != nil && totalEvals == 0 {
+			detail += " (parameters kept from an earlier fit)"
+		}
+		chosen = f
 		break
 	}
 	// The forecast must be finite whatever the optimiser did: fall back to
@@ -322,7 +353,7 @@ func (m ETS) Fit(in *Input) (Fit, error) {
 	if len(notes) > 0 {
 		detail += "; " + strings.Join(notes, "; ")
 	}
-	return Fit{Mean: mean, Detail: detail}, nil
+	return Fit{Mean: mean, Detail: detail}, chosen, nil
 }
 
 // etsSlotsValid reports whether every slot indexes a seasonal state of the
