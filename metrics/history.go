@@ -21,7 +21,8 @@ type SourceObserver interface {
 
 // HistoryConfig sets what a History keeps and when data is stale.
 type HistoryConfig struct {
-	// Step of the grid the signals are kept on (default 1m).
+	// Step of the grid the signals are kept on, for queries without a
+	// step of their own (default 1m).
 	Step time.Duration
 	// Window is how much of the past is kept and backfilled (default 14 days).
 	Window time.Duration
@@ -72,6 +73,14 @@ func NewHistory(src Source, cfg HistoryConfig, obs SourceObserver) *History {
 	return &History{src: src, cfg: cfg, obs: obs, series: map[Query]*stored{}}
 }
 
+// stepOf is q's own step, or the history's.
+func (h *History) stepOf(q Query) time.Duration {
+	if q.Step > 0 {
+		return q.Step
+	}
+	return h.cfg.Step
+}
+
 // Update fetches what is new for q up to now (the whole window the first
 // time) and appends it. It returns a *SourceError when the fetch fails or
 // when the newest sample is stale; the history held is kept either way.
@@ -82,12 +91,12 @@ func (h *History) Update(ctx context.Context, q Query, now time.Time) error {
 	if st == nil || len(st.vals) == 0 {
 		from = now.Add(-h.cfg.Window)
 	} else {
-		end := st.start.Add(time.Duration(len(st.vals)-1) * h.cfg.Step)
-		from = end.Add(-time.Duration(h.cfg.Overlap-1) * h.cfg.Step)
+		end := st.start.Add(time.Duration(len(st.vals)-1) * h.stepOf(q))
+		from = end.Add(-time.Duration(h.cfg.Overlap-1) * h.stepOf(q))
 	}
 	h.mu.Unlock()
 
-	got, err := h.src.Range(ctx, q, from, now, h.cfg.Step)
+	got, err := h.src.Range(ctx, q, from, now, h.stepOf(q))
 	if err != nil && !(KindOf(err) == KindEmpty && st != nil) {
 		h.report(q, err)
 		h.age(q, now)
@@ -99,8 +108,8 @@ func (h *History) Update(ctx context.Context, q Query, now time.Time) error {
 			h.obs.SourceError(q, KindNonFinite, fmt.Errorf("%d NaN or Inf sample(s) kept as gaps", got.NonFinite))
 		}
 	}
-	if age := h.age(q, now); age > time.Duration(h.cfg.StaleAfter)*h.cfg.Step {
-		err := &SourceError{Query: q, Kind: KindStale, Err: fmt.Errorf("newest sample is %v old, more than %d steps of %v", age.Round(time.Second), h.cfg.StaleAfter, h.cfg.Step)}
+	if age := h.age(q, now); age > time.Duration(h.cfg.StaleAfter)*h.stepOf(q) {
+		err := &SourceError{Query: q, Kind: KindStale, Err: fmt.Errorf("newest sample is %v old, more than %d steps of %v", age.Round(time.Second), h.cfg.StaleAfter, h.stepOf(q))}
 		h.report(q, err)
 		return err
 	}
@@ -139,7 +148,7 @@ func (h *History) age(q Query, now time.Time) time.Duration {
 func (h *History) merge(q Query, s forecast.Series) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	step := h.cfg.Step
+	step := h.stepOf(q)
 	st := h.series[q]
 	if st == nil {
 		st = &stored{start: s.Start}
@@ -188,9 +197,9 @@ func (h *History) Series(q Query) (forecast.Series, bool) {
 	if st == nil || len(st.vals) == 0 {
 		return forecast.Series{}, false
 	}
-	keep := int(h.cfg.Window/h.cfg.Step) + 1
+	keep := int(h.cfg.Window/h.stepOf(q)) + 1
 	from := max(0, len(st.vals)-keep)
-	out := forecast.Series{Start: st.start.Add(time.Duration(from) * h.cfg.Step), Step: h.cfg.Step, Values: make([]float64, len(st.vals)-from)}
+	out := forecast.Series{Start: st.start.Add(time.Duration(from) * h.stepOf(q)), Step: h.stepOf(q), Values: make([]float64, len(st.vals)-from)}
 	for i, v := range st.vals[from:] {
 		out.Values[i] = float64(v)
 	}

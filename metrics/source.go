@@ -15,6 +15,9 @@ type Query struct {
 	Target string // e.g. "pricing-api"
 	Signal string // e.g. "demand", "latency_p95", "db_connections"
 	Expr   string
+	// Step is the grid a History keeps the signal on; 0 means the
+	// History's default.
+	Step time.Duration
 }
 
 func (q Query) String() string { return fmt.Sprintf("target %s signal %s", q.Target, q.Signal) }

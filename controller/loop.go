@@ -1,0 +1,507 @@
+// Package controller is prescale's control loop: each tick it fetches new
+// samples, refits forecasts on their own schedule, plans with the policy
+// engine, acts on what the plan says to apply, and exports what it did.
+//
+// The loop only wires: the forecast, the policy engine and the actuators do
+// the work. It isolates targets (a failing query or actuator never stops
+// the others) and fails static: without usable data a target's forecast is
+// withheld, so the engine holds its last floors for a grace period and then
+// falls back to the schedule rules and the owner's values. It never acts on
+// NaN, Inf or absurd forecasts.
+package controller
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prescale/prescale/config"
+	"github.com/prescale/prescale/forecast"
+	"github.com/prescale/prescale/metrics"
+	"github.com/prescale/prescale/policy"
+)
+
+// Actuator reads the live state of the resources a policy manages and
+// applies planned values. Implementations are level-triggered and
+// idempotent: applying the value already in place changes nothing.
+type Actuator interface {
+	// Current returns what the policy's resources are set to now. Missing
+	// entries fall back to the policy's owner values in the engine.
+	Current(ctx context.Context, p *config.Policy) (policy.Current, error)
+	// Apply acts on one planned value (Resource.Apply is true) and says
+	// how it ended and what is in place afterwards.
+	Apply(ctx context.Context, p *config.Policy, r policy.Resource) (Outcome, error)
+}
+
+// Outcome is how one actuation ended.
+type Outcome struct {
+	Result  metrics.ActuationResult
+	Applied any // the value in place afterwards: an int or a class
+}
+
+// Config tunes the loop. Zero values take the defaults.
+type Config struct {
+	// Tick is the planning period (default 30s).
+	Tick time.Duration
+	// Refit is how often forecasts are refitted (default 15m); a signal is
+	// also refitted as soon as it comes back after failing.
+	Refit time.Duration
+	// MaxGrowth bounds a forecast: above MaxGrowth times the highest value
+	// observed in the history it is absurd and discarded (default 3).
+	MaxGrowth float64
+	// Now is the clock (time.Now by default); the demo and tests replay.
+	Now func() time.Time
+}
+
+func (c Config) withDefaults() Config {
+	if c.Tick <= 0 {
+		c.Tick = 30 * time.Second
+	}
+	if c.Refit <= 0 {
+		c.Refit = 15 * time.Minute
+	}
+	if c.MaxGrowth <= 1 {
+		c.MaxGrowth = 3
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	return c
+}
+
+// Loop is the control loop. Tick may be called directly (tests, the demo)
+// or repeatedly by Run.
+type Loop struct {
+	cfg      Config
+	policies func() []*config.Policy
+	hist     *metrics.History
+	act      Actuator
+	exp      *metrics.Exporter
+	log      *slog.Logger
+
+	mu      sync.Mutex
+	engines map[*config.Policy]*policy.Engine
+	states  map[string]policy.State
+	fits    map[fitKey]*fitted
+}
+
+type fitKey struct{ policy, target, signal string }
+
+// fitted is a signal's current forecast and how it was obtained.
+type fitted struct {
+	f       *forecast.Forecast
+	at      time.Time // when it was fitted
+	failing bool      // the last fetch failed: refit when it comes back
+	why     string    // why there is no usable forecast, when f is nil
+}
+
+// New returns a loop over the policies the function returns at each tick
+// (a config.Store's Policies, so that reloads take effect at the next
+// tick). exp and logger may be nil.
+func New(cfg Config, policies func() []*config.Policy, hist *metrics.History, act Actuator, exp *metrics.Exporter, logger *slog.Logger) *Loop {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return &Loop{cfg: cfg.withDefaults(), policies: policies, hist: hist, act: act, exp: exp, log: logger,
+		engines: map[*config.Policy]*policy.Engine{}, states: map[string]policy.State{}, fits: map[fitKey]*fitted{}}
+}
+
+// Run ticks until ctx is done. Cancelling ctx abandons the tick in
+// progress between actuations; the floors already applied stay in place
+// (they are floors: the HPA keeps reacting above them), and the next leader
+// re-asserts what its plan wants.
+func (l *Loop) Run(ctx context.Context) error {
+	t := time.NewTicker(l.cfg.Tick)
+	defer t.Stop()
+	for {
+		if _, err := l.Tick(ctx); err != nil && ctx.Err() == nil {
+			l.log.Error("tick failed", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// Tick runs one iteration for every policy and returns the plans.
+func (l *Loop) Tick(ctx context.Context) ([]policy.Plan, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	start := time.Now()
+	now := l.cfg.Now()
+	var plans []policy.Plan
+	var errs []error
+	live := map[*config.Policy]bool{}
+	for _, p := range l.policies() {
+		live[p] = true
+		plan, err := l.tickPolicy(ctx, p, now)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("policy %s: %w", p.Metadata.Name, err))
+		}
+		plans = append(plans, plan)
+	}
+	for p := range l.engines {
+		if !live[p] {
+			delete(l.engines, p) // replaced by a reload
+		}
+	}
+	if l.exp != nil {
+		l.exp.LoopDuration.Observe(time.Since(start).Seconds())
+		if len(errs) == 0 {
+			l.exp.LastTick.Set(float64(time.Now().Unix()))
+		}
+	}
+	return plans, errors.Join(errs...)
+}
+
+// signal is one query of a target and what the engine calls it.
+type signal struct {
+	name     string // the engine's name: demand, dbConnections, latencyP95, cacheHitRatio, or an extra's
+	query    string
+	step     time.Duration
+	forecast bool // forecast it (demand, dbConnections) or only observe it
+}
+
+func signalsOf(t *config.Target) []signal {
+	var out []signal
+	s := t.Signals
+	if s.Demand != nil {
+		out = append(out, signal{"demand", s.Demand.Query, s.Demand.Step.D(), true})
+	}
+	if s.DBConnections != nil {
+		out = append(out, signal{"dbConnections", s.DBConnections.Query, s.DBConnections.Step.D(), true})
+	}
+	if s.LatencyP95 != nil {
+		out = append(out, signal{"latencyP95", s.LatencyP95.Query, s.LatencyP95.Step.D(), false})
+	}
+	if s.CacheHitRatio != nil {
+		out = append(out, signal{"cacheHitRatio", s.CacheHitRatio.Query, s.CacheHitRatio.Step.D(), false})
+	}
+	for _, e := range s.Extra {
+		out = append(out, signal{e.Name, e.Query, e.Step.D(), false})
+	}
+	return out
+}
+
+func (l *Loop) tickPolicy(ctx context.Context, p *config.Policy, now time.Time) (policy.Plan, error) {
+	eng := l.engines[p]
+	if eng == nil {
+		eng = policy.NewEngine(p)
+		l.engines[p] = eng
+	}
+	in := policy.Inputs{Forecasts: map[string]map[string]*forecast.Forecast{}, Observed: map[string]map[string]float64{}}
+	ahead := lookAhead(p)
+	for i := range p.Spec.Targets {
+		t := &p.Spec.Targets[i]
+		in.Forecasts[t.Name] = map[string]*forecast.Forecast{}
+		in.Observed[t.Name] = map[string]float64{}
+		for _, sg := range signalsOf(t) {
+			l.observe(ctx, p, t, sg, now, ahead, &in)
+		}
+		if l.exp != nil {
+			held := 0.0
+			if in.Forecasts[t.Name]["demand"] == nil {
+				held = 1
+			}
+			l.exp.FailStatic.WithLabelValues(t.Name).Set(held)
+		}
+	}
+	cur, err := l.act.Current(ctx, p)
+	if err != nil {
+		// The engine falls back to the policy's owner values for what it
+		// cannot read; say so, and go on planning.
+		l.log.Warn("reading live state failed", "policy", p.Metadata.Name, "err", err)
+	}
+	in.Current = cur
+	key := p.File + "#" + p.Metadata.Name
+	plan, next := eng.Plan(now, l.states[key], in)
+	l.states[key] = next
+	for _, w := range plan.Warnings {
+		l.log.Warn("plan warning", "policy", p.Metadata.Name, "warning", w)
+	}
+	var errs []error
+	for _, r := range plan.Resources {
+		l.export(p, r)
+		if !r.Apply {
+			continue
+		}
+		out, err := l.act.Apply(ctx, p, r)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s %s %s: %w", r.Kind, r.Name, r.Field, err))
+			out.Result = metrics.ResultFailed
+			l.log.Error("actuation failed", "target", r.Target, "kind", r.Kind, "name", r.Name, "field", r.Field, "desired", r.Desired, "err", err)
+		} else {
+			l.log.Info("actuation", "target", r.Target, "kind", r.Kind, "name", r.Name, "field", r.Field,
+				"from", r.Current, "to", r.Desired, "result", out.Result, "reasons", strings.Join(r.Reasons, "; "))
+		}
+		if l.exp != nil {
+			l.exp.Actuations.WithLabelValues(r.Target, r.Kind, string(out.Result)).Inc()
+			if out.Applied != nil {
+				if v, ok := numeric(p, r, out.Applied); ok {
+					l.exp.Applied.WithLabelValues(r.Target, r.Kind, r.Field).Set(v)
+				}
+			}
+		}
+	}
+	return plan, errors.Join(errs...)
+}
+
+// observe updates one signal's history, its observed value and, for
+// forecast signals, its forecast when due. Failures are isolated: they
+// withhold this signal's forecast and nothing else.
+func (l *Loop) observe(ctx context.Context, p *config.Policy, t *config.Target, sg signal, now time.Time, ahead time.Duration, in *policy.Inputs) {
+	q := metrics.Query{Target: t.Name, Signal: sg.name, Expr: sg.query, Step: sg.step}
+	k := fitKey{p.Metadata.Name, t.Name, sg.name}
+	ft := l.fits[k]
+	if ft == nil {
+		ft = &fitted{}
+		l.fits[k] = ft
+	}
+	err := l.hist.Update(ctx, q, now)
+	series, ok := l.hist.Series(q)
+	if err != nil || !ok {
+		// Stale or failed: the forecast is withheld (fail-static).
+		ft.failing = true
+		ft.f = nil
+		ft.why = fmt.Sprintf("no usable data: %v", err)
+		return
+	}
+	if v, ok := lastValue(series); ok {
+		in.Observed[t.Name][sg.name] = v
+		if l.exp != nil {
+			l.exp.Observed.WithLabelValues(t.Name, sg.name).Set(v)
+		}
+	}
+	if !sg.forecast {
+		return
+	}
+	if ft.f == nil || ft.failing || now.Sub(ft.at) >= l.cfg.Refit {
+		ft.failing = false
+		l.refit(p, t, sg, series, now, ahead, ft)
+	}
+	if ft.f != nil {
+		in.Forecasts[t.Name][sg.name] = ft.f
+		if l.exp != nil {
+			l.exportForecast(t, sg.name, ft.f, now)
+		}
+	}
+}
+
+// refit fits the signal's forecast far enough ahead to serve until the next
+// refit, and discards it when it is not finite or absurd.
+func (l *Loop) refit(p *config.Policy, t *config.Target, sg signal, series forecast.Series, now time.Time, ahead time.Duration, ft *fitted) {
+	ft.at = now
+	ft.f = nil
+	end := series.Time(series.Len())
+	h := int(math.Ceil(float64(now.Add(l.cfg.Refit+l.cfg.Tick+ahead).Sub(end))/float64(series.Step))) + 1
+	qs := []float64{t.Capacity.Quantile}
+	f, err := forecast.Auto(series, forecast.Options{Horizon: max(h, 1), Quantiles: qs, Location: p.Location})
+	if err != nil {
+		ft.why = fmt.Sprintf("forecast failed: %v", err)
+		l.log.Warn("forecast failed", "target", t.Name, "signal", sg.name, "err", err)
+		return
+	}
+	if why := l.absurd(f, series); why != "" {
+		ft.why = why
+		l.log.Warn("forecast discarded", "target", t.Name, "signal", sg.name, "why", why, "model", f.Model)
+		if l.exp != nil {
+			l.exp.Decisions.WithLabelValues(t.Name, policy.KindHPA, string(metrics.ReasonFailStatic)).Inc()
+		}
+		return
+	}
+	ft.f = f
+	ft.why = ""
+	l.log.Debug("refit", "target", t.Name, "signal", sg.name, "model", f.Model, "detail", f.Detail)
+	if l.exp != nil {
+		l.exp.Model.DeletePartialMatch(map[string]string{"target": t.Name, "signal": sg.name})
+		l.exp.Model.WithLabelValues(t.Name, sg.name, f.Model).Set(1)
+	}
+}
+
+// absurd says why a forecast must not be acted on, or "".
+func (l *Loop) absurd(f *forecast.Forecast, hist forecast.Series) string {
+	peak := math.Inf(-1)
+	for _, v := range hist.Values {
+		if v > peak {
+			peak = v
+		}
+	}
+	bound := l.cfg.MaxGrowth * peak
+	check := func(name string, vals []float64) string {
+		for i, v := range vals {
+			if math.IsNaN(v) || math.IsInf(v, 0) {
+				return fmt.Sprintf("%s at %s is %v", name, f.Time(i).Format(time.RFC3339), v)
+			}
+			if peak > 0 && v > bound {
+				return fmt.Sprintf("%s %.4g at %s is above %.3g × the observed peak %.4g", name, v, f.Time(i).Format(time.RFC3339), l.cfg.MaxGrowth, peak)
+			}
+		}
+		return ""
+	}
+	if why := check("mean", f.Mean); why != "" {
+		return why
+	}
+	for q, vals := range f.Quantiles {
+		if why := check(fmt.Sprintf("quantile %g", q), vals); why != "" {
+			return why
+		}
+	}
+	return ""
+}
+
+// lookAhead is how far ahead of now the engine reads forecasts: the
+// longest lead time plus planning window of the policy's targets,
+// databases and caches.
+func lookAhead(p *config.Policy) time.Duration {
+	var ahead time.Duration
+	for _, t := range p.Spec.Targets {
+		ahead = max(ahead, t.Capacity.LeadTime.D()+t.Capacity.Window.D())
+		for _, d := range append(append([]config.Database{}, p.Spec.Databases...), p.Spec.Caches...) {
+			ahead = max(ahead, d.LeadTime.D()+t.Capacity.Window.D())
+		}
+	}
+	return ahead
+}
+
+func lastValue(s forecast.Series) (float64, bool) {
+	for i := s.Len() - 1; i >= 0; i-- {
+		if v := s.Values[i]; !math.IsNaN(v) {
+			return v, true
+		}
+	}
+	return math.NaN(), false
+}
+
+// exportForecast exports the mean and the provisioning quantile at the
+// lead horizon.
+func (l *Loop) exportForecast(t *config.Target, name string, f *forecast.Forecast, now time.Time) {
+	at := now.Add(t.Capacity.LeadTime.D())
+	i := int(at.Sub(f.Start) / f.Step)
+	if i < 0 || i >= f.Len() {
+		return
+	}
+	l.exp.Forecast.WithLabelValues(t.Name, name, "mean").Set(f.Mean[i])
+	if q, ok := f.Quantiles[t.Capacity.Quantile]; ok {
+		l.exp.Forecast.WithLabelValues(t.Name, name, "quantile").Set(q[i])
+	}
+}
+
+// export records a planned value and the reason that bound it.
+func (l *Loop) export(p *config.Policy, r policy.Resource) {
+	if l.exp == nil {
+		return
+	}
+	if v, ok := numeric(p, r, r.Desired); ok {
+		l.exp.Desired.WithLabelValues(r.Target, r.Kind, r.Field).Set(v)
+	}
+	if v, ok := numeric(p, r, r.Current); ok {
+		l.exp.Applied.WithLabelValues(r.Target, r.Kind, r.Field).Set(v)
+	}
+	l.exp.Decisions.WithLabelValues(r.Target, r.Kind, string(Binding(r.Reasons))).Inc()
+}
+
+// numeric turns a planned value into a gauge value: replicas and sizes as
+// they are, a class as its rung in the resource's ladder.
+func numeric(p *config.Policy, r policy.Resource, v any) (float64, bool) {
+	switch x := v.(type) {
+	case int:
+		return float64(x), true
+	case int32:
+		return float64(x), true
+	case int64:
+		return float64(x), true
+	case float64:
+		return x, true
+	case string:
+		ladders := p.Spec.Databases
+		if r.Kind == policy.KindCache {
+			ladders = p.Spec.Caches
+		}
+		for _, d := range ladders {
+			if d.Name != r.Name {
+				continue
+			}
+			for i, tier := range d.Tiers {
+				if tier.Class == x {
+					return float64(i), true
+				}
+			}
+		}
+	}
+	return 0, false
+}
+
+// Binding classifies a planned value's reasons into the bounded set of
+// decision reasons: the last limit that bound it, else the last rule, else
+// the forecast.
+func Binding(reasons []string) metrics.Reason {
+	var rule, base metrics.Reason
+	for i := len(reasons) - 1; i >= 0; i-- {
+		r := strings.ToLower(reasons[i])
+		switch {
+		case strings.HasPrefix(r, "mode "):
+			continue
+		case strings.HasPrefix(r, "limit:"):
+			switch {
+			case strings.Contains(r, "connection budget"):
+				return metrics.ReasonConnectionBudget
+			case strings.Contains(r, "ceiling"):
+				return metrics.ReasonCeiling
+			case strings.Contains(r, "max step"):
+				return metrics.ReasonMaxStepUp
+			case strings.Contains(r, "cooldown"):
+				return metrics.ReasonCooldown
+			case strings.Contains(r, "scale-down"):
+				return metrics.ReasonScaleDownLimit
+			case strings.Contains(r, "owner"):
+				return metrics.ReasonOwnerFloor
+			}
+		case strings.Contains(r, "connection budget"):
+			if rule == "" {
+				rule = metrics.ReasonConnectionBudget
+			}
+		case strings.Contains(r, "volatility"):
+			if rule == "" {
+				rule = metrics.ReasonVolatility
+			}
+		case strings.Contains(r, "event"):
+			if rule == "" {
+				rule = metrics.ReasonEvent
+			}
+		case strings.Contains(r, "schedule") || strings.Contains(r, "session") || strings.Contains(r, "ramp"):
+			if rule == "" {
+				rule = metrics.ReasonSchedule
+			}
+		case strings.Contains(r, "window"):
+			if rule == "" {
+				rule = metrics.ReasonWindow
+			}
+		case strings.Contains(r, "no usable") || strings.Contains(r, "holding"):
+			if base == "" {
+				base = metrics.ReasonFailStatic
+			}
+		case strings.Contains(r, "forecast"):
+			if base == "" {
+				base = metrics.ReasonForecast
+			}
+		case strings.Contains(r, "owner"):
+			if base == "" {
+				base = metrics.ReasonOwnerFloor
+			}
+		}
+	}
+	switch {
+	case rule != "":
+		return rule
+	case base != "":
+		return base
+	}
+	return metrics.ReasonOwnerFloor
+}

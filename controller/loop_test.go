@@ -1,0 +1,275 @@
+package controller
+
+import (
+	"context"
+	"errors"
+	"math"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/prescale/prescale/config"
+	"github.com/prescale/prescale/forecast"
+	"github.com/prescale/prescale/metrics"
+	"github.com/prescale/prescale/metrics/trace"
+	"github.com/prescale/prescale/policy"
+)
+
+const testPolicy = `apiVersion: prescale.io/v1alpha1
+kind: ScalingPolicy
+metadata:
+  name: web
+spec:
+  targets:
+    - name: web
+      signals:
+        demand:
+          query: elb
+          step: 5m
+      capacity:
+        perPod: 20
+        leadTime: 5m
+        window: 15m
+      hpa:
+        namespace: default
+        name: web
+        mode: active
+        minReplicas: 2
+        maxReplicas: 60
+    - name: broken
+      signals:
+        demand:
+          query: no_such_trace
+          step: 5m
+      capacity:
+        perPod: 20
+      hpa:
+        namespace: default
+        name: broken
+        mode: active
+        minReplicas: 3
+        maxReplicas: 10
+`
+
+type harness struct {
+	now  time.Time
+	src  *flakySource
+	act  *MemoryActuator
+	exp  *metrics.Exporter
+	loop *Loop
+	tr   forecast.Series
+}
+
+// flakySource is a replay that can be switched off, as an unreachable
+// Prometheus is.
+type flakySource struct {
+	*metrics.Replay
+	down bool
+}
+
+func (f *flakySource) Range(ctx context.Context, q metrics.Query, start, end time.Time, step time.Duration) (metrics.Samples, error) {
+	if f.down {
+		return metrics.Samples{}, &metrics.SourceError{Query: q, Kind: metrics.KindUnreachable, Err: errors.New("connection refused")}
+	}
+	return f.Replay.Range(ctx, q, start, end, step)
+}
+
+func newHarness(t *testing.T, doc string) *harness {
+	t.Helper()
+	ps, err := config.Parse([]byte(doc), "test.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, err := trace.ReadFile("../testdata/elb_request_count_8c0756.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &harness{tr: tr, act: NewMemoryActuator(), exp: metrics.NewExporter("test", nil)}
+	// Ten days of history, on the 5-minute grid.
+	h.now = tr.Start.Add(10 * 24 * time.Hour).Truncate(5 * time.Minute)
+	rep := metrics.NewReplay(func() time.Time { return h.now })
+	rep.Add("elb", tr)
+	h.src = &flakySource{Replay: rep}
+	hist := metrics.NewHistory(h.src, metrics.HistoryConfig{Step: 5 * time.Minute, Window: 10 * 24 * time.Hour}, h.exp)
+	h.loop = New(Config{Tick: 5 * time.Minute, Refit: 15 * time.Minute, Now: func() time.Time { return h.now }},
+		func() []*config.Policy { return ps }, hist, h.act, h.exp, nil)
+	return h
+}
+
+func (h *harness) tick(t *testing.T) policy.Plan {
+	t.Helper()
+	plans, err := h.loop.Tick(context.Background())
+	if err != nil {
+		t.Fatalf("tick at %s: %v", h.now.Format(time.RFC3339), err)
+	}
+	return plans[0]
+}
+
+func floorOf(t *testing.T, p policy.Plan, target string) policy.Resource {
+	t.Helper()
+	r, ok := p.Find(target, policy.KindHPA, policy.FieldMinReplicas)
+	if !ok {
+		t.Fatalf("no minReplicas for %s in %+v", target, p.Resources)
+	}
+	return r
+}
+
+// TestLoopRaisesFloorAheadOfDemand: the floor applied covers the forecast
+// demand of the lead window, and a broken target does not stop the other.
+func TestLoopRaisesFloorAheadOfDemand(t *testing.T) {
+	h := newHarness(t, testPolicy)
+	var maxFloor, covered, ticks int
+	for i := 0; i < 48; i++ { // four hours of ticks
+		plan := h.tick(t)
+		r := floorOf(t, plan, "web")
+		f := r.Desired.(int)
+		maxFloor = max(maxFloor, f)
+		// Over [now+5m, now+20m] the floor must carry what came.
+		var peak float64
+		for m := 5; m < 20; m += 5 {
+			if v := h.tr.Values[int(h.now.Add(time.Duration(m)*time.Minute).Sub(h.tr.Start)/h.tr.Step)]; v > peak {
+				peak = v
+			}
+		}
+		// perPod 20 at the default 70% utilisation.
+		ticks++
+		if float64(f)*20*0.7 >= peak {
+			covered++
+		}
+		if hpa, _ := h.act.HPA("web"); hpa.MinReplicas != f && r.Apply {
+			t.Fatalf("%s: planned %d, applied %d", h.now, f, hpa.MinReplicas)
+		}
+		h.now = h.now.Add(5 * time.Minute)
+	}
+	if maxFloor <= 2 {
+		t.Errorf("floor never rose above the owner's 2")
+	}
+	// Provisioning for the 90th percentile, the floor alone should carry
+	// the coming demand most of the time (the HPA reacts to the rest).
+	if frac := float64(covered) / float64(ticks); frac < 0.75 {
+		t.Errorf("the floor covered the next 15 minutes' peak in %.0f%% of ticks, want at least 75%%", 100*frac)
+	}
+	// The broken target: an error counted, its floor at the owner's value.
+	b := floorOf(t, h.lastPlan(t), "broken")
+	if b.Desired.(int) != 3 {
+		t.Errorf("broken target floor %v, want its owner's 3", b.Desired)
+	}
+	if v := testutil.ToFloat64(h.exp.SourceErrors.WithLabelValues("broken", "demand", "bad_query")); v < 48 {
+		t.Errorf("broken target's errors counted %v, want one per tick", v)
+	}
+	if v := testutil.ToFloat64(h.exp.FailStatic.WithLabelValues("broken")); v != 1 {
+		t.Errorf("broken target fail-static %v, want 1", v)
+	}
+	if v := testutil.ToFloat64(h.exp.FailStatic.WithLabelValues("web")); v != 0 {
+		t.Errorf("web fail-static %v, want 0", v)
+	}
+	if n := testutil.CollectAndCount(h.exp.Model); n != 1 {
+		t.Errorf("%d model_info series, want 1 (web demand)", n)
+	}
+}
+
+func (h *harness) lastPlan(t *testing.T) policy.Plan { return h.tick(t) }
+
+// TestLoopFailStatic: when Prometheus goes away, the floor is held for the
+// grace period, then falls back to the owner's value; it comes back when
+// the data does.
+func TestLoopFailStatic(t *testing.T) {
+	h := newHarness(t, testPolicy)
+	// Find a busy hour so the floor is well above the owner's.
+	for i := 0; i < 24*12; i++ {
+		f := floorOf(t, h.tick(t), "web").Desired.(int)
+		if f >= 6 {
+			break
+		}
+		h.now = h.now.Add(5 * time.Minute)
+	}
+	held := floorOf(t, h.tick(t), "web").Desired.(int)
+	if held < 4 {
+		t.Fatalf("no busy hour found in a day of ELB traffic (floor %d)", held)
+	}
+	h.src.down = true
+	start := h.now
+	for h.now.Sub(start) < policy.MissingDataGrace-5*time.Minute {
+		h.now = h.now.Add(5 * time.Minute)
+		r := floorOf(t, h.tick(t), "web")
+		if got := r.Desired.(int); got < held-1 {
+			t.Fatalf("%v into the outage: floor %d, want %d held (reasons %q)", h.now.Sub(start), got, held, r.Reasons)
+		}
+	}
+	if v := testutil.ToFloat64(h.exp.FailStatic.WithLabelValues("web")); v != 1 {
+		t.Errorf("fail-static gauge %v during the outage", v)
+	}
+	// Past the grace period the floor comes down, only along the limits.
+	prev := held
+	for i := 0; i < 36; i++ {
+		h.now = h.now.Add(5 * time.Minute)
+		got := floorOf(t, h.tick(t), "web").Desired.(int)
+		if got > prev {
+			t.Fatalf("floor rose to %d without data", got)
+		}
+		prev = got
+	}
+	if prev != 2 {
+		t.Errorf("three hours into the outage the floor is %d, want the owner's 2", prev)
+	}
+	// Data returns: the forecast is refitted at once.
+	h.src.down = false
+	h.now = h.now.Add(5 * time.Minute)
+	r := floorOf(t, h.tick(t), "web")
+	if !strings.Contains(strings.Join(r.Reasons, ";"), "forecast") {
+		t.Errorf("after recovery the floor's reasons %q name no forecast", r.Reasons)
+	}
+	if v := testutil.ToFloat64(h.exp.FailStatic.WithLabelValues("web")); v != 0 {
+		t.Errorf("fail-static gauge %v after recovery", v)
+	}
+}
+
+func TestAbsurdForecastsAreDiscarded(t *testing.T) {
+	l := New(Config{MaxGrowth: 3}, nil, nil, nil, nil, nil)
+	hist := forecast.Series{Start: time.Unix(0, 0), Step: time.Minute, Values: []float64{10, 20, 30, math.NaN()}}
+	mk := func(mean []float64, q map[float64][]float64) *forecast.Forecast {
+		return &forecast.Forecast{Start: time.Unix(240, 0), Step: time.Minute, Mean: mean, Quantiles: q}
+	}
+	cases := []struct {
+		name string
+		f    *forecast.Forecast
+		want string
+	}{
+		{"fine", mk([]float64{25, 40}, map[float64][]float64{0.9: {30, 89}}), ""},
+		{"NaN mean", mk([]float64{25, math.NaN()}, nil), "mean at 1970-01-01T00:05:00Z is NaN"},
+		{"Inf quantile", mk([]float64{25, 26}, map[float64][]float64{0.9: {math.Inf(1), 30}}), "quantile 0.9 at 1970-01-01T00:04:00Z is +Inf"},
+		{"beyond growth bound", mk([]float64{25, 91}, nil), "above 3 × the observed peak 30"},
+	}
+	for _, c := range cases {
+		got := l.absurd(c.f, hist)
+		if (c.want == "") != (got == "") || !strings.Contains(got, c.want) {
+			t.Errorf("%s: %q, want %q", c.name, got, c.want)
+		}
+	}
+}
+
+func TestBinding(t *testing.T) {
+	cases := []struct {
+		reasons []string
+		want    metrics.Reason
+	}{
+		{[]string{"forecast p90 demand 300 over [now+5m, now+20m]", "capacity model: ceil(...) = 5"}, metrics.ReasonForecast},
+		{[]string{"forecast p90 demand", "capacity model = 67", "limit: capped at the ceiling maxReplicas 30", "mode shadow: recorded, not applied"}, metrics.ReasonCeiling},
+		{[]string{"forecast", "limit: max step up 10 from 2 → 12"}, metrics.ReasonMaxStepUp},
+		{[]string{"forecast", "limit: scale-down rate 1 per 5m → 9"}, metrics.ReasonScaleDownLimit},
+		{[]string{"forecast", "limit: cooldown 5m since the change at 10:00 holds 12"}, metrics.ReasonCooldown},
+		{[]string{"forecast", "limit: owner's minReplicas 2"}, metrics.ReasonOwnerFloor},
+		{[]string{"forecast", "schedule rule premarket: floor 10"}, metrics.ReasonSchedule},
+		{[]string{"forecast", "event step onboarding T-1d: +50%"}, metrics.ReasonEvent},
+		{[]string{"forecast", "volatility rule vix above 30: ×1.5"}, metrics.ReasonVolatility},
+		{[]string{"no usable demand forecast: holding 12 from the forecast of ..."}, metrics.ReasonFailStatic},
+		{[]string{"forecast", "limit: connection budget caps the floor at 10 at once"}, metrics.ReasonConnectionBudget},
+	}
+	for _, c := range cases {
+		if got := Binding(c.reasons); got != c.want {
+			t.Errorf("%q: %s, want %s", c.reasons, got, c.want)
+		}
+	}
+}
