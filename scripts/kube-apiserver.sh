@@ -24,6 +24,11 @@ log() { echo "kube-apiserver.sh: $*" >&2; }
 
 mkdir -p "$dir"
 
+# Temporary wrapper modules, removed on exit whatever happens.
+tmpdirs=()
+cleanup() { if ((${#tmpdirs[@]})); then rm -rf "${tmpdirs[@]}"; fi; }
+trap cleanup EXIT
+
 # Version stamps make a version change rebuild instead of reusing a stale
 # binary with the same name.
 have() { [[ -x "$dir/$1" && "$(cat "$dir/$1.version" 2>/dev/null)" == "$2" ]]; }
@@ -31,7 +36,7 @@ have() { [[ -x "$dir/$1" && "$(cat "$dir/$1.version" 2>/dev/null)" == "$2" ]]; }
 build_kube_apiserver() {
 	local work
 	work="$(mktemp -d)"
-	trap 'rm -rf "$work"' RETURN
+	tmpdirs+=("$work")
 	log "building kube-apiserver $kube_version from the Go module proxy (about 15 minutes on a cold Go cache)"
 	local mod
 	mod="$(go mod download -json "k8s.io/kubernetes@$kube_version" | sed -n 's/.*"GoMod": "\(.*\)".*/\1/p')"
@@ -61,7 +66,7 @@ build_kube_apiserver() {
 build_etcd() {
 	local work
 	work="$(mktemp -d)"
-	trap 'rm -rf "$work"' RETURN
+	tmpdirs+=("$work")
 	log "building etcd $etcd_version from the Go module proxy"
 	# go install refuses modules with replace directives; a wrapper module
 	# requiring the server module builds its main package instead.

@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 echo "== real parts"
 bash scripts/prometheus.sh
 export PRESCALE_REQUIRE_REAL_PARTS=1
+KUBEBUILDER_ASSETS="$(bash scripts/kube-apiserver.sh)"; export KUBEBUILDER_ASSETS # etcd + kube-apiserver for envtest (actuator/hpa); cached in .cache/kube
 
 echo "== go vet"
 go vet ./...

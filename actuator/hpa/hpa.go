@@ -1,0 +1,429 @@
+// Package hpa sets the floors (and, when a rule asks, the ceilings and
+// target utilisation) of Kubernetes HorizontalPodAutoscalers, autoscaling/v2.
+//
+// Writes are server-side apply with the field manager "prescale", so a
+// GitOps tool or a person can see who owns spec.minReplicas; each apply
+// carries the object's UID and resourceVersion, so an edit that lands
+// between prescale's read and its write makes the apply fail with a
+// conflict, and the actuator reads again and recomputes rather than
+// overwriting a value it has not seen. Before its first change prescale
+// remembers the owner's values in annotations on the HPA, never sets the
+// floor below them, and Restore puts them back. Every change is also a
+// Kubernetes Event on the HPA with its reason.
+package hpa
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	acautoscalingv2 "k8s.io/client-go/applyconfigurations/autoscaling/v2"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/util/retry"
+
+	"github.com/prescale/prescale/actuator"
+)
+
+// FieldManager is the server-side apply field manager of every write.
+const FieldManager = "prescale"
+
+// Event reasons.
+const (
+	ReasonFloorChanged = "PrescaleFloorChanged"
+	ReasonRestored     = "PrescaleRestored"
+)
+
+// Desired is the plan for one HPA.
+type Desired struct {
+	Mode    actuator.Mode
+	Reasons []string
+	// Target is the policy target the HPA belongs to.
+	Target          string
+	Namespace, Name string
+	Want
+}
+
+func (d Desired) ref() actuator.Ref {
+	return actuator.Ref{Kind: "hpa", Name: d.Namespace + "/" + d.Name, Target: d.Target}
+}
+
+// Actuator manages HPAs through a Kubernetes clientset.
+type Actuator struct {
+	Client   kubernetes.Interface
+	Recorder actuator.Recorder
+	// Logger receives what is not a Change (an Event that could not be
+	// written). Nil means slog.Default.
+	Logger *slog.Logger
+
+	// beforeWrite runs between the read and the write: tests use it to
+	// make a concurrent edit land exactly there.
+	beforeWrite func()
+
+	mu   sync.Mutex
+	uids map[string]types.UID // last UID seen per namespace/name
+}
+
+// New returns an Actuator.
+func New(client kubernetes.Interface, rec actuator.Recorder) *Actuator {
+	return &Actuator{Client: client, Recorder: rec}
+}
+
+func (a *Actuator) log() *slog.Logger {
+	if a.Logger != nil {
+		return a.Logger
+	}
+	return slog.Default()
+}
+
+// Apply brings the HPA to the desired values: level-triggered, so call it
+// every tick; an HPA already right costs one read.
+func (a *Actuator) Apply(ctx context.Context, d Desired) (actuator.Change, error) {
+	var written *autoscalingv2.HorizontalPodAutoscaler
+	ch, err := actuator.Run(ctx, a.Recorder, d.Mode, d.ref(), d.Reasons, func(ctx context.Context) (actuator.Observation, error) {
+		// A conflict means the HPA changed between the read and the write:
+		// observe again, so the decision is made on what is there now.
+		var obs actuator.Observation
+		err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+			var err error
+			obs, err = a.observe(ctx, d, &written)
+			if err != nil || obs.Write == nil || !d.Mode.Writes() {
+				return err
+			}
+			err = obs.Write(ctx)
+			obs.Write = func(context.Context) error { return nil } // done; Run records it
+			return err
+		})
+		return obs, err
+	})
+	if ch.Status == actuator.Applied && written != nil {
+		a.event(ctx, written, ReasonFloorChanged, ch)
+	}
+	return ch, err
+}
+
+// observe reads the HPA and decides. The returned Write applies the
+// decision and stores the object written in *written.
+func (a *Actuator) observe(ctx context.Context, d Desired, written **autoscalingv2.HorizontalPodAutoscaler) (actuator.Observation, error) {
+	hpas := a.Client.AutoscalingV2().HorizontalPodAutoscalers(d.Namespace)
+	h, err := hpas.Get(ctx, d.Name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return actuator.Observation{Status: actuator.Missing,
+			Notes: []string{fmt.Sprintf("hpa %s/%s not found: nothing to do until it exists", d.Namespace, d.Name)}}, nil
+	}
+	if err != nil {
+		return actuator.Observation{}, fmt.Errorf("get hpa %s/%s: %w", d.Namespace, d.Name, err)
+	}
+	var notes []string
+	if a.seen(h) {
+		notes = append(notes, fmt.Sprintf("hpa %s/%s was recreated (new uid %s): the new object's values are the owner's", d.Namespace, d.Name, h.UID))
+	}
+	if h.Annotations[AnnotationPaused] == "true" {
+		return actuator.Observation{Status: actuator.Paused,
+			Notes: append(notes, fmt.Sprintf("annotation %s=true: no change", AnnotationPaused))}, nil
+	}
+	want := d.Want
+	if want.Resource == "" {
+		want.Resource = "cpu"
+		if k, _, ok := strings.Cut(h.Annotations[AnnotationOwnerTarget], "="); ok {
+			want.Resource = k
+		}
+	}
+	live := readLive(h, want.Resource)
+	dec := Decide(live, want)
+	obs := actuator.Observation{Notes: append(notes, dec.Notes...)}
+
+	fields := []actuator.FieldChange{}
+	add := func(name string, from, to int) {
+		if from != to {
+			fields = append(fields, actuator.FieldChange{Field: name, From: strconv.Itoa(from), To: strconv.Itoa(to)})
+		}
+	}
+	add("minReplicas", live.MinReplicas, dec.MinReplicas)
+	add("maxReplicas", live.MaxReplicas, dec.MaxReplicas)
+	if dec.Target > 0 {
+		add(want.Resource+" target utilization", live.Target, dec.Target)
+	}
+	if len(fields) == 0 {
+		return obs, nil
+	}
+	obs.Fields = fields
+	obs.Write = func(ctx context.Context) error {
+		if a.beforeWrite != nil {
+			a.beforeWrite()
+		}
+		cfg, err := applyConfig(h, dec, want.Resource)
+		if err != nil {
+			return fmt.Errorf("hpa %s/%s: %w", d.Namespace, d.Name, err)
+		}
+		out, err := hpas.Apply(ctx, cfg, metav1.ApplyOptions{FieldManager: FieldManager, Force: true})
+		if err != nil {
+			return fmt.Errorf("apply hpa %s/%s: %w", d.Namespace, d.Name, err)
+		}
+		*written = out
+		return nil
+	}
+	return obs, nil
+}
+
+// seen records the HPA's UID and reports whether it replaced a different
+// one under the same name.
+func (a *Actuator) seen(h *autoscalingv2.HorizontalPodAutoscaler) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.uids == nil {
+		a.uids = map[string]types.UID{}
+	}
+	key := h.Namespace + "/" + h.Name
+	old, ok := a.uids[key]
+	a.uids[key] = h.UID
+	return ok && old != h.UID
+}
+
+func readLive(h *autoscalingv2.HorizontalPodAutoscaler, resource string) Live {
+	l := Live{MaxReplicas: int(h.Spec.MaxReplicas), MinReplicas: 1, Annotations: h.Annotations}
+	if h.Spec.MinReplicas != nil {
+		l.MinReplicas = int(*h.Spec.MinReplicas)
+	}
+	if i := resourceMetric(h.Spec.Metrics, resource); i >= 0 {
+		if u := h.Spec.Metrics[i].Resource.Target.AverageUtilization; u != nil {
+			l.Target = int(*u)
+		}
+	}
+	return l
+}
+
+// resourceMetric is the index of the Resource metric with a utilisation
+// target on the named resource, or -1.
+func resourceMetric(ms []autoscalingv2.MetricSpec, resource string) int {
+	for i, m := range ms {
+		if m.Type == autoscalingv2.ResourceMetricSourceType && m.Resource != nil && string(m.Resource.Name) == resource &&
+			m.Resource.Target.Type == autoscalingv2.UtilizationMetricType {
+			return i
+		}
+	}
+	return -1
+}
+
+// applyConfig is the server-side apply configuration of a decision: the
+// fields prescale owns and nothing else. The UID and resourceVersion make
+// the apply a compare-and-swap against the object that was read.
+func applyConfig(h *autoscalingv2.HorizontalPodAutoscaler, dec Decision, resource string) (*acautoscalingv2.HorizontalPodAutoscalerApplyConfiguration, error) {
+	ann := map[string]string{
+		AnnotationOwnerMin: strconv.Itoa(dec.Owner.MinReplicas),
+		AnnotationOwnerMax: strconv.Itoa(dec.Owner.MaxReplicas),
+		AnnotationApplied:  formatApplied(dec),
+	}
+	if dec.Owner.Target > 0 {
+		ann[AnnotationOwnerTarget] = fmt.Sprintf("%s=%d", resource, dec.Owner.Target)
+	}
+	spec := acautoscalingv2.HorizontalPodAutoscalerSpec().
+		WithMinReplicas(int32(dec.MinReplicas)).
+		WithMaxReplicas(int32(dec.MaxReplicas))
+	if dec.Target > 0 {
+		ms, err := metricsWithTarget(h.Spec.Metrics, resource, dec.Target)
+		if err != nil {
+			return nil, err
+		}
+		spec.WithMetrics(ms...)
+	}
+	return acautoscalingv2.HorizontalPodAutoscaler(h.Name, h.Namespace).
+		WithUID(h.UID).
+		WithResourceVersion(h.ResourceVersion).
+		WithAnnotations(ann).
+		WithSpec(spec), nil
+}
+
+// metricsWithTarget is the HPA's metric list with one resource target
+// changed. The list is atomic for server-side apply, so all of it is sent.
+func metricsWithTarget(ms []autoscalingv2.MetricSpec, resource string, target int) ([]*acautoscalingv2.MetricSpecApplyConfiguration, error) {
+	i := resourceMetric(ms, resource)
+	out := make([]*acautoscalingv2.MetricSpecApplyConfiguration, 0, len(ms))
+	for j, m := range ms {
+		m = *m.DeepCopy()
+		if j == i {
+			u := int32(target)
+			m.Resource.Target.AverageUtilization = &u
+		}
+		// Apply configurations share the API types' JSON form.
+		b, err := json.Marshal(m)
+		if err != nil {
+			return nil, fmt.Errorf("metric %d: %w", j, err)
+		}
+		var c acautoscalingv2.MetricSpecApplyConfiguration
+		if err := json.Unmarshal(b, &c); err != nil {
+			return nil, fmt.Errorf("metric %d: %w", j, err)
+		}
+		out = append(out, &c)
+	}
+	return out, nil
+}
+
+// event writes a Kubernetes Event on the HPA. Failing to write one is
+// logged, not returned: the change itself succeeded.
+func (a *Actuator) event(ctx context.Context, h *autoscalingv2.HorizontalPodAutoscaler, reason string, ch actuator.Change) {
+	now := metav1.NewTime(time.Now())
+	host, _ := os.Hostname()
+	ev := &corev1.Event{
+		ObjectMeta: metav1.ObjectMeta{GenerateName: h.Name + ".prescale.", Namespace: h.Namespace},
+		InvolvedObject: corev1.ObjectReference{
+			APIVersion: "autoscaling/v2", Kind: "HorizontalPodAutoscaler",
+			Namespace: h.Namespace, Name: h.Name, UID: h.UID, ResourceVersion: h.ResourceVersion,
+		},
+		Reason:              reason,
+		Message:             eventMessage(ch),
+		Type:                corev1.EventTypeNormal,
+		Source:              corev1.EventSource{Component: FieldManager},
+		ReportingController: "prescale.io/actuator",
+		ReportingInstance:   host,
+		FirstTimestamp:      now,
+		LastTimestamp:       now,
+		Count:               1,
+	}
+	if _, err := a.Client.CoreV1().Events(h.Namespace).Create(ctx, ev, metav1.CreateOptions{}); err != nil {
+		a.log().Warn("event not written", "hpa", h.Namespace+"/"+h.Name, "reason", reason, "err", err)
+	}
+}
+
+// eventMessage is the change with all its reasons, within the 1 KiB an
+// Event message may hold.
+func eventMessage(ch actuator.Change) string {
+	msg := ch.Message()
+	if len(ch.Reasons) > 1 {
+		msg = ""
+		for i, f := range ch.Fields {
+			if i > 0 {
+				msg += ", "
+			}
+			msg += fmt.Sprintf("%s %s → %s", f.Field, f.From, f.To)
+		}
+		for _, r := range ch.Reasons {
+			msg += "; " + r
+		}
+	}
+	if len(msg) > 1024 {
+		msg = msg[:1021] + "..."
+	}
+	return msg
+}
+
+// Restore puts the owner's values back on an HPA prescale changed (its
+// minReplicas, maxReplicas and target utilisation, remembered in the
+// annotations) and removes prescale's annotations. It is what happens when
+// a target leaves the policy, its mode becomes observe, or a person runs
+// `prescale restore`. An HPA prescale never changed is left alone
+// (InSync), and a paused one too. In Shadow or DryRun mode it only
+// records what it would do.
+func (a *Actuator) Restore(ctx context.Context, mode actuator.Mode, target, namespace, name string, reasons []string) (actuator.Change, error) {
+	ref := actuator.Ref{Kind: "hpa", Name: namespace + "/" + name, Target: target}
+	var written *autoscalingv2.HorizontalPodAutoscaler
+	ch, err := actuator.Run(ctx, a.Recorder, mode, ref, reasons, func(ctx context.Context) (actuator.Observation, error) {
+		var obs actuator.Observation
+		err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+			var err error
+			obs, err = a.observeRestore(ctx, namespace, name, &written)
+			if err != nil || obs.Write == nil || !mode.Writes() {
+				return err
+			}
+			err = obs.Write(ctx)
+			obs.Write = func(context.Context) error { return nil }
+			return err
+		})
+		return obs, err
+	})
+	if ch.Status == actuator.Applied && written != nil {
+		a.event(ctx, written, ReasonRestored, ch)
+	}
+	return ch, err
+}
+
+func (a *Actuator) observeRestore(ctx context.Context, namespace, name string, written **autoscalingv2.HorizontalPodAutoscaler) (actuator.Observation, error) {
+	hpas := a.Client.AutoscalingV2().HorizontalPodAutoscalers(namespace)
+	h, err := hpas.Get(ctx, name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return actuator.Observation{Status: actuator.Missing, Notes: []string{fmt.Sprintf("hpa %s/%s not found: nothing to restore", namespace, name)}}, nil
+	}
+	if err != nil {
+		return actuator.Observation{}, fmt.Errorf("get hpa %s/%s: %w", namespace, name, err)
+	}
+	if _, ok := h.Annotations[AnnotationOwnerMin]; !ok {
+		return actuator.Observation{Notes: []string{"not changed by prescale: nothing to restore"}}, nil
+	}
+	if h.Annotations[AnnotationPaused] == "true" {
+		return actuator.Observation{Status: actuator.Paused,
+			Notes: []string{fmt.Sprintf("annotation %s=true: not restored; remove the annotation first", AnnotationPaused)}}, nil
+	}
+	resource := "cpu"
+	if k, _, ok := strings.Cut(h.Annotations[AnnotationOwnerTarget], "="); ok {
+		resource = k
+	}
+	live := readLive(h, resource)
+	owner, notes := ownerValues(live, resource)
+	obs := actuator.Observation{Notes: append(notes, "restoring the owner's values")}
+	for _, f := range []struct {
+		name     string
+		from, to int
+	}{{"minReplicas", live.MinReplicas, owner.MinReplicas}, {"maxReplicas", live.MaxReplicas, owner.MaxReplicas}, {resource + " target utilization", live.Target, owner.Target}} {
+		if f.from != f.to && f.to > 0 {
+			obs.Fields = append(obs.Fields, actuator.FieldChange{Field: f.name, From: strconv.Itoa(f.from), To: strconv.Itoa(f.to)})
+		}
+	}
+	// Even with the values already the owner's, the annotations go.
+	obs.Fields = append(obs.Fields, actuator.FieldChange{Field: "annotations", From: "prescale.io/*", To: "removed"})
+	obs.Write = func(ctx context.Context) error {
+		spec := acautoscalingv2.HorizontalPodAutoscalerSpec().
+			WithMinReplicas(int32(owner.MinReplicas)).
+			WithMaxReplicas(int32(owner.MaxReplicas))
+		if owner.Target > 0 && live.Target > 0 {
+			ms, err := metricsWithTarget(h.Spec.Metrics, resource, owner.Target)
+			if err != nil {
+				return fmt.Errorf("hpa %s/%s: %w", namespace, name, err)
+			}
+			spec.WithMetrics(ms...)
+		}
+		// prescale's annotations are absent from this configuration, so
+		// server-side apply removes them (prescale is their only manager).
+		cfg := acautoscalingv2.HorizontalPodAutoscaler(name, namespace).
+			WithUID(h.UID).WithResourceVersion(h.ResourceVersion).WithSpec(spec)
+		out, err := hpas.Apply(ctx, cfg, metav1.ApplyOptions{FieldManager: FieldManager, Force: true})
+		if err != nil {
+			return fmt.Errorf("apply hpa %s/%s: %w", namespace, name, err)
+		}
+		*written = out
+		return nil
+	}
+	return obs, nil
+}
+
+// RestoreAll restores every HPA prescale changed in the namespace ("" for
+// all namespaces), returning one Change per HPA it found annotated.
+func (a *Actuator) RestoreAll(ctx context.Context, mode actuator.Mode, namespace string, reasons []string) ([]actuator.Change, error) {
+	list, err := a.Client.AutoscalingV2().HorizontalPodAutoscalers(namespace).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("list hpas in %q: %w", namespace, err)
+	}
+	var out []actuator.Change
+	var errs []error
+	for _, h := range list.Items {
+		if _, ok := h.Annotations[AnnotationOwnerMin]; !ok {
+			continue
+		}
+		ch, err := a.Restore(ctx, mode, "", h.Namespace, h.Name, reasons)
+		out = append(out, ch)
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return out, errors.Join(errs...)
+}

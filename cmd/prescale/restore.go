@@ -1,0 +1,135 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/prescale/prescale/actuator"
+	"github.com/prescale/prescale/actuator/hpa"
+)
+
+func init() {
+	register(command{name: "restore", summary: "put the owner's minReplicas/maxReplicas back on HPAs prescale changed", run: runRestore})
+}
+
+const restoreExamples = `  prescale restore shop/frontend shop/backend     # these HPAs
+  prescale restore --all --namespace shop          # every HPA prescale changed in shop
+  prescale restore --all --dry-run                 # what would be restored, cluster-wide
+  prescale restore --kubeconfig ~/.kube/prod --context prod pricing/gateway`
+
+// runRestore restores the owner's values (remembered in annotations) on
+// the HPAs named, or on every HPA prescale changed with --all, and prints
+// one line per HPA. Exit 0 when all succeeded, 1 when any failed.
+func runRestore(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("restore", "restore [--all [--namespace NS]] [--dry-run] [NAMESPACE/NAME...]", restoreExamples, stdout, stderr)
+	kubeconfig := fs.String("kubeconfig", "", "kubeconfig file (default: $KUBECONFIG, ~/.kube/config, or the in-cluster service account)")
+	kubeContext := fs.String("context", "", "kubeconfig context (default: the current one)")
+	all := fs.Bool("all", false, "restore every HPA that carries prescale's annotations")
+	namespace := fs.String("namespace", "", "with --all, only this namespace (default: all namespaces)")
+	dryRun := fs.Bool("dry-run", false, "print what would be restored, change nothing")
+	if code, done := parseFlags(fs, args, stdout); done {
+		return code
+	}
+	if *all == (fs.NArg() > 0) {
+		fmt.Fprintln(stderr, "prescale restore: give either NAMESPACE/NAME arguments or --all")
+		fs.Usage()
+		return exitUsage
+	}
+	if *namespace != "" && !*all {
+		fmt.Fprintln(stderr, "prescale restore: --namespace goes with --all; name HPAs as NAMESPACE/NAME")
+		return exitUsage
+	}
+	type target struct{ ns, name string }
+	var targets []target
+	for _, a := range fs.Args() {
+		ns, name, ok := strings.Cut(a, "/")
+		if !ok || ns == "" || name == "" || strings.Contains(name, "/") {
+			fmt.Fprintf(stderr, "prescale restore: %q: want NAMESPACE/NAME\n", a)
+			return exitUsage
+		}
+		targets = append(targets, target{ns, name})
+	}
+
+	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	rules.ExplicitPath = *kubeconfig
+	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{CurrentContext: *kubeContext}).ClientConfig()
+	if err != nil {
+		fmt.Fprintf(stderr, "prescale restore: kubeconfig: %v\n", err)
+		return exitFailure
+	}
+	client, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		fmt.Fprintf(stderr, "prescale restore: kubernetes client: %v\n", err)
+		return exitFailure
+	}
+	mode := actuator.Active
+	if *dryRun {
+		mode = actuator.DryRun
+	}
+	a := hpa.New(client, nil)
+	reasons := []string{"prescale restore"}
+
+	var changes []actuator.Change
+	failed := false
+	if *all {
+		changes, err = a.RestoreAll(ctx, mode, *namespace, reasons)
+		if err != nil {
+			failed = true
+			if len(changes) == 0 {
+				fmt.Fprintf(stderr, "prescale restore: %v\n", err)
+				return exitFailure
+			}
+		}
+		if len(changes) == 0 {
+			fmt.Fprintln(stdout, "no HPA carries prescale's annotations: nothing to restore")
+		}
+	} else {
+		for _, t := range targets {
+			ch, err := a.Restore(ctx, mode, "", t.ns, t.name, reasons)
+			failed = failed || err != nil
+			changes = append(changes, ch)
+		}
+	}
+	for _, ch := range changes {
+		fmt.Fprintf(stdout, "%s: %s\n", ch.Ref.Name, restoreLine(ch))
+		failed = failed || ch.Status == actuator.Failed
+	}
+	if failed {
+		return exitFailure
+	}
+	return exitOK
+}
+
+// restoreLine says what happened to one HPA in words a person expects.
+func restoreLine(ch actuator.Change) string {
+	var fields []string
+	for _, f := range ch.Fields {
+		if f.Field != "annotations" {
+			fields = append(fields, fmt.Sprintf("%s %s → %s", f.Field, f.From, f.To))
+		}
+	}
+	moved := "owner's values already in place; annotations removed"
+	if len(fields) > 0 {
+		moved = strings.Join(fields, ", ")
+	}
+	switch ch.Status {
+	case actuator.Applied:
+		return "restored: " + moved
+	case actuator.WouldApply:
+		return "would restore: " + strings.Replace(moved, "annotations removed", "annotations would be removed", 1)
+	case actuator.InSync:
+		return "not changed by prescale: nothing to restore"
+	case actuator.Missing:
+		return "not found"
+	case actuator.Paused:
+		return fmt.Sprintf("paused (%s=true): not restored; remove the annotation first", hpa.AnnotationPaused)
+	case actuator.Failed:
+		return "failed: " + ch.Err.Error()
+	}
+	return string(ch.Status)
+}
