@@ -313,3 +313,33 @@ func deref[T any](p *T) T {
 	}
 	return *p
 }
+
+// MinSize reads an Auto Scaling group's MinSize; found is false when the
+// group does not exist.
+func (a *ASG) MinSize(ctx context.Context, group string) (size int, found bool, err error) {
+	out, err := a.Client.DescribeAutoScalingGroups(ctx, &autoscaling.DescribeAutoScalingGroupsInput{AutoScalingGroupNames: []string{group}})
+	if err != nil {
+		return 0, false, fmt.Errorf("describe auto scaling group %s: %w", group, explain(err))
+	}
+	if len(out.AutoScalingGroups) == 0 {
+		return 0, false, nil
+	}
+	return int(deref(out.AutoScalingGroups[0].MinSize)), true, nil
+}
+
+// MinSize reads an EKS node group's scalingConfig.minSize; found is false
+// when the node group does not exist.
+func (a *EKSNodegroup) MinSize(ctx context.Context, cluster, nodegroup string) (size int, found bool, err error) {
+	out, err := a.Client.DescribeNodegroup(ctx, &eks.DescribeNodegroupInput{ClusterName: sdkaws.String(cluster), NodegroupName: sdkaws.String(nodegroup)})
+	var nf *ekstypes.ResourceNotFoundException
+	if errors.As(err, &nf) {
+		return 0, false, nil
+	}
+	if err != nil {
+		return 0, false, fmt.Errorf("describe eks node group %s/%s: %w", cluster, nodegroup, explain(err))
+	}
+	if out.Nodegroup == nil || out.Nodegroup.ScalingConfig == nil {
+		return 0, false, fmt.Errorf("describe eks node group %s/%s: no scaling config in the reply", cluster, nodegroup)
+	}
+	return int(deref(out.Nodegroup.ScalingConfig.MinSize)), true, nil
+}

@@ -318,3 +318,37 @@ func (a *ElastiCache) pending(ctx context.Context, g ectypes.ReplicationGroup) (
 	}
 	return "", nil
 }
+
+// Class reads a DB instance's class; found is false when it does not
+// exist.
+func (a *RDS) Class(ctx context.Context, id string) (class string, found bool, err error) {
+	out, err := a.Client.DescribeDBInstances(ctx, &rds.DescribeDBInstancesInput{DBInstanceIdentifier: sdkaws.String(id)})
+	var nf *rdstypes.DBInstanceNotFoundFault
+	if errors.As(err, &nf) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, fmt.Errorf("describe db instance %s: %w", id, explain(err))
+	}
+	if len(out.DBInstances) == 0 {
+		return "", false, nil
+	}
+	return deref(out.DBInstances[0].DBInstanceClass), true, nil
+}
+
+// NodeType reads a replication group's node type; found is false when it
+// does not exist.
+func (a *ElastiCache) NodeType(ctx context.Context, id string) (nodeType string, found bool, err error) {
+	out, err := a.Client.DescribeReplicationGroups(ctx, &elasticache.DescribeReplicationGroupsInput{ReplicationGroupId: sdkaws.String(id)})
+	var nf *ectypes.ReplicationGroupNotFoundFault
+	if errors.As(err, &nf) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, fmt.Errorf("describe replication group %s: %w", id, explain(err))
+	}
+	if len(out.ReplicationGroups) == 0 {
+		return "", false, nil
+	}
+	return deref(out.ReplicationGroups[0].CacheNodeType), true, nil
+}

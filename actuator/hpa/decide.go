@@ -52,6 +52,10 @@ type Want struct {
 	Target int
 	// Resource is the resource metric Target applies to ("cpu").
 	Resource string
+	// KeepMin, KeepMax and KeepTarget leave a field at its live value
+	// (within the owner's bounds): for a caller that acts on one planned
+	// field at a time and must not undo the others.
+	KeepMin, KeepMax, KeepTarget bool
 }
 
 // Owner is the owner's values of an HPA.
@@ -81,6 +85,9 @@ func Decide(live Live, w Want) Decision {
 	d := Decision{Owner: owner, Notes: notes}
 
 	d.MinReplicas = w.MinReplicas
+	if w.KeepMin {
+		d.MinReplicas = live.MinReplicas
+	}
 	if w.Ceiling > 0 && d.MinReplicas > w.Ceiling {
 		d.Notes = append(d.Notes, fmt.Sprintf("bound: planned floor %d above the policy ceiling %d", d.MinReplicas, w.Ceiling))
 		d.MinReplicas = w.Ceiling
@@ -91,6 +98,9 @@ func Decide(live Live, w Want) Decision {
 	}
 
 	d.MaxReplicas = owner.MaxReplicas
+	if w.KeepMax {
+		d.MaxReplicas = max(live.MaxReplicas, owner.MaxReplicas)
+	}
 	if w.RaiseMax && w.MaxReplicas > owner.MaxReplicas {
 		d.MaxReplicas = w.MaxReplicas
 		d.Notes = append(d.Notes, fmt.Sprintf("rule raises maxReplicas above the owner's %d", owner.MaxReplicas))
@@ -102,6 +112,7 @@ func Decide(live Live, w Want) Decision {
 	}
 
 	switch {
+	case w.KeepTarget:
 	case w.Target > 0 && live.Target == 0:
 		d.Notes = append(d.Notes, fmt.Sprintf("the HPA has no %s utilisation metric: target %d%% not set", w.Resource, w.Target))
 	case w.Target > 0:

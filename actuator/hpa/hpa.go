@@ -231,7 +231,9 @@ func applyConfig(h *autoscalingv2.HorizontalPodAutoscaler, dec Decision, resourc
 	spec := acautoscalingv2.HorizontalPodAutoscalerSpec().
 		WithMinReplicas(int32(dec.MinReplicas)).
 		WithMaxReplicas(int32(dec.MaxReplicas))
-	if dec.Target > 0 {
+	// The metric list is atomic: once prescale has applied it, every later
+	// apply must carry it, or server-side apply deletes it.
+	if dec.Target > 0 || ownsMetrics(h) {
 		ms, err := metricsWithTarget(h.Spec.Metrics, resource, dec.Target)
 		if err != nil {
 			return nil, err
@@ -245,14 +247,26 @@ func applyConfig(h *autoscalingv2.HorizontalPodAutoscaler, dec Decision, resourc
 		WithSpec(spec), nil
 }
 
+// ownsMetrics reports whether prescale's apply owns spec.metrics.
+func ownsMetrics(h *autoscalingv2.HorizontalPodAutoscaler) bool {
+	for _, mf := range h.ManagedFields {
+		if mf.Manager == FieldManager && mf.Operation == metav1.ManagedFieldsOperationApply && mf.FieldsV1 != nil &&
+			strings.Contains(string(mf.FieldsV1.Raw), `"f:metrics"`) {
+			return true
+		}
+	}
+	return false
+}
+
 // metricsWithTarget is the HPA's metric list with one resource target
-// changed. The list is atomic for server-side apply, so all of it is sent.
+// changed (target 0: unchanged). The list is atomic for server-side apply,
+// so all of it is sent.
 func metricsWithTarget(ms []autoscalingv2.MetricSpec, resource string, target int) ([]*acautoscalingv2.MetricSpecApplyConfiguration, error) {
 	i := resourceMetric(ms, resource)
 	out := make([]*acautoscalingv2.MetricSpecApplyConfiguration, 0, len(ms))
 	for j, m := range ms {
 		m = *m.DeepCopy()
-		if j == i {
+		if j == i && target > 0 {
 			u := int32(target)
 			m.Resource.Target.AverageUtilization = &u
 		}
@@ -385,7 +399,7 @@ func (a *Actuator) observeRestore(ctx context.Context, namespace, name string, w
 		spec := acautoscalingv2.HorizontalPodAutoscalerSpec().
 			WithMinReplicas(int32(owner.MinReplicas)).
 			WithMaxReplicas(int32(owner.MaxReplicas))
-		if owner.Target > 0 && live.Target > 0 {
+		if (owner.Target > 0 && live.Target > 0) || ownsMetrics(h) {
 			ms, err := metricsWithTarget(h.Spec.Metrics, resource, owner.Target)
 			if err != nil {
 				return fmt.Errorf("hpa %s/%s: %w", namespace, name, err)
@@ -426,4 +440,35 @@ func (a *Actuator) RestoreAll(ctx context.Context, mode actuator.Mode, namespace
 		}
 	}
 	return out, errors.Join(errs...)
+}
+
+// Status is what Read finds on an HPA.
+type Status struct {
+	Found  bool
+	Paused bool
+	// MinReplicas, MaxReplicas and TargetCPU (percent, 0 when the HPA has
+	// no CPU utilisation metric) are the live values.
+	MinReplicas, MaxReplicas, TargetCPU int
+	// Replicas is the scale target's current replica count.
+	Replicas int
+	// Owner is the owner's values (from the annotations, or the live
+	// values before prescale's first change).
+	Owner Owner
+}
+
+// Read returns an HPA's live and owner's values; Found is false when it
+// does not exist.
+func (a *Actuator) Read(ctx context.Context, namespace, name string) (Status, error) {
+	h, err := a.Client.AutoscalingV2().HorizontalPodAutoscalers(namespace).Get(ctx, name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return Status{}, nil
+	}
+	if err != nil {
+		return Status{}, fmt.Errorf("get hpa %s/%s: %w", namespace, name, err)
+	}
+	live := readLive(h, "cpu")
+	owner, _ := ownerValues(live, "cpu")
+	return Status{Found: true, Paused: h.Annotations[AnnotationPaused] == "true",
+		MinReplicas: live.MinReplicas, MaxReplicas: live.MaxReplicas, TargetCPU: live.Target,
+		Replicas: int(h.Status.CurrentReplicas), Owner: owner}, nil
 }

@@ -1,0 +1,116 @@
+package live
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	sdkaws "github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+
+	"github.com/prescale/prescale/actuator"
+	"github.com/prescale/prescale/actuator/aws/awstest"
+	"github.com/prescale/prescale/config"
+	"github.com/prescale/prescale/metrics"
+	"github.com/prescale/prescale/policy"
+)
+
+// The HPA and placeholder paths are tested against a real API server in
+// actuator/hpa and actuator/headroom; this test covers the mapping of plan
+// resources onto the AWS actuators, through the real SDK.
+
+func newActuator(t *testing.T) (*awstest.Server, *Actuator, *actuator.Journal) {
+	t.Helper()
+	srv := awstest.New()
+	t.Cleanup(srv.Close)
+	var regions []string
+	cfg := func(_ context.Context, region string) (sdkaws.Config, error) {
+		regions = append(regions, region)
+		return sdkaws.Config{
+			Region:       region,
+			Credentials:  credentials.NewStaticCredentialsProvider("AKIDTEST", "secret", ""),
+			BaseEndpoint: sdkaws.String(srv.URL),
+			Retryer: func() sdkaws.Retryer {
+				return retry.NewStandard(func(o *retry.StandardOptions) {
+					o.Backoff = retry.BackoffDelayerFunc(func(int, error) (time.Duration, error) { return 0, nil })
+				})
+			},
+		}, nil
+	}
+	var j actuator.Journal
+	return srv, New(nil, cfg, &j), &j
+}
+
+func shopPolicy(dbDryRun bool) *config.Policy {
+	return &config.Policy{
+		Metadata: config.Metadata{Name: "shop"},
+		Spec: config.Spec{
+			Targets: []config.Target{{Name: "backend", NodeGroup: "workers", Database: "orders",
+				HPA: config.HPA{Namespace: "shop", Name: "backend", ScaleDown: config.ScaleDown{Period: config.Duration(5 * time.Minute)}}}},
+			NodeGroups: []config.NodeGroup{{Name: "workers", Provider: "asg", ASG: &config.ASGRef{Name: "shop-workers", Region: "eu-west-1"}, MinSize: 2, MaxSize: 10}},
+			Databases: []config.Database{{Name: "orders", Provider: "rds", Identifier: "orders-db", Region: "eu-west-1", DryRun: &dbDryRun,
+				Tiers:         []config.Tier{{Class: "db.r5.large"}, {Class: "db.r5.xlarge"}, {Class: "db.r5.2xlarge"}},
+				ChangeWindows: []config.Window{{Schedule: "0 2 * * *", Duration: config.Duration(2 * time.Hour)}}}},
+			Caches: []config.Database{{Name: "sessions", Provider: "elasticache", Identifier: "sessions", Region: "us-east-1",
+				Tiers: []config.Tier{{Class: "cache.r5.large"}, {Class: "cache.r5.xlarge"}}}},
+		},
+	}
+}
+
+func TestCurrent(t *testing.T) {
+	srv, a, _ := newActuator(t)
+	srv.ASGs["shop-workers"] = &awstest.ASG{Min: 3, Max: 10, Desired: 4}
+	srv.DBs["orders-db"] = &awstest.DBInstance{Class: "db.r5.xlarge", Status: "available"}
+	srv.Caches["sessions"] = &awstest.ReplicationGroup{NodeType: "cache.r5.large", Status: "available"}
+	cur, err := a.Current(context.Background(), shopPolicy(false))
+	// No Kubernetes client: the HPA cannot be read, and that is said.
+	if err == nil {
+		t.Error("Current without a Kubernetes client reported no error for the HPA")
+	}
+	if cur.NodeGroups["workers"] != 3 || cur.Databases["orders"] != "db.r5.xlarge" || cur.Caches["sessions"] != "cache.r5.large" {
+		t.Errorf("Current = %+v", cur)
+	}
+}
+
+func TestApplyMapping(t *testing.T) {
+	srv, a, j := newActuator(t)
+	srv.ASGs["shop-workers"] = &awstest.ASG{Min: 2, Max: 10, Desired: 2}
+	srv.DBs["orders-db"] = &awstest.DBInstance{Class: "db.r5.large", Status: "available"}
+	ctx := context.Background()
+	p := shopPolicy(false)
+
+	out, err := a.Apply(ctx, p, policy.Resource{Target: "backend", Kind: policy.KindNodeGroup, Name: "workers", Field: policy.FieldMinSize,
+		Current: 2, Desired: 14, Reasons: []string{"backend: 60 pods → 14 nodes"}})
+	if err != nil || out.Result != metrics.ResultApplied || out.Applied != 10 {
+		t.Errorf("node group: %+v %v; want applied, bound at MaxSize 10", out, err)
+	}
+	if srv.ASGs["shop-workers"].Min != 10 {
+		t.Errorf("ASG min %d", srv.ASGs["shop-workers"].Min)
+	}
+
+	out, err = a.Apply(ctx, p, policy.Resource{Target: "backend", Kind: policy.KindDatabase, Name: "orders", Field: policy.FieldInstanceClass,
+		Current: "db.r5.large", Desired: "db.r5.xlarge", Reasons: []string{"inside a change window"}})
+	if err != nil || out.Result != metrics.ResultApplied || out.Applied != "db.r5.xlarge" {
+		t.Errorf("database: %+v %v", out, err)
+	}
+	mod := srv.Requests("ModifyDBInstance")
+	if len(mod) != 1 || mod[0].Params["ApplyImmediately"] != "true" || mod[0].Params["DBInstanceClass"] != "db.r5.xlarge" {
+		t.Errorf("ModifyDBInstance %v: a database with change windows applies inside them, immediately", mod)
+	}
+
+	// Dry-run databases never change, whatever the loop asks.
+	srv.Settle()
+	out, err = a.Apply(ctx, shopPolicy(true), policy.Resource{Target: "backend", Kind: policy.KindDatabase, Name: "orders", Field: policy.FieldInstanceClass,
+		Current: "db.r5.xlarge", Desired: "db.r5.2xlarge"})
+	if err != nil || out.Result != metrics.ResultDryRun || len(srv.Requests("ModifyDBInstance")) != 1 {
+		t.Errorf("dry-run database: %+v %v", out, err)
+	}
+
+	if _, err := a.Apply(ctx, p, policy.Resource{Kind: policy.KindNodeGroup, Name: "nope", Desired: 3}); err == nil {
+		t.Error("unknown node group accepted")
+	}
+	if got := len(j.Changes()); got != 3 {
+		t.Errorf("%d changes recorded, want 3", got)
+	}
+}
