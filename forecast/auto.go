@@ -72,7 +72,7 @@ func NewInput(s Series, h int, loc *time.Location, seasons []Season, regressors 
 	if seasons == nil {
 		seasons = DetectSeasons(s)
 	}
-	in := &Input{Series: s, Horizon: h, Seasons: seasons, NonNegative: true}
+	in := &Input{Series: s, Horizon: h, Seasons: seasons, NonNegative: true, cache: &fitCache{}}
 	for _, v := range s.Values {
 		if v < 0 {
 			in.NonNegative = false

@@ -2,6 +2,7 @@ package forecast_test
 
 import (
 	"math"
+	"syscall"
 	"testing"
 	"time"
 
@@ -49,14 +50,28 @@ func benchSeries(tb testing.TB) (hourly, fiveMin, oneMin forecast.Series) {
 	return hourly, fiveMin, oneMin
 }
 
+// benchAuto also reports the process's CPU time per operation: on a
+// shared machine wall time inflates with the load of others, CPU time does
+// not (run with -cpu 1 for "one core").
 func benchAuto(b *testing.B, s forecast.Series, h int) {
 	opts := forecast.Options{Horizon: h, Quantiles: []float64{0.05, 0.5, 0.95}}
 	b.ReportAllocs()
+	cpu0 := cpuTime()
 	for b.Loop() {
 		if _, err := forecast.Auto(s, opts); err != nil {
 			b.Fatal(err)
 		}
 	}
+	b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/1000/float64(b.N), "cpu-ms/op")
+}
+
+// cpuTime is the user and system CPU time of the process so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // BenchmarkAutoHourly1000: fit, select and forecast 48 steps of 1,000 hourly

@@ -3,14 +3,17 @@ package forecast
 import (
 	"fmt"
 	"math"
+	"sync"
 
-	"gonum.org/v1/gonum/mat"
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/blas64"
+	"gonum.org/v1/gonum/lapack/lapack64"
 )
 
 // Harmonic is a multi-seasonal harmonic regression: an intercept, a linear
 // trend, Fourier terms of the day and of the week (in local time), and the
 // caller's regressors (holidays, events), fitted by ridge-regularised,
-// recency-weighted least squares with gonum/mat.
+// recency-weighted least squares with gonum (BLAS and LAPACK).
 //
 // The Fourier terms give a smooth seasonal shape from few coefficients, so
 // the model needs less history than a per-slot profile and is not thrown by
@@ -117,8 +120,16 @@ func (m Harmonic) Fit(in *Input) (Fit, error) {
 	}
 	// Aggregated rows are [f(bucket), t]: their sum of w·row·rowᵀ is
 	// FᵀSF for the Fourier block (one BLAS rank-k update over the buckets,
-	// with S the buckets' weights) plus the weighted moments of t.
-	fs := mat.NewDense(nb, q, nil)
+	// with S the buckets' weights) plus the weighted moments of t. The
+	// normal matrix depends on the weights and the gaps only, not on the
+	// values: the additive and log forms at one origin share it, and its
+	// Cholesky factor is cached on the input.
+	key := harmonicKey{values: &in.Values[0], n: n, from: from, tau: tau, terms: len(terms), daily: m.DailyTerms, weekly: m.WeeklyTerms, bw: bw, nr: nr}
+	factor, cached := in.cache.lookup(key)
+	var fs []float64
+	if !cached {
+		fs = make([]float64, nb*q)
+	}
 	bslot := make([]int, len(in.Seasons))
 	f := make([]float64, q)
 	for bi, b := range buckets {
@@ -130,61 +141,51 @@ func (m Harmonic) Fit(in *Input) (Fit, error) {
 		}
 		f[0], f[1] = 1, 0
 		fourier(f, terms, in.Seasons, bslot)
-		r := math.Sqrt(b.s0)
 		for j := 0; j < q; j++ {
-			fs.Set(bi, j, r*f[j])
-			xtx[j*p+1] += b.s1 * f[j]
 			xty[j] += b.y0 * f[j]
 		}
-		xtx[1*p+1] += b.s2
 		xty[1] += b.y1
-	}
-	var ftf mat.SymDense
-	ftf.SymOuterK(1, fs.T())
-	for j := 0; j < q; j++ {
-		for k := j; k < q; k++ {
-			if j == 1 || k == 1 {
-				continue
-			}
-			xtx[j*p+k] += ftf.At(j, k)
+		if cached {
+			continue
 		}
-	}
-	// The trend column was accumulated as (j, 1): move it to the upper
-	// triangle's (0, 1) and (1, k) places.
-	for j := 2; j < q; j++ {
-		xtx[1*p+j] += xtx[j*p+1]
-		xtx[j*p+1] = 0
-	}
-	sym := mat.NewSymDense(p, nil)
-	for j := 0; j < p; j++ {
-		for k := j; k < p; k++ {
-			sym.SetSym(j, k, xtx[j*p+k])
+		r := math.Sqrt(b.s0)
+		row := fs[bi*q : (bi+1)*q]
+		for j := 0; j < q; j++ {
+			row[j] = r * f[j]
 		}
+		// The trend column: (0, 1) and (1, j) of the upper triangle.
+		xtx[0*p+1] += b.s1 * f[0]
+		for j := 2; j < q; j++ {
+			xtx[1*p+j] += b.s1 * f[j]
+		}
+		xtx[1*p+1] += b.s2
 	}
-	xtxSym := sym
-	// Ridge: the intercept is free; the trend is held back hard (a day's
-	// extrapolation should not run away); Fourier terms are held back more
-	// as their frequency rises.
-	lambda := 1e-3 * wsum
-	addDiag := func(j int, v float64) { xtxSym.SetSym(j, j, xtxSym.At(j, j)+v) }
-	addDiag(1, 10*lambda)
-	for j, tm := range terms {
-		pen := lambda * float64(tm.k*tm.k) / float64(tm.base*tm.base)
-		addDiag(2+2*j, pen)
-		addDiag(3+2*j, pen)
+	if !cached {
+		// Column 1 of fs is zero, so the update leaves the trend alone.
+		blas64.Syrk(blas.Trans, 1, blas64.General{Rows: nb, Cols: q, Stride: q, Data: fs}, 1,
+			blas64.Symmetric{Uplo: blas.Upper, N: q, Stride: p, Data: xtx})
+		// Ridge: the intercept is free; the trend is held back hard (a
+		// day's extrapolation should not run away); Fourier terms are held
+		// back more as their frequency rises.
+		lambda := 1e-3 * wsum
+		xtx[1*p+1] += 10 * lambda
+		for j, tm := range terms {
+			pen := lambda * float64(tm.k*tm.k) / float64(tm.base*tm.base)
+			xtx[(2+2*j)*p+2+2*j] += pen
+			xtx[(3+2*j)*p+3+2*j] += pen
+		}
+		for j := q; j < p; j++ {
+			xtx[j*p+j] += lambda
+		}
+		var ok bool
+		factor, ok = lapack64.Potrf(blas64.Symmetric{Uplo: blas.Upper, N: p, Stride: p, Data: xtx})
+		if !ok {
+			return Fit{}, fmt.Errorf("harmonic: normal equations are singular")
+		}
+		in.cache.store(key, factor)
 	}
-	for j := q; j < p; j++ {
-		addDiag(j, lambda)
-	}
-	var chol mat.Cholesky
-	if ok := chol.Factorize(xtxSym); !ok {
-		return Fit{}, fmt.Errorf("harmonic: normal equations are singular")
-	}
-	beta := mat.NewVecDense(p, nil)
-	if err := chol.SolveVecTo(beta, mat.NewVecDense(p, xty)); err != nil {
-		return Fit{}, fmt.Errorf("harmonic: %w", err)
-	}
-	coef := beta.RawVector().Data
+	lapack64.Potrs(factor, blas64.General{Rows: p, Cols: 1, Stride: 1, Data: xty})
+	coef := xty
 	predict := func(i int) float64 {
 		t := float64(i-n) / float64(long.Period)
 		m.features(row, in, terms, i, t, nr)
@@ -322,4 +323,44 @@ func anyNonZero(r []float64) bool {
 		}
 	}
 	return false
+}
+
+// harmonicKey identifies a normal matrix: the cut of the series, the
+// weights and the terms.
+type harmonicKey struct {
+	values        *float64 // the backing array: which values are gaps
+	n, from       int
+	tau           float64
+	terms         int
+	daily, weekly int
+	bw, nr        int
+}
+
+// fitCache holds Cholesky factors of harmonic normal matrices for one
+// input and its truncations (they share it). Safe for concurrent use.
+type fitCache struct {
+	mu sync.Mutex
+	m  map[harmonicKey]blas64.Triangular
+}
+
+func (c *fitCache) lookup(k harmonicKey) (blas64.Triangular, bool) {
+	if c == nil {
+		return blas64.Triangular{}, false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t, ok := c.m[k]
+	return t, ok
+}
+
+func (c *fitCache) store(k harmonicKey, t blas64.Triangular) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	if c.m == nil {
+		c.m = map[harmonicKey]blas64.Triangular{}
+	}
+	c.m[k] = t
+	c.mu.Unlock()
 }

@@ -35,6 +35,10 @@ type Input struct {
 	// NonNegative is true when every observed value is >= 0; forecasts are
 	// then clipped at zero.
 	NonNegative bool
+
+	// cache holds work that models fitted on this input and its
+	// truncations can share; nil disables sharing.
+	cache *fitCache
 }
 
 // Truncate returns the input as seen at origin o (history [0, o)), with a
