@@ -27,21 +27,26 @@ import (
 )
 
 // Actuator reads the live state of the resources a policy manages and
-// applies planned values. Implementations are level-triggered and
-// idempotent: applying the value already in place changes nothing.
+// brings them to a plan. Implementations are level-triggered and
+// idempotent: the loop calls Act with every tick's whole plan, and a value
+// already in place costs a read.
 type Actuator interface {
 	// Current returns what the policy's resources are set to now. Missing
 	// entries fall back to the policy's owner values in the engine.
 	Current(ctx context.Context, p *config.Policy) (policy.Current, error)
-	// Apply acts on one planned value (Resource.Apply is true) and says
-	// how it ended and what is in place afterwards.
-	Apply(ctx context.Context, p *config.Policy, r policy.Resource) (Outcome, error)
+	// Act brings the plan's resources to their desired values. It writes
+	// only resources whose Apply is set; for the others it may record what
+	// it would have done (shadow mode). It returns one outcome per
+	// resource it acted on or recorded, and checks ctx between writes.
+	Act(ctx context.Context, p *config.Policy, plan policy.Plan) []Outcome
 }
 
 // Outcome is how one actuation ended.
 type Outcome struct {
-	Result  metrics.ActuationResult
-	Applied any // the value in place afterwards: an int or a class
+	Resource policy.Resource
+	Result   metrics.ActuationResult
+	Applied  any // the value in place afterwards: an int or a class
+	Err      error
 }
 
 // Config tunes the loop. Zero values take the defaults.
@@ -226,17 +231,16 @@ func (l *Loop) tickPolicy(ctx context.Context, p *config.Policy, now time.Time) 
 	for _, w := range plan.Warnings {
 		l.log.Warn("plan warning", "policy", p.Metadata.Name, "warning", w)
 	}
-	var errs []error
 	for _, r := range plan.Resources {
 		l.export(p, r)
-		if !r.Apply {
-			continue
-		}
-		out, err := l.act.Apply(ctx, p, r)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("%s %s %s: %w", r.Kind, r.Name, r.Field, err))
+	}
+	var errs []error
+	for _, out := range l.act.Act(ctx, p, plan) {
+		r := out.Resource
+		if out.Err != nil {
+			errs = append(errs, fmt.Errorf("%s %s %s: %w", r.Kind, r.Name, r.Field, out.Err))
 			out.Result = metrics.ResultFailed
-			l.log.Error("actuation failed", "target", r.Target, "kind", r.Kind, "name", r.Name, "field", r.Field, "desired", r.Desired, "err", err)
+			l.log.Error("actuation failed", "target", r.Target, "kind", r.Kind, "name", r.Name, "field", r.Field, "desired", r.Desired, "err", out.Err)
 		} else {
 			l.log.Info("actuation", "target", r.Target, "kind", r.Kind, "name", r.Name, "field", r.Field,
 				"from", r.Current, "to", r.Desired, "result", out.Result, "reasons", strings.Join(r.Reasons, "; "))

@@ -273,3 +273,44 @@ func TestBinding(t *testing.T) {
 		}
 	}
 }
+
+// TestActuationFailureIsCountedAndIsolated: an actuator error is returned,
+// counted as failed, and does not stop the rest of the plan.
+func TestActuationFailureIsCountedAndIsolated(t *testing.T) {
+	h := newHarness(t, testPolicy)
+	h.act.Fail = func(r policy.Resource) error {
+		if r.Target == "web" && r.Field == policy.FieldMinReplicas {
+			return errors.New("conflict: the HPA was edited")
+		}
+		return nil
+	}
+	// Someone lowered the broken target's floor below its owner's value:
+	// the plan re-asserts it, whatever happens to web.
+	h.act.SetHPA("broken", policy.HPAStatus{MinReplicas: 1, MaxReplicas: 10})
+	var applied int
+	var failedTick bool
+	for i := 0; i < 12; i++ {
+		_, err := h.loop.Tick(context.Background())
+		if err != nil && strings.Contains(err.Error(), "conflict: the HPA was edited") {
+			failedTick = true
+		}
+		h.now = h.now.Add(5 * time.Minute)
+	}
+	for _, r := range h.act.Applied {
+		if r.Target == "broken" && r.Field == policy.FieldMinReplicas {
+			applied++
+		}
+	}
+	if b, _ := h.act.HPA("broken"); b.MinReplicas != 3 {
+		t.Errorf("broken's floor %d, want its owner's 3 re-asserted", b.MinReplicas)
+	}
+	if !failedTick {
+		t.Error("no tick reported the actuation error")
+	}
+	if v := testutil.ToFloat64(h.exp.Actuations.WithLabelValues("web", policy.KindHPA, string(metrics.ResultFailed))); v == 0 {
+		t.Error("failed actuations not counted")
+	}
+	if applied == 0 {
+		t.Error("the other resources were not applied")
+	}
+}

@@ -53,8 +53,25 @@ func (m *MemoryActuator) Current(_ context.Context, p *config.Policy) (policy.Cu
 	return cur, nil
 }
 
-// Apply implements Actuator.
-func (m *MemoryActuator) Apply(_ context.Context, p *config.Policy, r policy.Resource) (Outcome, error) {
+// Act implements Actuator: it applies the resources whose Apply is set,
+// one by one, and stops when ctx is done.
+func (m *MemoryActuator) Act(ctx context.Context, p *config.Policy, plan policy.Plan) []Outcome {
+	var out []Outcome
+	for _, r := range plan.Resources {
+		if !r.Apply {
+			continue
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		o, err := m.apply(r)
+		o.Resource, o.Err = r, err
+		out = append(out, o)
+	}
+	return out
+}
+
+func (m *MemoryActuator) apply(r policy.Resource) (Outcome, error) {
 	if m.Fail != nil {
 		if err := m.Fail(r); err != nil {
 			return Outcome{}, err
