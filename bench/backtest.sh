@@ -49,14 +49,14 @@ printf '%s\n' "${traces[@]}" | nl -w3 -s' ' | xargs -P "$jobs" -L1 bash -c '
   echo "$file $(( $(date +%s) - start ))" >"$tmp/$i.name"
 ' _
 
-printf '%-52s %10s %10s %10s %10s %10s %6s\n' trace react_uns% pred_uns% react_rh pred_rh oracle_rh sec
+printf '%-60s %10s %10s %10s %10s %10s %6s\n' trace react_uns% pred_uns% react_rh pred_rh oracle_rh sec
 for n in "$tmp"/*.name; do
   i=${n%.name}
   read -r name secs <"$n"
   jq -r --arg name "$name" --arg secs "$secs" '.strategies as $s |
     [$name, $s.reactive.unserved_fraction, $s.predictive.unserved_fraction,
      $s.reactive.replica_hours, $s.predictive.replica_hours, $s.oracle.replica_hours, $secs] | @tsv' "$i.json"
-done | sort | tee "$tmp/rows" | awk -F'\t' '{ printf "%-52s %10.4f %10.4f %10.1f %10.1f %10.1f %6s\n", $1, 100*$2, 100*$3, $4, $5, $6, $7 }'
+done | sort | tee "$tmp/rows" | awk -F'\t' '{ printf "%-60s %10.4f %10.4f %10.1f %10.1f %10.1f %6s\n", $1, 100*$2, 100*$3, $4, $5, $6, $7 }'
 
 awk -F'\t' -v eps=1e-5 '
   { n++; u += log(($3 + eps) / ($2 + eps)); r += log($5 / $4); o += log($5 / $6)
