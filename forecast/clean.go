@@ -111,9 +111,10 @@ func cleanOutliers(in *Input) ([]float64, int) {
 const shiftShare = 0.3
 
 // keepLevelShift unflags whole days, walking back from the end, while each
-// day has many outliers on the same side as the day after it: the load has
-// moved (a new client, a migration), and the models must see the new level.
-// An outage that ended before the last day stops the walk at once.
+// day has many outliers above the seasonal median, like the day after it:
+// the load has risen (a new client, a launch), and the models must see the
+// new level. An outage that ended before the last day stops the walk at
+// once.
 func keepLevelShift(flag []bool, resid []float64, day int) {
 	sign := 0
 	for end := len(flag); end-day >= 0; end -= day {
@@ -151,7 +152,11 @@ func keepLevelShift(flag []bool, resid []float64, day int) {
 		} else if s == 0 || s != sign {
 			return
 		}
-		if s == 0 {
+		// Only a rise is kept: days of low load (a storm, an outage of
+		// the service) stay outliers, so that the profile does not
+		// under-provision the day the load comes back. A lasting fall
+		// still reaches the forecast through the last day's level.
+		if s <= 0 {
 			return
 		}
 		sign = s

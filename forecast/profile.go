@@ -94,8 +94,8 @@ func (m SeasonalProfile) Fit(in *Input) (Fit, error) {
 	weight := m.Level
 	if fillProfile(prior, psum, pwsum, m.Smooth) == nil {
 		// Recent level: the last day against the prior profile at the
-		// same slots. A change that the day before shows too has held
-		// for two days: it is taken in full, a one-day change in part.
+		// same slots. A rise that the day before shows too has held for
+		// two days: it is taken in full; anything else in part.
 		f = levelFactor(in, prior, slots, n-day, n)
 		g := levelFactor(in, prior, slots, n-2*day, n-day)
 		if f.persists(g) {
@@ -214,10 +214,12 @@ func levelFactor(in *Input, prof []float64, slots []int32, from, to int) level {
 const levelShift = 1.2
 
 // persists tells whether l and the day before's level g show the same
-// clear change.
+// clear rise. Only rises count: a forecast that follows a two-day drop in
+// full (a storm, a holiday weekend) under-provisions the day the load comes
+// back, and under-provisioning is the costlier error for an autoscaler.
 func (l level) persists(g level) bool {
 	if !l.mult || !g.mult {
 		return false
 	}
-	return (l.value > levelShift && g.value > levelShift) || (l.value < 1/levelShift && g.value < 1/levelShift)
+	return l.value > levelShift && g.value > levelShift
 }
