@@ -27,26 +27,23 @@ import (
 )
 
 // Actuator reads the live state of the resources a policy manages and
-// brings them to a plan. Implementations are level-triggered and
-// idempotent: the loop calls Act with every tick's whole plan, and a value
+// applies planned values. Implementations are level-triggered and
+// idempotent: the loop offers every changed value each tick, and a value
 // already in place costs a read.
 type Actuator interface {
 	// Current returns what the policy's resources are set to now. Missing
 	// entries fall back to the policy's owner values in the engine.
 	Current(ctx context.Context, p *config.Policy) (policy.Current, error)
-	// Act brings the plan's resources to their desired values. It writes
-	// only resources whose Apply is set; for the others it may record what
-	// it would have done (shadow mode). It returns one outcome per
-	// resource it acted on or recorded, and checks ctx between writes.
-	Act(ctx context.Context, p *config.Policy, plan policy.Plan) []Outcome
+	// Apply acts on one planned value (Resource.Apply is true: mode
+	// active, not dry-run, and different from what Current read) and says
+	// how it ended and what is in place afterwards.
+	Apply(ctx context.Context, p *config.Policy, r policy.Resource) (Outcome, error)
 }
 
 // Outcome is how one actuation ended.
 type Outcome struct {
-	Resource policy.Resource
-	Result   metrics.ActuationResult
-	Applied  any // the value in place afterwards: an int or a class
-	Err      error
+	Result  metrics.ActuationResult
+	Applied any // the value in place afterwards: an int or a class
 }
 
 // Config tunes the loop. Zero values take the defaults.
@@ -235,12 +232,21 @@ func (l *Loop) tickPolicy(ctx context.Context, p *config.Policy, now time.Time) 
 		l.export(p, r)
 	}
 	var errs []error
-	for _, out := range l.act.Act(ctx, p, plan) {
-		r := out.Resource
-		if out.Err != nil {
-			errs = append(errs, fmt.Errorf("%s %s %s: %w", r.Kind, r.Name, r.Field, out.Err))
+	for _, r := range plan.Resources {
+		if !r.Apply {
+			continue
+		}
+		if ctx.Err() != nil {
+			// Shutting down: abandon between actuations; what was applied
+			// stays (floors are floors), the next leader re-asserts.
+			errs = append(errs, ctx.Err())
+			break
+		}
+		out, err := l.act.Apply(ctx, p, r)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s %s %s: %w", r.Kind, r.Name, r.Field, err))
 			out.Result = metrics.ResultFailed
-			l.log.Error("actuation failed", "target", r.Target, "kind", r.Kind, "name", r.Name, "field", r.Field, "desired", r.Desired, "err", out.Err)
+			l.log.Error("actuation failed", "target", r.Target, "kind", r.Kind, "name", r.Name, "field", r.Field, "desired", r.Desired, "err", err)
 		} else {
 			l.log.Info("actuation", "target", r.Target, "kind", r.Kind, "name", r.Name, "field", r.Field,
 				"from", r.Current, "to", r.Desired, "result", out.Result, "reasons", strings.Join(r.Reasons, "; "))

@@ -53,22 +53,9 @@ func (m *MemoryActuator) Current(_ context.Context, p *config.Policy) (policy.Cu
 	return cur, nil
 }
 
-// Act implements Actuator: it applies the resources whose Apply is set,
-// one by one, and stops when ctx is done.
-func (m *MemoryActuator) Act(ctx context.Context, p *config.Policy, plan policy.Plan) []Outcome {
-	var out []Outcome
-	for _, r := range plan.Resources {
-		if !r.Apply {
-			continue
-		}
-		if ctx.Err() != nil {
-			break
-		}
-		o, err := m.apply(r)
-		o.Resource, o.Err = r, err
-		out = append(out, o)
-	}
-	return out
+// Apply implements Actuator.
+func (m *MemoryActuator) Apply(_ context.Context, p *config.Policy, r policy.Resource) (Outcome, error) {
+	return m.apply(r)
 }
 
 func (m *MemoryActuator) apply(r policy.Resource) (Outcome, error) {
