@@ -18,6 +18,7 @@ import (
 	"math"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prescale/prescale/config"
@@ -87,6 +88,7 @@ type Loop struct {
 	log      *slog.Logger
 
 	mu      sync.Mutex
+	warmed  atomic.Bool // every policy's signals fetched once
 	engines map[*config.Policy]*policy.Engine
 	states  map[string]policy.State
 	fits    map[fitKey]*fitted
@@ -149,6 +151,7 @@ func (l *Loop) Tick(ctx context.Context) ([]policy.Plan, error) {
 		}
 		plans = append(plans, plan)
 	}
+	l.warmed.Store(true)
 	for p := range l.engines {
 		if !live[p] {
 			delete(l.engines, p) // replaced by a reload
@@ -198,23 +201,7 @@ func (l *Loop) tickPolicy(ctx context.Context, p *config.Policy, now time.Time) 
 		eng = policy.NewEngine(p)
 		l.engines[p] = eng
 	}
-	in := policy.Inputs{Forecasts: map[string]map[string]*forecast.Forecast{}, Observed: map[string]map[string]float64{}}
-	ahead := lookAhead(p)
-	for i := range p.Spec.Targets {
-		t := &p.Spec.Targets[i]
-		in.Forecasts[t.Name] = map[string]*forecast.Forecast{}
-		in.Observed[t.Name] = map[string]float64{}
-		for _, sg := range signalsOf(t) {
-			l.observe(ctx, p, t, sg, now, ahead, &in)
-		}
-		if l.exp != nil {
-			held := 0.0
-			if in.Forecasts[t.Name]["demand"] == nil {
-				held = 1
-			}
-			l.exp.FailStatic.WithLabelValues(t.Name).Set(held)
-		}
-	}
+	in := l.inputs(ctx, p, now)
 	cur, err := l.act.Current(ctx, p)
 	if err != nil {
 		// The engine falls back to the policy's owner values for what it
@@ -261,6 +248,51 @@ func (l *Loop) tickPolicy(ctx context.Context, p *config.Policy, now time.Time) 
 		}
 	}
 	return plan, errors.Join(errs...)
+}
+
+// inputs fetches every signal of the policy's targets and returns what the
+// engine plans from: forecasts (refitted when due) and observed values.
+func (l *Loop) inputs(ctx context.Context, p *config.Policy, now time.Time) policy.Inputs {
+	in := policy.Inputs{Forecasts: map[string]map[string]*forecast.Forecast{}, Observed: map[string]map[string]float64{}}
+	ahead := lookAhead(p)
+	for i := range p.Spec.Targets {
+		t := &p.Spec.Targets[i]
+		in.Forecasts[t.Name] = map[string]*forecast.Forecast{}
+		in.Observed[t.Name] = map[string]float64{}
+		for _, sg := range signalsOf(t) {
+			l.observe(ctx, p, t, sg, now, ahead, &in)
+		}
+		if l.exp != nil {
+			held := 0.0
+			if in.Forecasts[t.Name]["demand"] == nil {
+				held = 1
+			}
+			l.exp.FailStatic.WithLabelValues(t.Name).Set(held)
+		}
+	}
+	return in
+}
+
+// Warm fetches new samples and refits forecasts when due, without planning
+// or acting: a follower's tick, so that it takes over with a warm history.
+func (l *Loop) Warm(ctx context.Context) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := l.cfg.Now()
+	for _, p := range l.policies() {
+		l.inputs(ctx, p, now)
+	}
+	l.warmed.Store(true)
+}
+
+// Ready says why the loop is not ready yet: before the first tick (or warm
+// tick) has backfilled every signal's history. Failing signals do not make
+// it unready: they are isolated, counted and alerted on.
+func (l *Loop) Ready() error {
+	if !l.warmed.Load() {
+		return errors.New("history not backfilled yet")
+	}
+	return nil
 }
 
 // observe updates one signal's history, its observed value and, for

@@ -4,8 +4,25 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"fmt"
 	"log/slog"
+	"os"
+	"sync/atomic"
 	"time"
+
+	sdkaws "github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"go.yaml.in/yaml/v3"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/prescale/prescale/actuator"
+	"github.com/prescale/prescale/actuator/live"
+	"github.com/prescale/prescale/config"
+	"github.com/prescale/prescale/controller"
+	"github.com/prescale/prescale/controller/leader"
+	"github.com/prescale/prescale/metrics"
 )
 
 // daemonOptions are the flags of `prescale run --config`.
@@ -16,6 +33,7 @@ type daemonOptions struct {
 	prometheusURL    string
 	tick, refit      time.Duration
 	history          time.Duration
+	reload           time.Duration
 	leaderElect      bool
 	leaseName        string
 	leaseNamespace   string
@@ -29,6 +47,7 @@ func addDaemonFlags(fs *flag.FlagSet) *daemonOptions {
 	fs.DurationVar(&d.tick, "tick", 30*time.Second, "planning period")
 	fs.DurationVar(&d.refit, "refit", 15*time.Minute, "forecast refit period")
 	fs.DurationVar(&d.history, "history", 14*24*time.Hour, "history backfilled and kept per signal")
+	fs.DurationVar(&d.reload, "reload", 10*time.Second, "how often the policy files are checked for changes")
 	fs.BoolVar(&d.leaderElect, "leader-elect", false, "elect a leader with a Kubernetes Lease; only the leader acts")
 	fs.StringVar(&d.leaseName, "lease-name", "prescale", "name of the Lease")
 	fs.StringVar(&d.leaseNamespace, "lease-namespace", "", "namespace of the Lease (default: the pod's, from POD_NAMESPACE)")
@@ -36,6 +55,132 @@ func addDaemonFlags(fs *flag.FlagSet) *daemonOptions {
 	return d
 }
 
+// prometheusSource builds the source from --prometheus-config or
+// --prometheus-url.
+func prometheusSource(d *daemonOptions, logger *slog.Logger) (*metrics.Prometheus, error) {
+	var cfg metrics.PrometheusConfig
+	switch {
+	case d.prometheusConfig != "":
+		b, err := os.ReadFile(d.prometheusConfig)
+		if err != nil {
+			return nil, fmt.Errorf("--prometheus-config: %w", err)
+		}
+		if err := yaml.Unmarshal(b, &cfg); err != nil {
+			return nil, fmt.Errorf("--prometheus-config %s: %w", d.prometheusConfig, err)
+		}
+	case d.prometheusURL != "":
+		cfg.URL = d.prometheusURL
+	default:
+		return nil, errors.New("--prometheus-config or --prometheus-url is required with --config")
+	}
+	return metrics.NewPrometheus(cfg, logger)
+}
+
+// kubeClient uses --kubeconfig, else the in-cluster config, else the
+// usual kubeconfig loading rules ($KUBECONFIG, ~/.kube/config).
+func kubeClient(path string) (kubernetes.Interface, error) {
+	var rc *rest.Config
+	var err error
+	switch {
+	case path != "":
+		rc, err = clientcmd.BuildConfigFromFlags("", path)
+	default:
+		rc, err = rest.InClusterConfig()
+		if err != nil {
+			rc, err = clientcmd.NewNonInteractiveDeferredLoadingClientConfig(
+				clientcmd.NewDefaultClientConfigLoadingRules(), &clientcmd.ConfigOverrides{}).ClientConfig()
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("kubernetes client: %w", err)
+	}
+	rc.UserAgent = "prescale"
+	return kubernetes.NewForConfig(rc)
+}
+
+// runDaemon is `prescale run --config`: the control loop over Prometheus,
+// the Kubernetes API and AWS, with leader election, probes and metrics, and
+// the policy reloaded when its files change. It returns when ctx ends
+// (SIGTERM): the actuation in progress finishes or is abandoned between
+// writes; the floors already applied stay, since they are floors the HPA
+// reacts above, and the next leader re-asserts its own plan.
 func runDaemon(ctx context.Context, d *daemonOptions, logger *slog.Logger) error {
-	return errors.New("the daemon needs the actuators: not wired yet")
+	store, err := config.NewStore(d.configs...)
+	if err != nil {
+		return err
+	}
+	src, err := prometheusSource(d, logger)
+	if err != nil {
+		return err
+	}
+	kube, err := kubeClient(d.kubeconfig)
+	if err != nil {
+		return err
+	}
+	exp := metrics.NewExporter(version, logger)
+	hist := metrics.NewHistory(src, metrics.HistoryConfig{Step: time.Minute, Window: d.history}, exp)
+	awsCfg := func(ctx context.Context, region string) (sdkaws.Config, error) {
+		var opts []func(*awsconfig.LoadOptions) error
+		if region != "" {
+			opts = append(opts, awsconfig.WithRegion(region))
+		}
+		return awsconfig.LoadDefaultConfig(ctx, opts...)
+	}
+	act := live.New(kube, awsCfg, actuator.LogRecorder{Logger: logger})
+	loop := controller.New(controller.Config{Tick: d.tick, Refit: d.refit}, store.Policies, hist, act, exp, logger)
+
+	addr, stopHTTP, err := serveMetrics(d.listen, exp, loop.Ready)
+	if err != nil {
+		return err
+	}
+	defer stopHTTP()
+	logger.Info("prescale started", "version", buildVersion(), "listen", addr, "policies", len(store.Policies()), "leader_elect", d.leaderElect)
+
+	go store.Watch(ctx, d.reload, func(changed bool, err error) {
+		switch {
+		case err != nil:
+			logger.Error("policy reload rejected: the last good version stays in force", "err", err)
+		case changed:
+			logger.Info("policy reloaded", "policies", len(store.Policies()))
+		}
+	})
+
+	if !d.leaderElect {
+		exp.Leader.Set(1)
+		return loop.Run(ctx)
+	}
+	ns := d.leaseNamespace
+	if ns == "" {
+		ns = os.Getenv("POD_NAMESPACE")
+	}
+	// Followers keep their history warm, so that a takeover plans at once.
+	var isLeader atomic.Bool
+	go func() {
+		t := time.NewTicker(d.tick)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				if !isLeader.Load() {
+					loop.Warm(ctx)
+				}
+			}
+		}
+	}()
+	return leader.Run(ctx, leader.Config{
+		Client: kube, Namespace: ns, Name: d.leaseName, Logger: logger,
+		SetLeader: func(b bool) {
+			isLeader.Store(b)
+			exp.Leader.Set(map[bool]float64{false: 0, true: 1}[b])
+		},
+	}, func(ctx context.Context) { loop.Run(ctx) }, nil)
+}
+
+func buildVersion() string {
+	if version != "" {
+		return version
+	}
+	return "dev"
 }

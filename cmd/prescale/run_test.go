@@ -71,3 +71,23 @@ func TestHTTPEndpoints(t *testing.T) {
 		t.Errorf("/readyz when ready: %d", code)
 	}
 }
+
+func TestRunDaemonBadInput(t *testing.T) {
+	cases := []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"run", "--config", "../../testdata/policies/minimal.yaml", "--listen", "127.0.0.1:0"}, exitFailure, "--prometheus-config or --prometheus-url is required"},
+		{[]string{"run", "--config", "../../testdata/policies/invalid.yaml", "--prometheus-url", "http://127.0.0.1:1"}, exitFailure, "invalid.yaml:"},
+		{[]string{"run", "--config", "../../testdata/policies/minimal.yaml", "--prometheus-url", "prometheus:9090"}, exitFailure, "want http(s)://"},
+		{[]string{"run", "--config", "../../testdata/policies/minimal.yaml", "--prometheus-url", "http://127.0.0.1:1", "--kubeconfig", "/nonexistent"}, exitFailure, "kubernetes client"},
+		{[]string{"run", "--log-level", "loud"}, exitUsage, "--log-level"},
+	}
+	for _, c := range cases {
+		code, _, errOut := runCLI(c.args...)
+		if code != c.code || !strings.Contains(errOut, c.want) {
+			t.Errorf("%v: exit %d, stderr %q; want %d and %q", c.args, code, errOut, c.code, c.want)
+		}
+	}
+}
