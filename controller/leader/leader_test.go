@@ -80,12 +80,17 @@ func defaultAssets() string {
 	}
 }
 
-func apiServer(t *testing.T) kubernetes.Interface {
-	t.Helper()
-	if client == nil {
-		t.Skip("no kube-apiserver/etcd (KUBEBUILDER_ASSETS): see TestMain")
-	}
-	return client
+// onBackends runs test on the real API server (skipped without one, see
+// TestMain) and on client-go's fake clientset, which checks the package's
+// own logic on every machine but not the API server's behaviour.
+func onBackends(t *testing.T, test func(t *testing.T, c kubernetes.Interface)) {
+	t.Run("apiserver", func(t *testing.T) {
+		if client == nil {
+			t.Skip("no kube-apiserver/etcd (KUBEBUILDER_ASSETS): see TestMain")
+		}
+		test(t, client)
+	})
+	t.Run("fake", func(t *testing.T) { test(t, fake.NewClientset()) })
 }
 
 // namespace creates a fresh namespace named after the test.
@@ -214,64 +219,65 @@ func holder(t *testing.T, c kubernetes.Interface, ns string) string {
 // instances, exactly one leads, the leader is stopped and the other takes
 // over within the lease duration, and never do both lead at once.
 func TestTakeover(t *testing.T) {
-	c := apiServer(t)
-	ns := namespace(t, c)
-	var cl cluster
-	a := cl.start(t, c, ns, "prescale-a", nil)
-	b := cl.start(t, c, ns, "prescale-b", nil)
+	onBackends(t, func(t *testing.T, c kubernetes.Interface) {
+		ns := namespace(t, c)
+		var cl cluster
+		a := cl.start(t, c, ns, "prescale-a", nil)
+		b := cl.start(t, c, ns, "prescale-b", nil)
 
-	if !waitFor(2*leaseDuration, func() bool { return a.leads() || b.leads() }) {
-		t.Fatalf("no leader after %s", 2*leaseDuration)
-	}
-	// Several renewals later, still the same single leader.
-	time.Sleep(3 * retryPeriod)
-	if a.leads() == b.leads() {
-		t.Fatalf("a leads %v, b leads %v: want exactly one", a.leads(), b.leads())
-	}
-	first, second := a, b
-	if b.leads() {
-		first, second = b, a
-	}
-	if got := holder(t, c, ns); got != first.id {
-		t.Fatalf("lease holder %q, want the leading candidate %q", got, first.id)
-	}
-
-	stoppedAt := time.Now()
-	first.cancel()
-	if !waitFor(leaseDuration, second.leads) {
-		t.Fatalf("%s did not take over within the lease duration %s after %s stopped", second.id, leaseDuration, first.id)
-	}
-	started, _, _ := second.terms()
-	takeover := started[0].Sub(stoppedAt)
-	t.Logf("%s took over %s after %s was stopped (lease %s, retry %s)", second.id, takeover.Round(time.Millisecond), first.id, leaseDuration, retryPeriod)
-	// The Lease was released only once the leader's function returned,
-	// which took at least its 300ms of finishing work.
-	if takeover < 300*time.Millisecond {
-		t.Errorf("takeover after %s: before the old leader's actuation finished", takeover)
-	}
-	select {
-	case err := <-first.returned:
-		if err != nil {
-			t.Errorf("%s: Run returned %v, want nil", first.id, err)
+		if !waitFor(2*leaseDuration, func() bool { return a.leads() || b.leads() }) {
+			t.Fatalf("no leader after %s", 2*leaseDuration)
 		}
-		first.returned <- err // for the cleanup
-	case <-time.After(5 * time.Second):
-		t.Fatalf("%s: Run did not return after its context was cancelled", first.id)
-	}
-	if got := holder(t, c, ns); got != second.id {
-		t.Errorf("lease holder %q, want %q", got, second.id)
-	}
-	if m := cl.most.Load(); m != 1 {
-		t.Errorf("at most %d candidates led at once, want 1", m)
-	}
-	fs, fstops, fgauge := first.terms()
-	if len(fs) != 1 || fstops != 1 || fmt.Sprint(fgauge) != "[true false]" {
-		t.Errorf("%s: %d terms, %d onStoppedLeading, gauge %v; want 1, 1, [true false]", first.id, len(fs), fstops, fgauge)
-	}
-	ss, sstops, sgauge := second.terms()
-	if len(ss) != 1 || sstops != 0 || fmt.Sprint(sgauge) != "[true]" {
-		t.Errorf("%s: %d terms, %d onStoppedLeading, gauge %v; want 1, 0, [true]", second.id, len(ss), sstops, sgauge)
-	}
+		// Several renewals later, still the same single leader.
+		time.Sleep(3 * retryPeriod)
+		if a.leads() == b.leads() {
+			t.Fatalf("a leads %v, b leads %v: want exactly one", a.leads(), b.leads())
+		}
+		first, second := a, b
+		if b.leads() {
+			first, second = b, a
+		}
+		if got := holder(t, c, ns); got != first.id {
+			t.Fatalf("lease holder %q, want the leading candidate %q", got, first.id)
+		}
+
+		stoppedAt := time.Now()
+		first.cancel()
+		if !waitFor(leaseDuration, second.leads) {
+			t.Fatalf("%s did not take over within the lease duration %s after %s stopped", second.id, leaseDuration, first.id)
+		}
+		started, _, _ := second.terms()
+		takeover := started[0].Sub(stoppedAt)
+		t.Logf("%s took over %s after %s was stopped (lease %s, retry %s)", second.id, takeover.Round(time.Millisecond), first.id, leaseDuration, retryPeriod)
+		// The Lease was released only once the leader's function returned,
+		// which took at least its 300ms of finishing work.
+		if takeover < 300*time.Millisecond {
+			t.Errorf("takeover after %s: before the old leader's actuation finished", takeover)
+		}
+		select {
+		case err := <-first.returned:
+			if err != nil {
+				t.Errorf("%s: Run returned %v, want nil", first.id, err)
+			}
+			first.returned <- err // for the cleanup
+		case <-time.After(5 * time.Second):
+			t.Fatalf("%s: Run did not return after its context was cancelled", first.id)
+		}
+		if got := holder(t, c, ns); got != second.id {
+			t.Errorf("lease holder %q, want %q", got, second.id)
+		}
+		if m := cl.most.Load(); m != 1 {
+			t.Errorf("at most %d candidates led at once, want 1", m)
+		}
+		fs, fstops, fgauge := first.terms()
+		if len(fs) != 1 || fstops != 1 || fmt.Sprint(fgauge) != "[true false]" {
+			t.Errorf("%s: %d terms, %d onStoppedLeading, gauge %v; want 1, 1, [true false]", first.id, len(fs), fstops, fgauge)
+		}
+		ss, sstops, sgauge := second.terms()
+		if len(ss) != 1 || sstops != 0 || fmt.Sprint(sgauge) != "[true]" {
+			t.Errorf("%s: %d terms, %d onStoppedLeading, gauge %v; want 1, 0, [true]", second.id, len(ss), sstops, sgauge)
+		}
+	})
 }
 
 // TestCrashedLeader: a leader that vanished without releasing the Lease
@@ -279,63 +285,65 @@ func TestTakeover(t *testing.T) {
 // last renewal; the candidate takes it then, not before (the old leader
 // might still be acting) and not much later.
 func TestCrashedLeader(t *testing.T) {
-	c := apiServer(t)
-	ns := namespace(t, c)
-	ghost, secs := "prescale-crashed", int32(leaseDuration/time.Second)
-	renewed := metav1.NewMicroTime(time.Now())
-	if _, err := c.CoordinationV1().Leases(ns).Create(context.Background(), &coordinationv1.Lease{
-		ObjectMeta: metav1.ObjectMeta{Name: "prescale", Namespace: ns},
-		Spec: coordinationv1.LeaseSpec{HolderIdentity: &ghost, LeaseDurationSeconds: &secs,
-			AcquireTime: &renewed, RenewTime: &renewed},
-	}, metav1.CreateOptions{}); err != nil {
-		t.Fatalf("create lease: %v", err)
-	}
-	var cl cluster
-	b := cl.start(t, c, ns, "prescale-b", nil)
-	if !waitFor(leaseDuration+4*retryPeriod, b.leads) {
-		t.Fatalf("candidate did not take over within %s of the crashed leader's last renewal", leaseDuration+4*retryPeriod)
-	}
-	started, _, _ := b.terms()
-	// client-go measures expiry from when this candidate first observed
-	// the Lease, which is after renewed.
-	if d := started[0].Sub(renewed.Time); d < leaseDuration {
-		t.Errorf("took over %s after the last renewal, before the lease duration %s", d, leaseDuration)
-	} else {
-		t.Logf("took over %s after the crashed leader's last renewal", d.Round(time.Millisecond))
-	}
+	onBackends(t, func(t *testing.T, c kubernetes.Interface) {
+		ns := namespace(t, c)
+		ghost, secs := "prescale-crashed", int32(leaseDuration/time.Second)
+		renewed := metav1.NewMicroTime(time.Now())
+		if _, err := c.CoordinationV1().Leases(ns).Create(context.Background(), &coordinationv1.Lease{
+			ObjectMeta: metav1.ObjectMeta{Name: "prescale", Namespace: ns},
+			Spec: coordinationv1.LeaseSpec{HolderIdentity: &ghost, LeaseDurationSeconds: &secs,
+				AcquireTime: &renewed, RenewTime: &renewed},
+		}, metav1.CreateOptions{}); err != nil {
+			t.Fatalf("create lease: %v", err)
+		}
+		var cl cluster
+		b := cl.start(t, c, ns, "prescale-b", nil)
+		if !waitFor(leaseDuration+4*retryPeriod, b.leads) {
+			t.Fatalf("candidate did not take over within %s of the crashed leader's last renewal", leaseDuration+4*retryPeriod)
+		}
+		started, _, _ := b.terms()
+		// client-go measures expiry from when this candidate first observed
+		// the Lease, which is after renewed.
+		if d := started[0].Sub(renewed.Time); d < leaseDuration {
+			t.Errorf("took over %s after the last renewal, before the lease duration %s", d, leaseDuration)
+		} else {
+			t.Logf("took over %s after the crashed leader's last renewal", d.Round(time.Millisecond))
+		}
+	})
 }
 
 // TestLeadingFunctionReturns: a leading function that gives up while
 // still leading releases the Lease at once, Run returns, and a follower
 // takes over at its next retry.
 func TestLeadingFunctionReturns(t *testing.T) {
-	c := apiServer(t)
-	ns := namespace(t, c)
-	var cl cluster
-	a := cl.start(t, c, ns, "prescale-a", func(ctx context.Context) {})
-	if !waitFor(2*leaseDuration, func() bool { s, _, _ := a.terms(); return len(s) == 1 }) {
-		t.Fatal("a never led")
-	}
-	select {
-	case err := <-a.returned:
-		if err != nil {
-			t.Fatalf("Run returned %v, want nil", err)
+	onBackends(t, func(t *testing.T, c kubernetes.Interface) {
+		ns := namespace(t, c)
+		var cl cluster
+		a := cl.start(t, c, ns, "prescale-a", func(ctx context.Context) {})
+		if !waitFor(2*leaseDuration, func() bool { s, _, _ := a.terms(); return len(s) == 1 }) {
+			t.Fatal("a never led")
 		}
-		a.returned <- err
-	case <-time.After(5 * time.Second):
-		t.Fatal("Run did not return after its leading function did")
-	}
-	if got := holder(t, c, ns); got != "" {
-		t.Errorf("lease holder %q after the leading function returned, want released", got)
-	}
-	_, stops, gauge := a.terms()
-	if stops != 1 || fmt.Sprint(gauge) != "[true false]" {
-		t.Errorf("onStoppedLeading %d times, gauge %v; want 1, [true false]", stops, gauge)
-	}
-	b := cl.start(t, c, ns, "prescale-b", nil)
-	if !waitFor(4*retryPeriod, b.leads) {
-		t.Errorf("b did not lead within %s of a released lease", 4*retryPeriod)
-	}
+		select {
+		case err := <-a.returned:
+			if err != nil {
+				t.Fatalf("Run returned %v, want nil", err)
+			}
+			a.returned <- err
+		case <-time.After(5 * time.Second):
+			t.Fatal("Run did not return after its leading function did")
+		}
+		if got := holder(t, c, ns); got != "" {
+			t.Errorf("lease holder %q after the leading function returned, want released", got)
+		}
+		_, stops, gauge := a.terms()
+		if stops != 1 || fmt.Sprint(gauge) != "[true false]" {
+			t.Errorf("onStoppedLeading %d times, gauge %v; want 1, [true false]", stops, gauge)
+		}
+		b := cl.start(t, c, ns, "prescale-b", nil)
+		if !waitFor(4*retryPeriod, b.leads) {
+			t.Errorf("b did not lead within %s of a released lease", 4*retryPeriod)
+		}
+	})
 }
 
 func TestConfigErrors(t *testing.T) {
