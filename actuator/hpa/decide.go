@@ -117,7 +117,7 @@ func Decide(live Live, w Want) Decision {
 		d.Notes = append(d.Notes, fmt.Sprintf("the HPA has no %s utilisation metric: target %d%% not set", w.Resource, w.Target))
 	case w.Target > 0:
 		d.Target = w.Target
-	case owner.Target > 0:
+	case owner.Target > 0 && live.Annotations[AnnotationOwnerTarget] != "":
 		d.Target = owner.Target // a rule's target ended: back to the owner's
 	}
 	return d

@@ -20,6 +20,8 @@ func TestDecide(t *testing.T) {
 	}{
 		{name: "first change: live values are the owner's", live: Live{MinReplicas: 3, MaxReplicas: 20},
 			want: Want{MinReplicas: 10, Ceiling: 30}, min: 10, max: 20, ownerMin: 3, ownerMx: 20},
+		{name: "first change leaves the owner's target alone", live: Live{MinReplicas: 3, MaxReplicas: 20, Target: 70},
+			want: Want{MinReplicas: 10, Resource: "cpu"}, min: 10, max: 20, target: 0, ownerMin: 3, ownerMx: 20},
 		{name: "never below the owner's floor", live: Live{MinReplicas: 10, MaxReplicas: 20, Annotations: managed(3, 20, "min=10,max=20")},
 			want: Want{MinReplicas: 2, Ceiling: 30}, min: 3, max: 20, ownerMin: 3, ownerMx: 20, note: "never below the owner's minReplicas 3"},
 		{name: "never above the policy ceiling", live: Live{MinReplicas: 3, MaxReplicas: 40},

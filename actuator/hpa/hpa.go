@@ -225,7 +225,8 @@ func applyConfig(h *autoscalingv2.HorizontalPodAutoscaler, dec Decision, resourc
 		AnnotationOwnerMax: strconv.Itoa(dec.Owner.MaxReplicas),
 		AnnotationApplied:  formatApplied(dec),
 	}
-	if dec.Owner.Target > 0 {
+	// The owner's target is remembered only once prescale changes it.
+	if dec.Owner.Target > 0 && (dec.Target > 0 || h.Annotations[AnnotationOwnerTarget] != "") {
 		ann[AnnotationOwnerTarget] = fmt.Sprintf("%s=%d", resource, dec.Owner.Target)
 	}
 	spec := acautoscalingv2.HorizontalPodAutoscalerSpec().
