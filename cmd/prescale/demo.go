@@ -107,7 +107,11 @@ func runDemo(ctx context.Context, o demoOptions, stdout, stderr io.Writer, logge
 		}
 		return err
 	}
-	fmt.Fprintf(stdout, "\n%d floor changes in %d days; the HPA kept reacting above the floor.\n\n", st.changes, o.days)
+	days := "days"
+	if o.days == 1 {
+		days = "day"
+	}
+	fmt.Fprintf(stdout, "\n%d floor changes in %d %s; the HPA kept reacting above the floor.\n\n", st.changes, o.days, days)
 	printDemoSummary(stdout, reactive, pres)
 	return nil
 }
