@@ -41,6 +41,14 @@ type Actuator interface {
 	Apply(ctx context.Context, p *config.Policy, r policy.Resource) (Outcome, error)
 }
 
+// Restorer is an Actuator that can hand an HPA back to its owner: put the
+// owner's minReplicas and maxReplicas back (remembered in annotations) and
+// stop managing it. The loop restores an HPA when its target leaves the
+// policy or its mode becomes observe.
+type Restorer interface {
+	Restore(ctx context.Context, target, namespace, name string, reasons []string) error
+}
+
 // Outcome is how one actuation ended.
 type Outcome struct {
 	Result  metrics.ActuationResult
@@ -91,10 +99,15 @@ type Loop struct {
 	warmed  atomic.Bool // every policy's signals fetched once
 	engines map[*config.Policy]*policy.Engine
 	states  map[string]policy.State
+	// managed are the HPAs of targets in mode active at the last tick, by
+	// policy and target: the ones to hand back when they leave.
+	managed map[string]hpaRef
 	fits    map[fitKey]*fitted
 }
 
 type fitKey struct{ policy, target, signal string }
+
+type hpaRef struct{ target, namespace, name string }
 
 // fitted is a signal's current forecast and how it was obtained.
 type fitted struct {
@@ -115,7 +128,8 @@ func New(cfg Config, policies func() []*config.Policy, hist *metrics.History, ac
 		logger = slog.New(slog.DiscardHandler)
 	}
 	return &Loop{cfg: cfg.withDefaults(), policies: policies, hist: hist, act: act, exp: exp, log: logger,
-		engines: map[*config.Policy]*policy.Engine{}, states: map[string]policy.State{}, fits: map[fitKey]*fitted{}}
+		engines: map[*config.Policy]*policy.Engine{}, states: map[string]policy.State{}, fits: map[fitKey]*fitted{},
+		managed: map[string]hpaRef{}}
 }
 
 // Run ticks until ctx is done. Cancelling ctx abandons the tick in
@@ -154,6 +168,9 @@ func (l *Loop) Tick(ctx context.Context) ([]policy.Plan, error) {
 		}
 		plans = append(plans, plan)
 	}
+	if err := l.restoreLeavers(ctx); err != nil {
+		errs = append(errs, err)
+	}
 	l.warmed.Store(true)
 	for p := range l.engines {
 		if !live[p] {
@@ -167,6 +184,52 @@ func (l *Loop) Tick(ctx context.Context) ([]policy.Plan, error) {
 		}
 	}
 	return plans, errors.Join(errs...)
+}
+
+// restoreLeavers hands back the HPAs of targets that were active and are
+// now gone from the policies or in mode observe. A target moved to shadow
+// keeps what was applied (shadow touches nothing, restoring included) and
+// is handed back if it later leaves.
+func (l *Loop) restoreLeavers(ctx context.Context) error {
+	next := map[string]hpaRef{}
+	mode := map[string]string{}
+	for _, p := range l.policies() {
+		for _, t := range p.Spec.Targets {
+			key := p.Metadata.Name + "/" + t.Name
+			mode[key] = t.HPA.Mode
+			if t.HPA.Mode == "active" {
+				next[key] = hpaRef{t.Name, t.HPA.Namespace, t.HPA.Name}
+			}
+		}
+	}
+	var errs []error
+	r, canRestore := l.act.(Restorer)
+	for key, ref := range l.managed {
+		m, present := mode[key]
+		if m == "active" {
+			continue
+		}
+		if m == "shadow" {
+			next[key] = ref
+			continue
+		}
+		why := "target left the policy: the owner's values are restored"
+		if present {
+			why = "target's mode is now " + m + ": the owner's values are restored"
+		}
+		if !canRestore {
+			l.log.Warn("cannot restore: the actuator does not support it", "target", ref.target, "hpa", ref.namespace+"/"+ref.name)
+			continue
+		}
+		if err := r.Restore(ctx, ref.target, ref.namespace, ref.name, []string{why}); err != nil {
+			errs = append(errs, fmt.Errorf("restore hpa %s/%s: %w", ref.namespace, ref.name, err))
+			next[key] = ref // try again at the next tick
+			continue
+		}
+		l.log.Info("restored", "target", ref.target, "hpa", ref.namespace+"/"+ref.name, "why", why)
+	}
+	l.managed = next
+	return errors.Join(errs...)
 }
 
 // signal is one query of a target and what the engine calls it.

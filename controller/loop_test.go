@@ -329,3 +329,43 @@ func TestRollingMASEExported(t *testing.T) {
 		t.Errorf("rolling MASE %v, want a sane positive value", v)
 	}
 }
+
+// TestRestoreWhenTargetLeaves: an active target whose mode becomes observe,
+// or that leaves the policy, is handed back to its owner; shadow keeps it.
+func TestRestoreWhenTargetLeaves(t *testing.T) {
+	h := newHarness(t, testPolicy)
+	parse := func(doc string) []*config.Policy {
+		ps, err := config.Parse([]byte(doc), "test.yaml")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ps
+	}
+	current := parse(testPolicy)
+	h.loop.policies = func() []*config.Policy { return current }
+	h.tick(t)
+	if len(h.act.Restored) != 0 {
+		t.Fatalf("restored %v while active", h.act.Restored)
+	}
+	current = parse(strings.Replace(testPolicy, "name: web\n        mode: active", "name: web\n        mode: shadow", 1))
+	h.tick(t)
+	if len(h.act.Restored) != 0 {
+		t.Fatalf("shadow restored %v", h.act.Restored)
+	}
+	current = parse(strings.Replace(testPolicy, "name: web\n        mode: active", "name: web\n        mode: observe", 1))
+	h.tick(t)
+	if strings.Join(h.act.Restored, ",") != "web" {
+		t.Fatalf("after web turned observe, restored %v, want [web]", h.act.Restored)
+	}
+	// broken leaves the policy altogether.
+	i := strings.Index(testPolicy, "    - name: broken")
+	current = parse(testPolicy[:i])
+	h.tick(t)
+	if strings.Join(h.act.Restored, ",") != "web,broken" {
+		t.Fatalf("after broken left, restored %v, want [web broken]", h.act.Restored)
+	}
+	h.tick(t)
+	if len(h.act.Restored) != 2 {
+		t.Errorf("restored again: %v", h.act.Restored)
+	}
+}

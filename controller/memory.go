@@ -21,6 +21,8 @@ type MemoryActuator struct {
 	classes map[string]string // "database/NAME" or "cache/NAME"
 	// Applied lists every change in order.
 	Applied []policy.Resource
+	// Restored lists the targets handed back to their owners.
+	Restored []string
 	// Fail, when set, makes Apply fail for the resources it returns true for.
 	Fail func(policy.Resource) error
 }
@@ -116,4 +118,14 @@ func (m *MemoryActuator) SetHPA(target string, h policy.HPAStatus) {
 	m.mu.Lock()
 	m.hpas[target] = h
 	m.mu.Unlock()
+}
+
+// Restore implements Restorer: the HPA is forgotten (the owner's values
+// apply again) and the target recorded.
+func (m *MemoryActuator) Restore(_ context.Context, target, namespace, name string, reasons []string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.hpas, target)
+	m.Restored = append(m.Restored, target)
+	return nil
 }

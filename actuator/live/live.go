@@ -366,3 +366,16 @@ func parseLike(s string, like, fallback any) any {
 	}
 	return fallback
 }
+
+var _ controller.Restorer = (*Actuator)(nil)
+
+// Restore implements controller.Restorer: the HPA gets its owner's values
+// back from the annotations prescale wrote before its first change, with
+// an Event saying why.
+func (a *Actuator) Restore(ctx context.Context, target, namespace, name string, reasons []string) error {
+	if a.hpa == nil {
+		return errors.New("restore: no Kubernetes client")
+	}
+	_, err := a.hpa.Restore(ctx, actuator.Active, target, namespace, name, reasons)
+	return err
+}
