@@ -320,7 +320,7 @@ func (l *Loop) tickPolicy(ctx context.Context, p *config.Policy, now time.Time) 
 // engine plans from: forecasts (refitted when due) and observed values.
 func (l *Loop) inputs(ctx context.Context, p *config.Policy, now time.Time) policy.Inputs {
 	in := policy.Inputs{Forecasts: map[string]map[string]*forecast.Forecast{}, Observed: map[string]map[string]float64{}}
-	ahead := lookAhead(p)
+	ahead := policy.LookAhead(p)
 	for i := range p.Spec.Targets {
 		t := &p.Spec.Targets[i]
 		in.Forecasts[t.Name] = map[string]*forecast.Forecast{}
@@ -515,20 +515,6 @@ func (l *Loop) absurd(f *forecast.Forecast, hist forecast.Series) string {
 		}
 	}
 	return ""
-}
-
-// lookAhead is how far ahead of now the engine reads forecasts: the
-// longest lead time plus planning window of the policy's targets,
-// databases and caches.
-func lookAhead(p *config.Policy) time.Duration {
-	var ahead time.Duration
-	for _, t := range p.Spec.Targets {
-		ahead = max(ahead, t.Capacity.LeadTime.D()+t.Capacity.Window.D())
-		for _, d := range append(append([]config.Database{}, p.Spec.Databases...), p.Spec.Caches...) {
-			ahead = max(ahead, d.LeadTime.D()+t.Capacity.Window.D())
-		}
-	}
-	return ahead
 }
 
 func lastValue(s forecast.Series) (float64, bool) {

@@ -6,6 +6,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/prescale/prescale/config"
 	"github.com/prescale/prescale/forecast"
 )
 
@@ -67,4 +68,18 @@ func pickQuantile(f *forecast.Forecast, q float64) ([]float64, string) {
 		return f.Quantiles[l], fmt.Sprintf("p%g (highest available; p%g wanted)", l*100, q*100)
 	}
 	return f.Mean, fmt.Sprintf("mean (no quantiles; p%g wanted)", q*100)
+}
+
+// LookAhead is how far past now the engine reads forecasts for p: the
+// longest lead time plus planning window of its targets, databases and
+// caches. Forecasts must reach at least this far to be used.
+func LookAhead(p *config.Policy) time.Duration {
+	var ahead time.Duration
+	for _, t := range p.Spec.Targets {
+		ahead = max(ahead, t.Capacity.LeadTime.D()+t.Capacity.Window.D())
+		for _, d := range append(append([]config.Database{}, p.Spec.Databases...), p.Spec.Caches...) {
+			ahead = max(ahead, d.LeadTime.D()+t.Capacity.Window.D())
+		}
+	}
+	return ahead
 }

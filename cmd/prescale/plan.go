@@ -173,14 +173,7 @@ func traceInputs(p *config.Policy, inputs inputFlag, series map[string]forecast.
 	for _, t := range p.Spec.Targets {
 		known[t.Name] = true
 	}
-	// The furthest any plan looks ahead.
-	ahead := time.Duration(0)
-	for _, t := range p.Spec.Targets {
-		ahead = max(ahead, t.Capacity.LeadTime.D()+t.Capacity.Window.D())
-		for _, d := range append(append([]config.Database{}, p.Spec.Databases...), p.Spec.Caches...) {
-			ahead = max(ahead, d.LeadTime.D()+t.Capacity.Window.D())
-		}
-	}
+	ahead := policy.LookAhead(p)
 	type key struct {
 		file string
 		qs   string
