@@ -11,7 +11,7 @@ import (
 
 	"github.com/prescale/prescale/actuator"
 	"github.com/prescale/prescale/actuator/internal/headroomtest"
-	"github.com/prescale/prescale/actuator/internal/kubetest"
+	"github.com/prescale/prescale/internal/kubetest"
 )
 
 func TestMain(m *testing.M) {

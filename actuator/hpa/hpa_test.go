@@ -29,7 +29,7 @@ import (
 	"github.com/prescale/prescale/actuator"
 	"github.com/prescale/prescale/actuator/headroom"
 	"github.com/prescale/prescale/actuator/internal/headroomtest"
-	"github.com/prescale/prescale/actuator/internal/kubetest"
+	"github.com/prescale/prescale/internal/kubetest"
 )
 
 var (

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -12,84 +11,28 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prescale/prescale/controller/leader"
+	"github.com/prescale/prescale/internal/kubetest"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/fake"
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
-
-	"github.com/prescale/prescale/controller/leader"
 )
 
-// client reaches the envtest API server; nil when its binaries are
-// missing and PRESCALE_REQUIRE_REAL_PARTS is not 1 (the tests on it skip).
+// client reaches the envtest API server (internal/kubetest fails the test
+// binary when its binaries are missing: CI always runs these tests).
 var client kubernetes.Interface
 
 func TestMain(m *testing.M) {
-	os.Exit(run(m))
+	os.Exit(kubetest.Main(m, "controller/leader", func() { client = kubetest.Client }))
 }
 
-func run(m *testing.M) int {
-	assets := os.Getenv("KUBEBUILDER_ASSETS")
-	if assets == "" {
-		assets = defaultAssets()
-	}
-	for _, b := range []string{"etcd", "kube-apiserver"} {
-		if _, err := os.Stat(filepath.Join(assets, b)); err != nil {
-			msg := fmt.Sprintf("controller/leader: %s not found in %q; run: export KUBEBUILDER_ASSETS=\"$(scripts/kube-apiserver.sh)\"", b, assets)
-			if os.Getenv("PRESCALE_REQUIRE_REAL_PARTS") == "1" {
-				fmt.Fprintln(os.Stderr, msg+" (PRESCALE_REQUIRE_REAL_PARTS=1: failing)")
-				return 1
-			}
-			fmt.Fprintln(os.Stderr, msg+": the API server tests skip")
-			return m.Run()
-		}
-	}
-	env := &envtest.Environment{BinaryAssetsDirectory: assets}
-	cfg, err := env.Start()
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "controller/leader: start envtest from %s: %v\n", assets, err)
-		return 1
-	}
-	defer func() {
-		if err := env.Stop(); err != nil {
-			fmt.Fprintf(os.Stderr, "controller/leader: stop envtest: %v\n", err)
-		}
-	}()
-	client = kubernetes.NewForConfigOrDie(cfg)
-	return m.Run()
-}
-
-// defaultAssets is <module root>/.cache/kube, where scripts/kube-apiserver.sh
-// puts the binaries.
-func defaultAssets() string {
-	dir, err := os.Getwd()
-	if err != nil {
-		return ""
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return filepath.Join(dir, ".cache", "kube")
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return ""
-		}
-		dir = parent
-	}
-}
-
-// onBackends runs test on the real API server (skipped without one, see
-// TestMain) and on client-go's fake clientset, which checks the package's
-// own logic on every machine but not the API server's behaviour.
+// onBackends runs test on the real API server and on client-go's fake
+// clientset, which checks the package's own logic apart from the API
+// server's behaviour.
 func onBackends(t *testing.T, test func(t *testing.T, c kubernetes.Interface)) {
-	t.Run("apiserver", func(t *testing.T) {
-		if client == nil {
-			t.Skip("no kube-apiserver/etcd (KUBEBUILDER_ASSETS): see TestMain")
-		}
-		test(t, client)
-	})
+	t.Run("apiserver", func(t *testing.T) { test(t, client) })
 	t.Run("fake", func(t *testing.T) { test(t, fake.NewClientset()) })
 }
 

@@ -1,4 +1,4 @@
-// Package kubetest starts a real kube-apiserver and etcd for the actuator
+// Package kubetest starts a real kube-apiserver and etcd for the integration
 // tests with controller-runtime's envtest, from KUBEBUILDER_ASSETS or the
 // cache folder scripts/kube-apiserver.sh fills. It never skips: when the
 // binaries are missing, Main fails the test binary and says how to get
