@@ -224,15 +224,3 @@ func (j *Journal) Changes() []Change {
 	defer j.mu.Unlock()
 	return append([]Change(nil), j.changes...)
 }
-
-// Recorders fans a Change out to several recorders.
-type Recorders []Recorder
-
-// Record implements Recorder.
-func (rs Recorders) Record(ctx context.Context, c Change) {
-	for _, r := range rs {
-		if r != nil {
-			r.Record(ctx, c)
-		}
-	}
-}

@@ -3,7 +3,6 @@ package config
 import (
 	"bytes"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -137,13 +136,4 @@ func asProblems(err error, out *Problems) bool {
 		*out = p
 	}
 	return ok
-}
-
-// Read parses a policy stream from r.
-func Read(r io.Reader, name string) ([]*Policy, error) {
-	data, err := io.ReadAll(r)
-	if err != nil {
-		return nil, fmt.Errorf("policy %s: %w", name, err)
-	}
-	return Parse(data, name)
 }

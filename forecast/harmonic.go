@@ -265,16 +265,6 @@ func seasonTerms(seasons []Season, daily, weekly int) []term {
 	return out
 }
 
-// bucketSlots derives, from a slot of the longest season, the slot of each
-// season (the shorter seasons divide the longest one in this package).
-func bucketSlots(seasons []Season, longSlot, longPeriod int) []int {
-	out := make([]int, len(seasons))
-	for k, s := range seasons {
-		out[k] = longSlot % s.Period
-	}
-	return out
-}
-
 // fourier fills f[2:] with the sine and cosine of every term at the given
 // per-season slots.
 //

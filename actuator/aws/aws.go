@@ -80,12 +80,3 @@ func explain(err error) error {
 	}
 	return err
 }
-
-// errorCode is the AWS error code of err, or "".
-func errorCode(err error) string {
-	var api smithy.APIError
-	if errors.As(err, &api) {
-		return api.ErrorCode()
-	}
-	return ""
-}

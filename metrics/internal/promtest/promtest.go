@@ -163,28 +163,3 @@ func freePort(tb testing.TB) int {
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port
 }
-
-// CopyDir copies a TSDB directory tree, for a second server on the same data.
-func CopyDir(tb testing.TB, src string) string {
-	tb.Helper()
-	dst := tb.TempDir()
-	err := filepath.Walk(src, func(p string, info os.FileInfo, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		t := filepath.Join(dst, rel)
-		if info.IsDir() {
-			return os.MkdirAll(t, 0o755)
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(t, b, info.Mode())
-	})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return dst
-}
