@@ -373,7 +373,7 @@ func (l *Loop) observe(ctx context.Context, p *config.Policy, t *config.Target, 
 		l.fits[k] = ft
 	}
 	err := l.hist.Update(ctx, q, now)
-	series, ok := l.hist.Series(q)
+	v, ok := l.hist.Latest(q)
 	if err != nil || !ok {
 		// Stale or failed: the forecast is withheld (fail-static).
 		ft.failing = true
@@ -381,18 +381,20 @@ func (l *Loop) observe(ctx context.Context, p *config.Policy, t *config.Target, 
 		ft.why = fmt.Sprintf("no usable data: %v", err)
 		return
 	}
-	if v, ok := lastValue(series); ok {
-		in.Observed[t.Name][sg.name] = v
-		if l.exp != nil {
-			l.exp.Observed.WithLabelValues(t.Name, sg.name).Set(v)
-		}
+	in.Observed[t.Name][sg.name] = v
+	if l.exp != nil {
+		l.exp.Observed.WithLabelValues(t.Name, sg.name).Set(v)
 	}
 	if !sg.forecast {
 		return
 	}
+	// The whole history is copied out only when a refit is due, not every
+	// tick: with thousands of targets that copy would dominate a tick.
 	if ft.f == nil || ft.failing || now.Sub(ft.at) >= l.cfg.Refit {
 		ft.failing = false
-		l.refit(p, t, sg, series, now, ahead, ft)
+		if series, ok := l.hist.Series(q); ok {
+			l.refit(p, t, sg, series, now, ahead, ft)
+		}
 	}
 	if ft.f != nil {
 		in.Forecasts[t.Name][sg.name] = ft.f
@@ -515,15 +517,6 @@ func (l *Loop) absurd(f *forecast.Forecast, hist forecast.Series) string {
 		}
 	}
 	return ""
-}
-
-func lastValue(s forecast.Series) (float64, bool) {
-	for i := s.Len() - 1; i >= 0; i-- {
-		if v := s.Values[i]; !math.IsNaN(v) {
-			return v, true
-		}
-	}
-	return math.NaN(), false
 }
 
 // exportForecast exports the mean and the provisioning quantile at the

@@ -206,6 +206,21 @@ func (h *History) Series(q Query) (forecast.Series, bool) {
 	return out, true
 }
 
+// Latest returns q's newest observed value, or false when none is held.
+func (h *History) Latest(q Query) (float64, bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	st := h.series[q]
+	if st == nil || st.newest.IsZero() {
+		return math.NaN(), false
+	}
+	i := int(st.newest.Sub(st.start) / h.stepOf(q))
+	if i < 0 || i >= len(st.vals) {
+		return math.NaN(), false // the newest sample has left the window
+	}
+	return float64(st.vals[i]), true
+}
+
 // Forget drops q (a target left the policy).
 func (h *History) Forget(q Query) {
 	h.mu.Lock()

@@ -98,6 +98,9 @@ func TestHistoryBackfillThenIncremental(t *testing.T) {
 		t.Errorf("incremental fetch asked for %v, want only the last ticks", d)
 	}
 	s2, _ := h.Series(q)
+	if v, ok := h.Latest(q); !ok || float32(v) != float32(s2.Values[s2.Len()-1]) {
+		t.Errorf("Latest %v (%v), want the series' last value %v", v, ok, s2.Values[s2.Len()-1])
+	}
 	if !s2.End().Equal(now) || s2.Len() != s.Len() {
 		t.Errorf("after the update: end %s (want %s), %d points (want the window, %d)", s2.End(), now, s2.Len(), s.Len())
 	}
