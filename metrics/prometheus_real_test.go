@@ -15,7 +15,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/prescale/prescale/metrics"
-	"github.com/prescale/prescale/metrics/internal/promtest"
+	"github.com/prescale/prescale/internal/promtest"
 	"github.com/prescale/prescale/metrics/trace"
 )
 
