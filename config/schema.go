@@ -216,6 +216,11 @@ type NodeGroup struct {
 type ASGRef struct {
 	Name   string `yaml:"name"`
 	Region string `yaml:"region"`
+	// CapacityMode is the field prescale raises: minSize (default), which
+	// leaves the desired capacity to the Cluster Autoscaler, or
+	// desiredCapacity, only upward and within the group's bounds, for
+	// groups no other autoscaler manages.
+	CapacityMode string `yaml:"capacityMode"`
 }
 
 // EKSRef names an EKS managed node group.
@@ -225,11 +230,17 @@ type EKSRef struct {
 	Region    string `yaml:"region"`
 }
 
-// PlaceholderRef is a Deployment of pause pods that reserves headroom.
+// PlaceholderRef is a Deployment of pause pods that reserves headroom,
+// or, where the cluster serves the Cluster Autoscaler's CapacityBuffer API,
+// the shape of one unit of a CapacityBuffer of the same name.
 type PlaceholderRef struct {
 	Namespace     string `yaml:"namespace"`
 	Name          string `yaml:"name"`
 	PriorityClass string `yaml:"priorityClass"`
+	// Mode is how the headroom is reserved: auto (default) uses a
+	// CapacityBuffer when the cluster serves that API and scales the
+	// Deployment otherwise; deployment and capacityBuffer force one.
+	Mode string `yaml:"mode"`
 }
 
 // Database is an RDS instance (under databases) or an ElastiCache
@@ -263,6 +274,9 @@ type Database struct {
 	Hysteresis Duration `yaml:"hysteresis"`
 	// DryRun: plan but never change the resource. Default true.
 	DryRun *bool `yaml:"dryRun"`
+	// SnapshotBeforeChange takes a manual RDS snapshot before each class
+	// change, which waits until the snapshot is available (databases only).
+	SnapshotBeforeChange bool `yaml:"snapshotBeforeChange"`
 }
 
 // Tier is one rung of a ladder.

@@ -38,6 +38,14 @@ const (
 // Modes a target may run in.
 var Modes = []string{"observe", "shadow", "active"}
 
+// ASG capacity modes (spec.nodeGroups[].asg.capacityMode); the first is
+// the default.
+var CapacityModes = []string{"minSize", "desiredCapacity"}
+
+// Placeholder modes (spec.nodeGroups[].placeholder.mode); the first is
+// the default.
+var PlaceholderModes = []string{"auto", "deployment", "capacityBuffer"}
+
 // Exchanges with built-in trading calendars.
 var Exchanges = []string{"XNYS"}
 
@@ -370,6 +378,22 @@ func (v *validator) nodeGroup(path string, g *NodeGroup, seen map[string]*NodeGr
 	if refs > 1 {
 		v.errf(path, "set only the block of the provider (asg, eks or placeholder)")
 	}
+	if a := g.ASG; a != nil {
+		if a.CapacityMode == "" {
+			a.CapacityMode = CapacityModes[0]
+		}
+		if !oneOf(a.CapacityMode, CapacityModes) {
+			v.errf(path+".asg.capacityMode", "must be one of %s, got %q", strings.Join(CapacityModes, ", "), a.CapacityMode)
+		}
+	}
+	if ph := g.Placeholder; ph != nil {
+		if ph.Mode == "" {
+			ph.Mode = PlaceholderModes[0]
+		}
+		if !oneOf(ph.Mode, PlaceholderModes) {
+			v.errf(path+".placeholder.mode", "must be one of %s, got %q", strings.Join(PlaceholderModes, ", "), ph.Mode)
+		}
+	}
 	if g.Allocatable.CPU.Value <= g.Overhead.CPU.Value && g.Allocatable.Memory.Value <= g.Overhead.Memory.Value {
 		v.errf(path+".allocatable", "node allocatable cpu or memory must exceed the per-node overhead")
 	}
@@ -448,6 +472,9 @@ func (v *validator) database(path string, d *Database, defProvider string, provi
 	if d.DryRun == nil {
 		t := true
 		d.DryRun = &t
+	}
+	if d.SnapshotBeforeChange && d.Provider != "rds" {
+		v.errf(path+".snapshotBeforeChange", "applies to rds databases only (ElastiCache node type changes keep the data)")
 	}
 }
 
