@@ -37,7 +37,17 @@ type daemonOptions struct {
 	leaderElect      bool
 	leaseName        string
 	leaseNamespace   string
+	leaderIdentity   string
+	leaseDuration    time.Duration
+	renewDeadline    time.Duration
+	retryPeriod      time.Duration
+	shardSelector    string
 	kubeconfig       string
+
+	// now is the loop's clock; nil is time.Now. Only tests set it, to
+	// drive the real wiring through a day of a backfilled trace in
+	// seconds; there is no flag for it.
+	now func() time.Time
 }
 
 func addDaemonFlags(fs *flag.FlagSet) *daemonOptions {
@@ -51,6 +61,11 @@ func addDaemonFlags(fs *flag.FlagSet) *daemonOptions {
 	fs.BoolVar(&d.leaderElect, "leader-elect", false, "elect a leader with a Kubernetes Lease; only the leader acts")
 	fs.StringVar(&d.leaseName, "lease-name", "prescale", "name of the Lease")
 	fs.StringVar(&d.leaseNamespace, "lease-namespace", "", "namespace of the Lease (default: the pod's, from POD_NAMESPACE)")
+	fs.StringVar(&d.leaderIdentity, "leader-identity", "", "this candidate's name in the Lease (default: POD_NAME, else host name and process id)")
+	fs.DurationVar(&d.leaseDuration, "lease-duration", leader.DefaultLeaseDuration, "how long followers wait after the leader's last renewal before taking over")
+	fs.DurationVar(&d.renewDeadline, "renew-deadline", leader.DefaultRenewDeadline, "how long the leader retries a renewal before it stops acting")
+	fs.DurationVar(&d.retryPeriod, "retry-period", leader.DefaultRetryPeriod, "time between attempts to take or renew the Lease")
+	fs.StringVar(&d.shardSelector, "shard-selector", "", "label selector on the policies' metadata.labels: this replica manages only the policies it matches, under its own Lease (--lease-name suffixed with the selector)")
 	fs.StringVar(&d.kubeconfig, "kubeconfig", "", "kubeconfig file (default: in-cluster config, then $KUBECONFIG)")
 	return d
 }
@@ -109,6 +124,10 @@ func runDaemon(ctx context.Context, d *daemonOptions, logger *slog.Logger) error
 	if err != nil {
 		return err
 	}
+	policies, leaseName, err := shardOf(d.shardSelector, store.Policies, d.leaseName)
+	if err != nil {
+		return err
+	}
 	src, err := prometheusSource(d, logger)
 	if err != nil {
 		return err
@@ -127,21 +146,22 @@ func runDaemon(ctx context.Context, d *daemonOptions, logger *slog.Logger) error
 		return awsconfig.LoadDefaultConfig(ctx, opts...)
 	}
 	act := live.New(kube, awsCfg, actuator.LogRecorder{Logger: logger})
-	loop := controller.New(controller.Config{Tick: d.tick, Refit: d.refit}, store.Policies, hist, act, exp, logger)
+	loop := controller.New(controller.Config{Tick: d.tick, Refit: d.refit, Now: d.now}, policies, hist, act, exp, logger)
 
 	addr, stopHTTP, err := serveMetrics(d.listen, exp, loop.Ready)
 	if err != nil {
 		return err
 	}
 	defer stopHTTP()
-	logger.Info("prescale started", "version", buildVersion(), "listen", addr, "policies", len(store.Policies()), "leader_elect", d.leaderElect)
+	logger.Info("prescale started", "version", buildVersion(), "listen", addr, "policies", len(policies()),
+		"shard_selector", d.shardSelector, "leader_elect", d.leaderElect)
 
 	go store.Watch(ctx, d.reload, func(changed bool, err error) {
 		switch {
 		case err != nil:
 			logger.Error("policy reload rejected: the last good version stays in force", "err", err)
 		case changed:
-			logger.Info("policy reloaded", "policies", len(store.Policies()))
+			logger.Info("policy reloaded", "policies", len(policies()))
 		}
 	})
 
@@ -170,7 +190,8 @@ func runDaemon(ctx context.Context, d *daemonOptions, logger *slog.Logger) error
 		}
 	}()
 	return leader.Run(ctx, leader.Config{
-		Client: kube, Namespace: ns, Name: d.leaseName, Logger: logger,
+		Client: kube, Namespace: ns, Name: leaseName, Identity: d.leaderIdentity, Logger: logger,
+		LeaseDuration: d.leaseDuration, RenewDeadline: d.renewDeadline, RetryPeriod: d.retryPeriod,
 		SetLeader: func(b bool) {
 			isLeader.Store(b)
 			exp.Leader.Set(map[bool]float64{false: 0, true: 1}[b])

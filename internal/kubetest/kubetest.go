@@ -63,6 +63,50 @@ func Main(m *testing.M, pkg string, ready func()) int {
 	return m.Run()
 }
 
+// Env is a control plane started for one test.
+type Env struct {
+	Config *rest.Config
+	Client *kubernetes.Clientset
+	// KubeConfig is a kubeconfig file for the admin user, for code under
+	// test that loads its client the way users configure it (--kubeconfig).
+	KubeConfig string
+}
+
+// Start starts a control plane for one test (a package whose other tests
+// need none, so that they do not pay for it) and stops it when the test
+// ends. Like Main, it never skips: without the binaries the test fails and
+// says how to get them.
+func Start(t testing.TB) *Env {
+	t.Helper()
+	assets := os.Getenv("KUBEBUILDER_ASSETS")
+	if assets == "" {
+		assets = defaultAssets()
+	}
+	for _, b := range []string{"etcd", "kube-apiserver"} {
+		if _, err := os.Stat(filepath.Join(assets, b)); err != nil {
+			t.Fatalf("%s not found in %q: this test needs a real API server;\n"+
+				"run: export KUBEBUILDER_ASSETS=\"$(scripts/kube-apiserver.sh)\" (scripts/test.sh does it)", b, assets)
+		}
+	}
+	env := &envtest.Environment{BinaryAssetsDirectory: assets}
+	start := time.Now()
+	cfg, err := env.Start()
+	if err != nil {
+		t.Fatalf("start envtest from %s: %v", assets, err)
+	}
+	t.Cleanup(func() {
+		if err := env.Stop(); err != nil {
+			t.Errorf("stop envtest: %v", err)
+		}
+	})
+	t.Logf("envtest control plane started in %s", time.Since(start).Round(10*time.Millisecond))
+	kc := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := os.WriteFile(kc, env.KubeConfig, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return &Env{Config: cfg, Client: kubernetes.NewForConfigOrDie(cfg), KubeConfig: kc}
+}
+
 // defaultAssets is <module root>/.cache/kube, found from the working
 // directory (a package folder while testing).
 func defaultAssets() string {
