@@ -102,10 +102,12 @@ func Auto(s Series, opts Options) (*Forecast, error) {
 	return r.final, nil
 }
 
-// result is everything one run of the selection produced: the forecast and,
-// for evaluation, each candidate's own forecast with calibrated quantiles.
+// result is everything one run of the selection produced: the forecast,
+// what was chosen (for refits) and, for evaluation, each candidate's own
+// forecast with calibrated quantiles.
 type result struct {
 	final  *Forecast
+	sel    *Selection
 	models map[string]*Forecast
 }
 
@@ -145,6 +147,8 @@ func run(s Series, opts Options, allModels bool) (*result, error) {
 	} else if c := candidateSeasons(s.Step); len(c) > len(in.Seasons) && s.Len() < 2*c[len(c)-1].Period {
 		notes = append(notes, fmt.Sprintf("history shorter than two %s cycles: %s seasonality only", c[len(c)-1].Name, in.Seasons[len(in.Seasons)-1].Name))
 	}
+	// The notes about the seasons hold for refits of the selection too.
+	seasonNotes := append([]string(nil), notes...)
 	clean, removed := cleanOutliers(in)
 	if removed > 0 {
 		notes = append(notes, fmt.Sprintf("%d outlier(s) ignored in fitting", removed))
@@ -169,11 +173,19 @@ func run(s Series, opts Options, allModels bool) (*result, error) {
 	// validated but fails on the whole history is dropped and the choice
 	// made again.
 	finals := map[string]Fit{}
+	finalModels := map[string]Model{}
 	fitFinal := func(i int) bool {
 		if _, ok := finals[cands[i].name]; ok {
 			return true
 		}
-		f, err := cands[i].model.Fit(&fitIn)
+		// A tunable model searches its parameters on the whole history
+		// and keeps them, so that Selection.Refit need not search again.
+		m := cands[i].model
+		if t, ok := m.(tunable); ok {
+			m = t.Tuned(&fitIn)
+		}
+		finalModels[cands[i].name] = m
+		f, err := m.Fit(&fitIn)
 		if err != nil || len(f.Mean) != opts.Horizon || !finite(f.Mean) {
 			v.failed[i] = true
 			return false
@@ -229,6 +241,11 @@ func run(s Series, opts Options, allModels bool) (*result, error) {
 	}
 	res.final = mk(name, detail, mean, errs)
 	res.final.Notes = notes
+	res.sel = &Selection{name: name, seasons: in.Seasons, step: s.Step, errs: errs, notes: seasonNotes, detail: strings.Join(parts, " + ")}
+	for _, w := range choice.weights {
+		res.sel.models = append(res.sel.models, finalModels[cands[w.i].name])
+		res.sel.weights = append(res.sel.weights, w.w)
+	}
 	return res, nil
 }
 

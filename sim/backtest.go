@@ -56,7 +56,11 @@ type Setup struct {
 	// sized at FloorUtilization. 0 keeps the cluster's target, which is
 	// the like-for-like comparison.
 	PredictiveHPATarget float64
-	// Forecast replaces forecast.Auto (tests).
+	// Reselect is how often the predictive model is chosen afresh by
+	// validation; refits in between refit only the chosen models (6 hours
+	// by default; negative: at every refit). See ForecastPlanner.
+	Reselect time.Duration
+	// Forecast replaces the predictive strategy's model (tests).
 	Forecast Forecaster
 	// Policy, when set, plans the floors with prescale's policy engine for
 	// its target Target (the first when ""): the schedule strategy from
@@ -162,7 +166,7 @@ func Backtest(ctx context.Context, trace forecast.Series, setup Setup) (*Report,
 	pred := setup.Predictive
 	if pred == nil {
 		pred = &ForecastPlanner{Sizing: size, Quantile: setup.Quantile, Lead: cfg.LeadTime(), Window: window,
-			Refit: setup.Refit, Step: step, History: setup.History, Location: setup.Location, Model: setup.Forecast}
+			Refit: setup.Refit, Reselect: setup.Reselect, Step: step, History: setup.History, Location: setup.Location, Model: setup.Forecast}
 	}
 	schedF, predF := NewFloors("schedule", sched), NewFloors("predictive", pred)
 	if setup.Policy != nil {

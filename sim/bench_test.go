@@ -5,7 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prescale/prescale/forecast"
 	"github.com/prescale/prescale/metrics/trace"
 )
 
@@ -26,28 +25,28 @@ func BenchmarkBacktest30Days(b *testing.B) {
 		b.Fatal(err)
 	}
 	d = d.Slice(0, 30*1440)
-	// Count and time the model's fits, to tell the model's share of the
-	// time from the simulator's.
-	var fits int
-	var fitTime time.Duration
-	setup := Setup{Refit: 15 * time.Minute, Forecast: func(h forecast.Series, o forecast.Options) (*forecast.Forecast, error) {
-		start := time.Now()
-		defer func() { fits++; fitTime += time.Since(start) }()
-		return forecast.Auto(h, o)
-	}}
-	b.ResetTimer()
-	for b.Loop() {
-		rep, err := Backtest(context.Background(), d, setup)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if r, _ := rep.Result("predictive"); r.FloorErrors > 0 {
-			b.Fatalf("%d floor errors: %v", r.FloorErrors, r.LastFloorError)
-		}
+	// The default refits the chosen models and selects every 6 hours;
+	// "select-every-refit" validates every candidate at every refit (the
+	// baseline, run in the same process for a ratio).
+	for _, bc := range []struct {
+		name     string
+		reselect time.Duration
+	}{{"default", 0}, {"select-every-refit", -1}} {
+		b.Run(bc.name, func(b *testing.B) {
+			for b.Loop() {
+				rep, err := Backtest(context.Background(), d, Setup{Refit: 15 * time.Minute, Reselect: bc.reselect})
+				if err != nil {
+					b.Fatal(err)
+				}
+				r, _ := rep.Result("predictive")
+				if r.FloorErrors > 0 {
+					b.Fatalf("%d floor errors: %v", r.FloorErrors, r.LastFloorError)
+				}
+				b.ReportMetric(r.UnservedFraction*100, "unserved-%")
+				b.ReportMetric(r.ReplicaHours, "replica-h")
+			}
+		})
 	}
-	b.ReportMetric(float64(fits)/float64(b.N), "fits/op")
-	b.ReportMetric(fitTime.Seconds()*1000/float64(fits), "ms/fit")
-	b.ReportMetric(fitTime.Seconds()/float64(b.N), "fit-s/op")
 }
 
 // BenchmarkRunReactive30Days is the simulator loop alone (no model): 30

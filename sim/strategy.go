@@ -248,9 +248,15 @@ type ForecastPlanner struct {
 	MinHistory time.Duration
 	// Location gives the seasons' local time; nil is UTC.
 	Location *time.Location
-	// Model forecasts; nil is forecast.Auto.
+	// Reselect is how often the model is chosen afresh by rolling-origin
+	// validation (forecast.Select); refits in between only refit the
+	// chosen models (Selection.Refit). 6 hours by default; a negative
+	// value selects at every refit.
+	Reselect time.Duration
+	// Model forecasts; nil is forecast.Select and Selection.Refit.
 	Model Forecaster
 
+	sel    *forecast.Selection
 	fc     *forecast.Forecast
 	fitAt  time.Time
 	fitLen int // buckets of history behind fc
@@ -274,9 +280,29 @@ func (p *ForecastPlanner) defaults() {
 	if p.MinHistory <= 0 {
 		p.MinHistory = 48 * time.Hour
 	}
-	if p.Model == nil {
-		p.Model = forecast.Auto
+	if p.Reselect == 0 {
+		p.Reselect = 6 * time.Hour
 	}
+}
+
+// fit forecasts hist with the caller's model, or by refitting the current
+// selection while it is younger than Reselect and selecting afresh
+// otherwise (or when the refit fails).
+func (p *ForecastPlanner) fit(hist forecast.Series, opts forecast.Options) (*forecast.Forecast, error) {
+	if p.Model != nil {
+		return p.Model(hist, opts)
+	}
+	if p.sel != nil && p.sel.Age(hist.Time(hist.Len())) < p.Reselect {
+		if fc, err := p.sel.Refit(hist, opts); err == nil {
+			return fc, nil
+		}
+	}
+	fc, sel, err := forecast.Select(hist, opts)
+	if err != nil {
+		return nil, err
+	}
+	p.sel = sel
+	return fc, nil
 }
 
 // Plan implements FloorPlanner.
@@ -315,7 +341,7 @@ func (p *ForecastPlanner) Forecast(now time.Time, observed forecast.Series) (*fo
 	// that a refit finding no new bucket can keep this forecast.
 	end := now.Add(p.Refit + p.Lead + p.Window + p.Step)
 	h := int(end.Sub(hist.Time(hist.Len()))/p.Step) + 1
-	fc, err := p.Model(hist, forecast.Options{Horizon: h, Quantiles: []float64{p.Quantile}, Location: p.Location})
+	fc, err := p.fit(hist, forecast.Options{Horizon: h, Quantiles: []float64{p.Quantile}, Location: p.Location})
 	if err != nil {
 		return nil, fmt.Errorf("forecast at %s: %w", now.Format(time.RFC3339), err)
 	}

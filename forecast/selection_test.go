@@ -1,0 +1,129 @@
+package forecast_test
+
+import (
+	"math"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prescale/prescale/forecast"
+	"github.com/prescale/prescale/metrics/trace"
+)
+
+// TestRefitSameHistoryIsAuto: refitting a selection on the very history it
+// was selected on reproduces Auto's forecast, mean and quantiles, because
+// the chosen models, weights, tuned parameters and calibration are kept.
+func TestRefitSameHistoryIsAuto(t *testing.T) {
+	for _, file := range []string{"nyc_taxi.csv", "elb_request_count_8c0756.csv"} {
+		t.Run(file, func(t *testing.T) {
+			s, err := trace.ReadFile("../testdata/" + file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s = s.Slice(0, min(s.Len(), 4000))
+			opts := forecast.Options{Horizon: 12, Quantiles: []float64{0.1, 0.9}, Location: newYork}
+			want, err := forecast.Auto(s, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got0, sel, err := forecast.Select(s, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := sel.Refit(s, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, f := range []*forecast.Forecast{got0, got} {
+				if f.Model != want.Model || !f.Start.Equal(want.Start) || f.Len() != want.Len() {
+					t.Fatalf("got %s from %v (%d steps), want %s from %v (%d)", f.Model, f.Start, f.Len(), want.Model, want.Start, want.Len())
+				}
+				for i := range want.Mean {
+					if !close(f.Mean[i], want.Mean[i]) || !close(f.Quantiles[0.1][i], want.Quantiles[0.1][i]) || !close(f.Quantiles[0.9][i], want.Quantiles[0.9][i]) {
+						t.Fatalf("step %d: mean %v q [%v %v], want %v [%v %v]", i, f.Mean[i], f.Quantiles[0.1][i], f.Quantiles[0.9][i],
+							want.Mean[i], want.Quantiles[0.1][i], want.Quantiles[0.9][i])
+					}
+				}
+			}
+			if !strings.Contains(got.Detail, "refitted") {
+				t.Errorf("detail %q does not say it was refitted", got.Detail)
+			}
+		})
+	}
+}
+
+func close(a, b float64) bool { return math.Abs(a-b) <= 1e-9*math.Max(1, math.Abs(b)) }
+
+// TestRefitFollowsNewData: on the real nyc_taxi trace, a selection made a
+// day earlier and refitted on the newer history forecasts the next day
+// about as well as selecting afresh (Auto), across several origins.
+func TestRefitFollowsNewData(t *testing.T) {
+	s, err := trace.ReadFile("../testdata/nyc_taxi.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const day = 48 // 30-minute steps
+	opts := forecast.Options{Horizon: day, Quantiles: []float64{0.9}, Location: newYork}
+	var refitErr, autoErr float64
+	for o := 28 * day; o+2*day <= 60*day; o += 4 * day {
+		_, sel, err := forecast.Select(s.Slice(0, o), opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		grown := s.Slice(0, o+day)
+		got, err := sel.Refit(grown, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !got.Start.Equal(grown.Time(grown.Len())) || got.Len() != day {
+			t.Fatalf("refit covers %d steps from %v, want %d from %v", got.Len(), got.Start, day, grown.Time(grown.Len()))
+		}
+		if age := sel.Age(grown.Time(grown.Len())); age != 24*time.Hour {
+			t.Errorf("age %v, want 24h", age)
+		}
+		want, err := forecast.Auto(grown, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range day {
+			a := s.Values[o+day+i]
+			refitErr += math.Abs(a - got.Mean[i])
+			autoErr += math.Abs(a - want.Mean[i])
+			if got.Quantiles[0.9][i] < got.Mean[i] {
+				t.Errorf("origin %d step %d: q0.9 %.1f below the mean %.1f", o, i, got.Quantiles[0.9][i], got.Mean[i])
+			}
+		}
+	}
+	t.Logf("next-day absolute error: refitted %.0f, selected afresh %.0f", refitErr, autoErr)
+	if refitErr > 1.1*autoErr {
+		t.Errorf("refitted selection errs %.0f, more than 1.1 × selecting afresh (%.0f)", refitErr, autoErr)
+	}
+}
+
+// TestRefitBadInput: a refit on a series of another step, or with no data,
+// fails with a reason, so that the caller selects again.
+func TestRefitBadInput(t *testing.T) {
+	start := time.Date(2024, 5, 6, 0, 0, 0, 0, time.UTC)
+	s := marketSeries(start, start.Add(14*24*time.Hour))
+	opts := forecast.Options{Horizon: 6}
+	_, sel, err := forecast.Select(s, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hourly := forecast.Series{Start: start, Step: time.Hour, Values: make([]float64, 400)}
+	empty := forecast.Series{Start: start, Step: s.Step, Values: []float64{math.NaN(), math.NaN(), 1}}
+	for _, c := range []struct {
+		name string
+		s    forecast.Series
+		opts forecast.Options
+		want string
+	}{
+		{"other step", hourly, opts, "step 1h0m0s differs"},
+		{"no data", empty, opts, "fewer than 2 observed"},
+		{"no horizon", s, forecast.Options{}, "horizon 0"},
+	} {
+		if _, err := sel.Refit(c.s, c.opts); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: err %v, want it to mention %q", c.name, err, c.want)
+		}
+	}
+}
