@@ -1,30 +1,68 @@
-// Package headroom reserves node capacity the Kubernetes-native way: it
-// scales a placeholder Deployment of pause pods whose PriorityClass is
-// negative. The pending placeholder pods make the Cluster Autoscaler add
-// nodes ahead of demand; when real pods need the room, the scheduler
-// preempts the placeholders at once, so the real pods start on a node that
-// already exists instead of waiting minutes for one.
+// Package headroom reserves node capacity the Kubernetes-native way, in
+// one of two forms.
+//
+// Where the cluster serves the Cluster Autoscaler's CapacityBuffer API
+// (autoscaling.x-k8s.io), prescale server-side applies a CapacityBuffer
+// whose spec.replicas is the planned headroom and whose spec.scalableRef
+// is the placeholder Deployment: the autoscaler takes one unit's shape from
+// that Deployment's pod template and adds nodes for simulated pods, which
+// real pods never have to preempt.
+//
+// Elsewhere it scales the placeholder Deployment of pause pods itself,
+// with a negative PriorityClass. The pending placeholder pods make the
+// Cluster Autoscaler add nodes ahead of demand; when real pods need the
+// room, the scheduler preempts the placeholders at once, so the real pods
+// start on a node that already exists instead of waiting minutes for one.
 //
 // The placeholder Deployment (its pod size, its PriorityClass) belongs to
 // the cluster's manifests; prescale changes only its replica count, and
 // only through the scale subresource, so its RBAC can stay without the
-// right to patch Deployments.
+// right to patch Deployments. Every change is a Kubernetes Event on the
+// object changed.
 package headroom
 
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"strconv"
 	"sync"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv1 "k8s.io/api/autoscaling/v1"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/util/retry"
 
 	"github.com/prescale/prescale/actuator"
+	"github.com/prescale/prescale/actuator/internal/kubeevent"
+)
+
+// FieldManager is the server-side apply field manager of every write.
+const FieldManager = "prescale"
+
+// ReasonHeadroomChanged is the reason of the Event recording a change of
+// the placeholder's replicas or the CapacityBuffer's.
+const ReasonHeadroomChanged = "PrescaleHeadroomChanged"
+
+// Strategy is how headroom is reserved. Its values are the policy's
+// spec.nodeGroups[].placeholder.mode.
+type Strategy string
+
+// Strategies.
+const (
+	// Auto uses a CapacityBuffer where the cluster serves that API, the
+	// placeholder Deployment otherwise. The default.
+	Auto Strategy = "auto"
+	// Deployment always scales the placeholder Deployment.
+	Deployment Strategy = "deployment"
+	// CapacityBuffer always applies a CapacityBuffer; it fails where the
+	// API is not served rather than reserving nothing silently.
+	CapacityBuffer Strategy = "capacityBuffer"
 )
 
 // PlaceholderPriority is the priority placeholder pods should have: -10,
@@ -40,8 +78,12 @@ type Desired struct {
 	Mode    actuator.Mode
 	Reasons []string
 	// Target is the policy target or node group it serves.
-	Target          string
+	Target string
+	// Namespace and Name are the placeholder Deployment's, and the
+	// CapacityBuffer's when one is used.
 	Namespace, Name string
+	// Strategy is how the headroom is reserved; empty means Auto.
+	Strategy Strategy
 	// Replicas is the planned number of placeholder pods.
 	Replicas int
 	// MaxStepDown is the largest decrease per Period (0: one pod);
@@ -50,14 +92,39 @@ type Desired struct {
 	Period      time.Duration
 }
 
-// Actuator scales placeholder Deployments.
+// Actuator scales placeholder Deployments and applies CapacityBuffers.
 type Actuator struct {
-	Client   kubernetes.Interface
+	Client kubernetes.Interface
+	// Dynamic reaches CapacityBuffers (a custom resource); nil limits the
+	// actuator to placeholder Deployments.
+	Dynamic  dynamic.Interface
 	Recorder actuator.Recorder
 	Now      func() time.Time
+	// Logger receives what is not a Change (an Event that could not be
+	// written). Nil means slog.Default.
+	Logger *slog.Logger
 
 	mu   sync.Mutex
 	down map[string]time.Time
+	api  bufferAPI
+}
+
+func (a *Actuator) log() *slog.Logger {
+	if a.Logger != nil {
+		return a.Logger
+	}
+	return slog.Default()
+}
+
+// event records a change on the object it changed; failing to is logged,
+// not returned, since the change itself was made.
+func (a *Actuator) event(ctx context.Context, obj corev1.ObjectReference, ch actuator.Change) {
+	if ch.Status != actuator.Applied {
+		return
+	}
+	if err := kubeevent.Record(ctx, a.Client, obj, ReasonHeadroomChanged, ch); err != nil {
+		a.log().Warn("event not written", "err", err)
+	}
 }
 
 func (a *Actuator) now() time.Time {
@@ -67,17 +134,36 @@ func (a *Actuator) now() time.Time {
 	return time.Now()
 }
 
-// Apply scales the placeholder Deployment to the planned number of pods,
-// coming down no faster than the limits. It checks that the placeholder
-// pods have a negative priority and says so when they do not: a
-// placeholder at priority 0 would compete with real pods instead of
-// making room for them.
+// Apply reserves the planned headroom, coming down no faster than the
+// limits: through a CapacityBuffer or the placeholder Deployment, as
+// d.Strategy and the cluster's APIs decide (level-triggered: call it every
+// tick).
 func (a *Actuator) Apply(ctx context.Context, d Desired) (actuator.Change, error) {
 	ref := actuator.Ref{Kind: "nodegroup", Name: d.Namespace + "/" + d.Name, Target: d.Target}
+	use, notes, err := a.choose(ctx, d.Strategy)
+	if err != nil {
+		return actuator.Run(ctx, a.Recorder, d.Mode, ref, d.Reasons, func(context.Context) (actuator.Observation, error) {
+			return actuator.Observation{Notes: notes}, err
+		})
+	}
+	d.Reasons = append(append([]string(nil), d.Reasons...), notes...)
+	if use.Resource != "" {
+		return a.applyBuffer(ctx, ref, d, use)
+	}
+	return a.applyDeployment(ctx, ref, d)
+}
+
+// applyDeployment scales the placeholder Deployment to the planned number
+// of pods. It checks that the placeholder pods have a negative priority
+// and says so when they do not: a placeholder at priority 0 would compete
+// with real pods instead of making room for them.
+func (a *Actuator) applyDeployment(ctx context.Context, ref actuator.Ref, d Desired) (actuator.Change, error) {
 	key := d.Namespace + "/" + d.Name
-	return actuator.Run(ctx, a.Recorder, d.Mode, ref, d.Reasons, func(ctx context.Context) (actuator.Observation, error) {
+	var dep *appsv1.Deployment
+	ch, err := actuator.Run(ctx, a.Recorder, d.Mode, ref, d.Reasons, func(ctx context.Context) (actuator.Observation, error) {
 		deps := a.Client.AppsV1().Deployments(d.Namespace)
-		dep, err := deps.Get(ctx, d.Name, metav1.GetOptions{})
+		var err error
+		dep, err = deps.Get(ctx, d.Name, metav1.GetOptions{})
 		if apierrors.IsNotFound(err) {
 			return actuator.Observation{Status: actuator.Missing,
 				Notes: []string{fmt.Sprintf("placeholder deployment %s not found: create it from deploy/ first", key)}}, nil
@@ -116,17 +202,28 @@ func (a *Actuator) Apply(ctx context.Context, d Desired) (actuator.Change, error
 				return fmt.Errorf("scale placeholder deployment %s to %d: %w", key, want, err)
 			}
 			if decrease {
-				a.mu.Lock()
-				if a.down == nil {
-					a.down = map[string]time.Time{}
-				}
-				a.down[key] = a.now()
-				a.mu.Unlock()
+				a.markDown(key)
 			}
 			return nil
 		}
 		return obs, nil
 	})
+	if dep != nil {
+		a.event(ctx, corev1.ObjectReference{APIVersion: "apps/v1", Kind: "Deployment", Namespace: dep.Namespace, Name: dep.Name,
+			UID: dep.UID}, ch)
+	}
+	return ch, err
+}
+
+// markDown remembers a decrease, for the scale-down period. Both forms
+// share it: switching between them does not reset the pacing.
+func (a *Actuator) markDown(key string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.down == nil {
+		a.down = map[string]time.Time{}
+	}
+	a.down[key] = a.now()
 }
 
 func (a *Actuator) lastDown(key string) time.Time {
