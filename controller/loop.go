@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -67,6 +68,11 @@ type Config struct {
 	MaxGrowth float64
 	// Now is the clock (time.Now by default); the demo and tests replay.
 	Now func() time.Time
+	// Workers bounds how many targets are observed and refitted at once
+	// (default GOMAXPROCS): refits are CPU-bound, so more workers than
+	// cores only add memory. The History's Source must be safe for
+	// concurrent use (metrics.Prometheus and metrics.Replay are).
+	Workers int
 }
 
 func (c Config) withDefaults() Config {
@@ -81,6 +87,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Now == nil {
 		c.Now = time.Now
+	}
+	if c.Workers <= 0 {
+		c.Workers = runtime.GOMAXPROCS(0)
 	}
 	return c
 }
@@ -318,25 +327,92 @@ func (l *Loop) tickPolicy(ctx context.Context, p *config.Policy, now time.Time) 
 
 // inputs fetches every signal of the policy's targets and returns what the
 // engine plans from: forecasts (refitted when due) and observed values.
+//
+// Targets are observed in parallel by at most Config.Workers goroutines: a
+// full refit of thousands of targets is CPU-bound and would otherwise take
+// one core for minutes. Each target is handled by one worker from start to
+// end, writes only its own fitted state and its own result slot, and the
+// results are merged in the policy's order, so the inputs are the same
+// whatever the number of workers and a failing target still touches
+// nothing but itself.
 func (l *Loop) inputs(ctx context.Context, p *config.Policy, now time.Time) policy.Inputs {
 	in := policy.Inputs{Forecasts: map[string]map[string]*forecast.Forecast{}, Observed: map[string]map[string]float64{}}
 	ahead := policy.LookAhead(p)
+	type job struct {
+		t    *config.Target
+		sigs []signal
+		fits []*fitted
+		res  targetInputs
+	}
+	jobs := make([]job, len(p.Spec.Targets))
+	// The fits map is shared: its entries are made here, before the
+	// workers start, and each worker then owns its target's entries.
 	for i := range p.Spec.Targets {
 		t := &p.Spec.Targets[i]
-		in.Forecasts[t.Name] = map[string]*forecast.Forecast{}
-		in.Observed[t.Name] = map[string]float64{}
-		for _, sg := range signalsOf(t) {
-			l.observe(ctx, p, t, sg, now, ahead, &in)
+		j := job{t: t, sigs: signalsOf(t)}
+		for _, sg := range j.sigs {
+			k := fitKey{p.Metadata.Name, t.Name, sg.name}
+			ft := l.fits[k]
+			if ft == nil {
+				ft = &fitted{mase: math.NaN()}
+				l.fits[k] = ft
+			}
+			j.fits = append(j.fits, ft)
+		}
+		jobs[i] = j
+	}
+	parallel(len(jobs), l.cfg.Workers, func(i int) {
+		j := &jobs[i]
+		j.res = targetInputs{forecasts: map[string]*forecast.Forecast{}, observed: map[string]float64{}}
+		for s, sg := range j.sigs {
+			l.observe(ctx, p, j.t, sg, j.fits[s], now, ahead, &j.res)
 		}
 		if l.exp != nil {
 			held := 0.0
-			if in.Forecasts[t.Name]["demand"] == nil {
+			if j.res.forecasts["demand"] == nil {
 				held = 1
 			}
-			l.exp.FailStatic.WithLabelValues(t.Name).Set(held)
+			l.exp.FailStatic.WithLabelValues(j.t.Name).Set(held)
 		}
+	})
+	for _, j := range jobs {
+		in.Forecasts[j.t.Name] = j.res.forecasts
+		in.Observed[j.t.Name] = j.res.observed
 	}
 	return in
+}
+
+// targetInputs are one target's forecasts and observed values, by signal.
+type targetInputs struct {
+	forecasts map[string]*forecast.Forecast
+	observed  map[string]float64
+}
+
+// parallel calls f(0) ... f(n-1) on at most workers goroutines and returns
+// when every call has returned.
+func parallel(n, workers int, f func(i int)) {
+	if workers <= 1 || n <= 1 {
+		for i := range n {
+			f(i)
+		}
+		return
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(workers, n) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= n {
+					return
+				}
+				f(i)
+			}
+		}()
+	}
+	wg.Wait()
 }
 
 // Warm fetches new samples and refits forecasts when due, without planning
@@ -364,14 +440,8 @@ func (l *Loop) Ready() error {
 // observe updates one signal's history, its observed value and, for
 // forecast signals, its forecast when due. Failures are isolated: they
 // withhold this signal's forecast and nothing else.
-func (l *Loop) observe(ctx context.Context, p *config.Policy, t *config.Target, sg signal, now time.Time, ahead time.Duration, in *policy.Inputs) {
+func (l *Loop) observe(ctx context.Context, p *config.Policy, t *config.Target, sg signal, ft *fitted, now time.Time, ahead time.Duration, in *targetInputs) {
 	q := metrics.Query{Target: t.Name, Signal: sg.name, Expr: sg.query, Step: sg.step}
-	k := fitKey{p.Metadata.Name, t.Name, sg.name}
-	ft := l.fits[k]
-	if ft == nil {
-		ft = &fitted{mase: math.NaN()}
-		l.fits[k] = ft
-	}
 	err := l.hist.Update(ctx, q, now)
 	v, ok := l.hist.Latest(q)
 	if err != nil || !ok {
@@ -381,7 +451,7 @@ func (l *Loop) observe(ctx context.Context, p *config.Policy, t *config.Target, 
 		ft.why = fmt.Sprintf("no usable data: %v", err)
 		return
 	}
-	in.Observed[t.Name][sg.name] = v
+	in.observed[sg.name] = v
 	if l.exp != nil {
 		l.exp.Observed.WithLabelValues(t.Name, sg.name).Set(v)
 	}
@@ -397,7 +467,7 @@ func (l *Loop) observe(ctx context.Context, p *config.Policy, t *config.Target, 
 		}
 	}
 	if ft.f != nil {
-		in.Forecasts[t.Name][sg.name] = ft.f
+		in.forecasts[sg.name] = ft.f
 		if l.exp != nil {
 			l.exportForecast(t, sg.name, ft.f, now)
 		}
