@@ -8,11 +8,15 @@
 //   - hpa minReplicas / maxReplicas / targetCPUUtilizationPercentage: one
 //     hpa.Desired per field, the other fields kept at their live values
 //     (Keep*), so acting on one planned field never undoes another.
-//   - nodegroup minSize: provider asg → aws.ASG (MinSize), eks →
-//     aws.EKSNodegroup, placeholder → headroom (replicas = planned nodes
-//     above the group's own minSize). Never below the policy's minSize;
-//     coming down one node per the targets' scale-down period.
-//   - database instanceClass → aws.RDS, cache nodeType → aws.ElastiCache,
+//   - nodegroup minSize: provider asg → aws.ASG (MinSize, or with
+//     asg.capacityMode desiredCapacity the DesiredCapacity, only upward),
+//     eks → aws.EKSNodegroup, placeholder → headroom (replicas = planned
+//     nodes above the group's own minSize, through a CapacityBuffer or the
+//     placeholder Deployment as placeholder.mode and the cluster decide).
+//     Never below the policy's minSize; coming down one node per the
+//     targets' scale-down period.
+//   - database instanceClass → aws.RDS (after a manual snapshot when the
+//     policy says snapshotBeforeChange), cache nodeType → aws.ElastiCache,
 //     the ladder from the policy's tiers. The engine plans a change only
 //     inside a change window (or when a rule allows it outside), so a
 //     resource with change windows applies immediately; one without waits
@@ -28,6 +32,7 @@ import (
 	"time"
 
 	sdkaws "github.com/aws/aws-sdk-go-v2/aws"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/prescale/prescale/actuator"
@@ -67,13 +72,31 @@ type regional struct {
 
 var _ controller.Actuator = (*Actuator)(nil)
 
+// Option configures an Actuator.
+type Option func(*Actuator)
+
+// WithDynamic gives the headroom actuator the dynamic client it reaches
+// CapacityBuffers with (a custom resource, outside the clientset).
+// Without it, placeholder node groups always use the placeholder
+// Deployment, and mode capacityBuffer fails saying so.
+func WithDynamic(d dynamic.Interface) Option {
+	return func(a *Actuator) {
+		if a.headroom != nil {
+			a.headroom.Dynamic = d
+		}
+	}
+}
+
 // New returns an Actuator. kube may be nil when no policy manages HPAs or
 // placeholders; awsCfg may be nil when none manages AWS resources.
-func New(kube kubernetes.Interface, awsCfg AWSConfig, rec actuator.Recorder) *Actuator {
+func New(kube kubernetes.Interface, awsCfg AWSConfig, rec actuator.Recorder, opts ...Option) *Actuator {
 	a := &Actuator{awsCfg: awsCfg, rec: rec, regions: map[string]*regional{}}
 	if kube != nil {
 		a.hpa = hpa.New(kube, rec)
 		a.headroom = &headroom.Actuator{Client: kube, Recorder: rec}
+	}
+	for _, o := range opts {
+		o(a)
 	}
 	return a
 }
@@ -238,7 +261,7 @@ func (a *Actuator) applyNodes(ctx context.Context, p *config.Policy, r policy.Re
 		if err != nil {
 			return actuator.Change{}, fmt.Errorf("node group %s: %w", g.Name, err)
 		}
-		return reg.asg.Apply(ctx, awsact.ASGFloor{NodeFloor: floor, Group: g.ASG.Name})
+		return reg.asg.Apply(ctx, awsact.ASGFloor{NodeFloor: floor, Group: g.ASG.Name, Capacity: awsact.CapacityMode(g.ASG.CapacityMode)})
 	case g.Provider == "eks" && g.EKS != nil:
 		reg, err := a.region(ctx, g.EKS.Region)
 		if err != nil {
@@ -250,8 +273,8 @@ func (a *Actuator) applyNodes(ctx context.Context, p *config.Policy, r policy.Re
 			return actuator.Change{}, fmt.Errorf("node group %s: no Kubernetes client", g.Name)
 		}
 		return a.headroom.Apply(ctx, headroom.Desired{Mode: actuator.Active, Reasons: r.Reasons, Target: r.Target,
-			Namespace: g.Placeholder.Namespace, Name: g.Placeholder.Name, Replicas: max(v-g.MinSize, 0),
-			MaxStepDown: 1, Period: floor.ScaleDown.Period})
+			Namespace: g.Placeholder.Namespace, Name: g.Placeholder.Name, Strategy: headroom.Strategy(g.Placeholder.Mode),
+			Replicas: max(v-g.MinSize, 0), MaxStepDown: 1, Period: floor.ScaleDown.Period})
 	}
 	return actuator.Change{}, fmt.Errorf("node group %s: provider %q without its reference", g.Name, g.Provider)
 }
@@ -287,7 +310,8 @@ func (a *Actuator) applyTier(ctx context.Context, p *config.Policy, r policy.Res
 		mode = actuator.DryRun // the default, even if the loop asked
 	}
 	tier := awsact.Tier{Ref: actuator.Ref{Kind: r.Kind, Name: d.Name, Target: r.Target}, Mode: mode, Reasons: r.Reasons,
-		Identifier: d.Identifier, Class: class, Ladder: ladder, ApplyImmediately: len(d.ChangeWindows) > 0}
+		Identifier: d.Identifier, Class: class, Ladder: ladder, ApplyImmediately: len(d.ChangeWindows) > 0,
+		Snapshot: r.Kind == policy.KindDatabase && d.SnapshotBeforeChange}
 	if r.Kind == policy.KindCache {
 		return reg.cache.Apply(ctx, tier)
 	}

@@ -2,6 +2,7 @@ package live
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -112,5 +113,113 @@ func TestApplyMapping(t *testing.T) {
 	}
 	if got := len(j.Changes()); got != 3 {
 		t.Errorf("%d changes recorded, want 3", got)
+	}
+}
+
+// TestASGCapacityMode: with asg.capacityMode desiredCapacity the plan
+// reaches the group's DesiredCapacity, only upward and within its bounds,
+// and MinSize is never written; the default writes MinSize only.
+func TestASGCapacityMode(t *testing.T) {
+	tests := []struct {
+		name     string
+		mode     string
+		group    awstest.ASG
+		desired  int
+		want     awstest.ASG
+		actions  []string // the write actions sent, in order
+		applied  any
+		reasonIn string
+	}{
+		{name: "desired raised", mode: "desiredCapacity", group: awstest.ASG{Min: 2, Max: 10, Desired: 3}, desired: 6,
+			want: awstest.ASG{Min: 2, Max: 10, Desired: 6}, actions: []string{"SetDesiredCapacity"}, applied: 6},
+		{name: "desired bound at the maximum", mode: "desiredCapacity", group: awstest.ASG{Min: 2, Max: 10, Desired: 3}, desired: 14,
+			want: awstest.ASG{Min: 2, Max: 10, Desired: 10}, actions: []string{"SetDesiredCapacity"}, applied: 10, reasonIn: "group maximum is 10"},
+		{name: "desired never lowered", mode: "desiredCapacity", group: awstest.ASG{Min: 2, Max: 10, Desired: 8}, desired: 4,
+			want: awstest.ASG{Min: 2, Max: 10, Desired: 8}, reasonIn: "only raised, never lowered"},
+		{name: "desired at least the group's minimum", mode: "desiredCapacity", group: awstest.ASG{Min: 5, Max: 10, Desired: 5}, desired: 3,
+			want: awstest.ASG{Min: 5, Max: 10, Desired: 5}},
+		{name: "minSize is the default", mode: "", group: awstest.ASG{Min: 2, Max: 10, Desired: 3}, desired: 6,
+			want: awstest.ASG{Min: 6, Max: 10, Desired: 6}, actions: []string{"UpdateAutoScalingGroup"}, applied: 6},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv, a, j := newActuator(t)
+			g := tt.group
+			srv.ASGs["shop-workers"] = &g
+			p := shopPolicy(false)
+			p.Spec.NodeGroups[0].ASG.CapacityMode = tt.mode
+			out, err := a.Apply(context.Background(), p, policy.Resource{Target: "backend", Kind: policy.KindNodeGroup, Name: "workers",
+				Field: policy.FieldMinSize, Current: tt.group.Min, Desired: tt.desired, Reasons: []string{"forecast"}})
+			if err != nil || out.Result != metrics.ResultApplied {
+				t.Fatalf("Apply = %+v, %v", out, err)
+			}
+			if tt.applied != nil && out.Applied != tt.applied {
+				t.Errorf("applied %v, want %v", out.Applied, tt.applied)
+			}
+			if got := *srv.ASGs["shop-workers"]; got != tt.want {
+				t.Errorf("group %+v, want %+v", got, tt.want)
+			}
+			var sent []string
+			for _, r := range srv.Requests("SetDesiredCapacity", "UpdateAutoScalingGroup") {
+				sent = append(sent, r.Action)
+				if r.Action == "SetDesiredCapacity" && r.Params["HonorCooldown"] != "false" {
+					t.Errorf("SetDesiredCapacity %v: a planned raise does not wait for a cooldown", r.Params)
+				}
+				if _, ok := r.Params["MinSize"]; ok && tt.mode == "desiredCapacity" {
+					t.Errorf("MinSize written in desiredCapacity mode: %v", r.Params)
+				}
+			}
+			if strings.Join(sent, ",") != strings.Join(tt.actions, ",") {
+				t.Errorf("writes %v, want %v", sent, tt.actions)
+			}
+			if ch := j.Changes(); len(ch) != 1 || !strings.Contains(strings.Join(ch[0].Reasons, ";"), tt.reasonIn) {
+				t.Errorf("changes %+v, want one with a reason containing %q", ch, tt.reasonIn)
+			}
+		})
+	}
+}
+
+// TestSnapshotBeforeChange: with snapshotBeforeChange the first tick takes
+// a snapshot and changes nothing else, the class waits while it is made,
+// and the class change follows once it is available.
+func TestSnapshotBeforeChange(t *testing.T) {
+	srv, a, _ := newActuator(t)
+	srv.DBs["orders-db"] = &awstest.DBInstance{Class: "db.r5.large", Status: "available"}
+	p := shopPolicy(false)
+	p.Spec.Databases[0].SnapshotBeforeChange = true
+	ctx := context.Background()
+	r := policy.Resource{Target: "backend", Kind: policy.KindDatabase, Name: "orders", Field: policy.FieldInstanceClass,
+		Current: "db.r5.large", Desired: "db.r5.xlarge", Reasons: []string{"Black Friday T-1d"}}
+
+	out, err := a.Apply(ctx, p, r)
+	if err != nil || out.Result != metrics.ResultApplied || out.Applied != "db.r5.large" {
+		t.Errorf("first tick: %+v %v; want the snapshot applied and the class still db.r5.large", out, err)
+	}
+	if n := len(srv.Requests("ModifyDBInstance")); n != 0 {
+		t.Fatalf("ModifyDBInstance sent with the snapshot not yet made (%d)", n)
+	}
+	// The snapshot is being made: the class waits.
+	if out, err := a.Apply(ctx, p, r); err != nil || out.Result != metrics.ResultConflict || len(srv.Requests("ModifyDBInstance")) != 0 {
+		t.Errorf("while the snapshot is made: %+v %v", out, err)
+	}
+	srv.Settle()
+	out, err = a.Apply(ctx, p, r)
+	if err != nil || out.Result != metrics.ResultApplied || out.Applied != "db.r5.xlarge" {
+		t.Errorf("after the snapshot: %+v %v", out, err)
+	}
+	writes := srv.Requests("CreateDBSnapshot", "ModifyDBInstance")
+	if len(writes) != 2 || writes[0].Action != "CreateDBSnapshot" || writes[1].Action != "ModifyDBInstance" ||
+		writes[0].Params["DBInstanceIdentifier"] != "orders-db" || writes[1].Params["DBInstanceClass"] != "db.r5.xlarge" {
+		t.Errorf("writes %+v, want CreateDBSnapshot of orders-db then ModifyDBInstance to db.r5.xlarge", writes)
+	}
+	if !strings.HasPrefix(writes[0].Params["DBSnapshotIdentifier"], "prescale-orders-db-") {
+		t.Errorf("snapshot id %q", writes[0].Params["DBSnapshotIdentifier"])
+	}
+
+	// Without the setting, no snapshot is taken.
+	srv2, b, _ := newActuator(t)
+	srv2.DBs["orders-db"] = &awstest.DBInstance{Class: "db.r5.large", Status: "available"}
+	if _, err := b.Apply(ctx, shopPolicy(false), r); err != nil || len(srv2.Requests("CreateDBSnapshot")) != 0 || len(srv2.Requests("ModifyDBInstance")) != 1 {
+		t.Errorf("default: %v, %d snapshots, %d modifications", err, len(srv2.Requests("CreateDBSnapshot")), len(srv2.Requests("ModifyDBInstance")))
 	}
 }
