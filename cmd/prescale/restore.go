@@ -24,7 +24,8 @@ const restoreExamples = `  prescale restore shop/frontend shop/backend     # the
 
 // runRestore restores the owner's values (remembered in annotations) on
 // the HPAs named, or on every HPA prescale changed with --all, and prints
-// one line per HPA. Exit 0 when all succeeded, 1 when any failed.
+// one line per HPA. Exit 0 when all succeeded, 1 when any failed or a
+// named HPA does not exist, 2 for bad arguments.
 func runRestore(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("restore", "restore [--all [--namespace NS]] [--dry-run] [NAMESPACE/NAME...]", restoreExamples, stdout, stderr)
 	kubeconfig := fs.String("kubeconfig", "", "kubeconfig file (default: $KUBECONFIG, ~/.kube/config, or the in-cluster service account)")
@@ -97,7 +98,15 @@ func runRestore(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	}
 	for _, ch := range changes {
 		fmt.Fprintf(stdout, "%s: %s\n", ch.Ref.Name, restoreLine(ch))
-		failed = failed || ch.Status == actuator.Failed
+		switch ch.Status {
+		case actuator.Failed:
+			failed = true
+		case actuator.Missing:
+			// A name that matches no HPA is bad input, most often a typo
+			// in the namespace or the name: say so where errors go.
+			failed = true
+			fmt.Fprintf(stderr, "prescale restore: HPA %s not found (check the namespace and name: kubectl get hpa -A)\n", ch.Ref.Name)
+		}
 	}
 	if failed {
 		return exitFailure
