@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -49,16 +50,15 @@ func Record(ctx context.Context, client kubernetes.Interface, obj corev1.ObjectR
 func Message(ch actuator.Change) string {
 	msg := ch.Message()
 	if len(ch.Reasons) > 1 {
-		msg = ""
-		for i, f := range ch.Fields {
-			if i > 0 {
-				msg += ", "
-			}
-			msg += fmt.Sprintf("%s %s → %s", f.Field, f.From, f.To)
+		var fields []string
+		for _, f := range ch.Fields {
+			fields = append(fields, fmt.Sprintf("%s %s → %s", f.Field, f.From, f.To))
 		}
-		for _, r := range ch.Reasons {
-			msg += "; " + r
+		parts := ch.Reasons
+		if len(fields) > 0 {
+			parts = append([]string{strings.Join(fields, ", ")}, ch.Reasons...)
 		}
+		msg = strings.Join(parts, "; ")
 	}
 	if len(msg) > 1024 {
 		msg = msg[:1021] + "..."
