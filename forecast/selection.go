@@ -18,7 +18,10 @@ import (
 // each time: the best model of an hour ago is still the best model. It
 // keeps the Selection from Select and calls Refit, which fits only the
 // chosen models on the newer history and reuses the calibration, and it
-// selects afresh every few hours (see Stale).
+// selects afresh every few hours (see Age). Refit also scores its earlier
+// forecasts as their actual values arrive and calibrates later intervals on
+// those errors too, so a Selection is stateful and not safe for concurrent
+// use.
 type Selection struct {
 	name    string
 	detail  string
@@ -30,7 +33,15 @@ type Selection struct {
 	notes   []string
 	// end is the time after the last sample of the history selected on.
 	end time.Time
+	// pending are refitted forecasts not yet fully observed; once they
+	// are, their errors join errs (see score).
+	pending []*Forecast
 }
+
+// maxErrorRows bounds the calibration errors a selection keeps: the
+// validation's, then those of its own refits, newest last. At one refit
+// every 15 minutes, 96 rows are the last day's forecasts.
+const maxErrorRows = 96
 
 // Select is Auto that also returns the Selection behind its forecast.
 func Select(s Series, opts Options) (*Forecast, *Selection, error) {
@@ -64,6 +75,7 @@ func (sel *Selection) Refit(s Series, opts Options) (*Forecast, error) {
 	if s.Observed() < 2 {
 		return nil, errors.New("refit: fewer than 2 observed values")
 	}
+	sel.score(s)
 	in := NewInput(s, opts.Horizon, opts.Location, sel.seasons, opts.Regressors)
 	clean, removed := cleanOutliers(in)
 	fitIn := *in
@@ -100,5 +112,48 @@ func (sel *Selection) Refit(s Series, opts Options) (*Forecast, error) {
 	if removed > 0 {
 		f.Notes = append(f.Notes, fmt.Sprintf("%d outlier(s) ignored in fitting", removed))
 	}
+	if len(sel.errs) > 0 {
+		sel.pending = append(sel.pending, f)
+	}
 	return f, nil
+}
+
+// score moves the refitted forecasts that s now observes in full (over the
+// validated horizon) from pending to the calibration errors, dropping the
+// oldest errors beyond maxErrorRows. The intervals of later refits are so
+// calibrated on the errors of the very forecasts the caller acted on, out
+// of sample, over a day rather than over the few hours a short-horizon
+// validation spans; and one burst weighs little among a day of errors.
+func (sel *Selection) score(s Series) {
+	if len(sel.errs) == 0 || len(sel.errs[0]) == 0 {
+		return
+	}
+	hv := len(sel.errs[0])
+	end := s.Time(s.Len())
+	kept := sel.pending[:0]
+	for _, f := range sel.pending {
+		if f.Step != s.Step || f.Time(hv).After(end) {
+			if f.Step == s.Step {
+				kept = append(kept, f)
+			}
+			continue
+		}
+		row := make([]float64, hv)
+		any := false
+		for k := range row {
+			row[k] = math.NaN()
+			i := int(f.Time(k).Sub(s.Start) / s.Step)
+			if k < f.Len() && i >= 0 && i < s.Len() && !math.IsNaN(s.Values[i]) {
+				row[k] = s.Values[i] - f.Mean[k]
+				any = true
+			}
+		}
+		if any {
+			sel.errs = append(sel.errs, row)
+		}
+	}
+	sel.pending = kept
+	if n := len(sel.errs); n > maxErrorRows {
+		sel.errs = append(sel.errs[:0:0], sel.errs[n-maxErrorRows:]...)
+	}
 }

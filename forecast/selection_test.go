@@ -2,6 +2,7 @@ package forecast_test
 
 import (
 	"math"
+	"math/rand/v2"
 	"strings"
 	"testing"
 	"time"
@@ -125,5 +126,42 @@ func TestRefitBadInput(t *testing.T) {
 		if _, err := sel.Refit(c.s, c.opts); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: err %v, want it to mention %q", c.name, err, c.want)
 		}
+	}
+}
+
+// TestRefitCalibratesOnItsOwnErrors: a selection made on a noiseless
+// history has no error to calibrate on; as noisy samples arrive, each
+// refit scores the earlier refits' forecasts and the band widens to the
+// noise actually seen.
+func TestRefitCalibratesOnItsOwnErrors(t *testing.T) {
+	start := time.Date(2024, 5, 6, 0, 0, 0, 0, time.UTC)
+	s := marketSeries(start, start.Add(14*24*time.Hour))
+	opts := forecast.Options{Horizon: 6, Quantiles: []float64{0.9}, Location: newYork}
+	_, sel, err := forecast.Select(s, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	width := func(f *forecast.Forecast) float64 { return f.Quantiles[0.9][0] - f.Mean[0] }
+	f, err := sel.Refit(s, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := width(f); w > 1e-6 {
+		t.Fatalf("band %.3f on a noiseless history, want 0", w)
+	}
+	// Night-time demand of 100 ± 30, three new samples per refit.
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 60 {
+		for range 3 {
+			v := marketDemand(s.Time(s.Len())) + 60*(rng.Float64()-0.5)
+			s.Values = append(s.Values, v)
+		}
+		if f, err = sel.Refit(s, opts); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Uniform noise of ±30: its 0.9 quantile is +24.
+	if w := width(f); w < 12 || w > 40 {
+		t.Errorf("band %.1f after 180 noisy samples, want about 24", w)
 	}
 }
