@@ -68,6 +68,13 @@ type Config struct {
 	MaxGrowth float64
 	// Now is the clock (time.Now by default); the demo and tests replay.
 	Now func() time.Time
+	// Observed, when set, keeps the signals that are only observed
+	// (latency, cache hit ratio, extras): the engine reads just their
+	// newest value, so a short window does (an hour, say) and the long
+	// history is kept only for the signals that are forecast, which at
+	// thousands of targets halves the memory the loop holds. Nil keeps
+	// every signal in the loop's main History.
+	Observed *metrics.History
 	// Workers bounds how many targets are observed and refitted at once
 	// (default GOMAXPROCS): refits are CPU-bound, so more workers than
 	// cores only add memory. The History's Source must be safe for
@@ -442,8 +449,12 @@ func (l *Loop) Ready() error {
 // withhold this signal's forecast and nothing else.
 func (l *Loop) observe(ctx context.Context, p *config.Policy, t *config.Target, sg signal, ft *fitted, now time.Time, ahead time.Duration, in *targetInputs) {
 	q := metrics.Query{Target: t.Name, Signal: sg.name, Expr: sg.query, Step: sg.step}
-	err := l.hist.Update(ctx, q, now)
-	v, ok := l.hist.Latest(q)
+	hist := l.hist
+	if !sg.forecast && l.cfg.Observed != nil {
+		hist = l.cfg.Observed
+	}
+	err := hist.Update(ctx, q, now)
+	v, ok := hist.Latest(q)
 	if err != nil || !ok {
 		// Stale or failed: the forecast is withheld (fail-static).
 		ft.failing = true

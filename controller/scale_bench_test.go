@@ -131,7 +131,9 @@ func scaleSetup(b *testing.B) *scaleRig {
 		r := &scaleRig{now: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}
 		hist := metrics.NewHistory(synthSource{}, metrics.HistoryConfig{Step: 5 * time.Minute, Window: 14 * 24 * time.Hour}, nil)
 		exp := metrics.NewExporter("bench", nil)
-		r.loop = New(Config{Tick: 30 * time.Second, Refit: 15 * time.Minute, Now: func() time.Time { return r.now }},
+		// As the daemon wires it: observed-only signals in a one-hour history.
+		obs := metrics.NewHistory(synthSource{}, metrics.HistoryConfig{Step: 5 * time.Minute, Window: time.Hour}, nil)
+		r.loop = New(Config{Tick: 30 * time.Second, Refit: 15 * time.Minute, Now: func() time.Time { return r.now }, Observed: obs},
 			func() []*config.Policy { return ps }, hist, NewMemoryActuator(), exp, nil)
 		start := time.Now()
 		if _, err := r.loop.Tick(context.Background()); err != nil {

@@ -146,7 +146,9 @@ func runDaemon(ctx context.Context, d *daemonOptions, logger *slog.Logger) error
 		return awsconfig.LoadDefaultConfig(ctx, opts...)
 	}
 	act := live.New(kube, awsCfg, actuator.LogRecorder{Logger: logger})
-	loop := controller.New(controller.Config{Tick: d.tick, Refit: d.refit, Now: d.now}, policies, hist, act, exp, logger)
+	// Signals that are only observed need their newest value, not weeks.
+	observed := metrics.NewHistory(src, metrics.HistoryConfig{Step: time.Minute, Window: time.Hour}, exp)
+	loop := controller.New(controller.Config{Tick: d.tick, Refit: d.refit, Now: d.now, Observed: observed}, policies, hist, act, exp, logger)
 
 	addr, stopHTTP, err := serveMetrics(d.listen, exp, loop.Ready)
 	if err != nil {
