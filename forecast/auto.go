@@ -249,6 +249,15 @@ func run(s Series, opts Options, allModels bool) (*result, error) {
 	return res, nil
 }
 
+func observedIn(x []float64) bool {
+	for _, v := range x {
+		if !math.IsNaN(v) {
+			return true
+		}
+	}
+	return false
+}
+
 func finite(x []float64) bool {
 	for _, v := range x {
 		if math.IsNaN(v) || math.IsInf(v, 0) {
@@ -289,12 +298,12 @@ func validate(in *Input, raw []float64, cands []candidate, horizon int) *validat
 	if h < 1 {
 		return v
 	}
-	for j := 0; j < validationOrigins; j++ {
-		o := n - h - j*h
-		if o < minHist {
-			break
+	// Origins whose horizon saw no sample at all (a market's night or
+	// weekend, an outage) judge nothing: skip them and look further back.
+	for o := n - h; o >= minHist && len(v.origins) < validationOrigins; o -= h {
+		if observedIn(raw[o : o+h]) {
+			v.origins = append(v.origins, o)
 		}
-		v.origins = append(v.origins, o)
 	}
 	// Oldest first, so errors line up with time.
 	sort.Ints(v.origins)

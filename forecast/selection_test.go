@@ -165,3 +165,28 @@ func TestRefitCalibratesOnItsOwnErrors(t *testing.T) {
 		t.Errorf("band %.1f after 180 noisy samples, want about 24", w)
 	}
 }
+
+// TestValidationSkipsGaps: a market series observed only in trading hours
+// and cut on a Sunday ends in a weekend-long gap. Validation looks past the
+// gap for origins that judge something, rather than failing every model.
+func TestValidationSkipsGaps(t *testing.T) {
+	start := time.Date(2024, 5, 6, 0, 0, 0, 0, time.UTC)
+	s := marketSeries(start, time.Date(2024, 5, 26, 18, 0, 0, 0, time.UTC)) // a Sunday
+	for i, v := range s.Values {
+		if v < 1000 {
+			s.Values[i] = math.NaN() // only trading hours are reported
+		}
+	}
+	f, err := forecast.Auto(s, forecast.Options{Horizon: 7, Quantiles: []float64{0.9}, Location: newYork})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(f.Detail, "over 8 origin(s)") {
+		t.Errorf("detail %q: want 8 validation origins", f.Detail)
+	}
+	for i, m := range f.Mean {
+		if math.Abs(m-1000) > 1 {
+			t.Errorf("step %d: %.1f, want 1000 (the only level ever seen)", i, m)
+		}
+	}
+}

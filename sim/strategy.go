@@ -257,6 +257,8 @@ type ForecastPlanner struct {
 	Model Forecaster
 
 	sel    *forecast.Selection
+	err    error     // of the last fit, retried after Refit
+	errAt  time.Time // when it failed
 	fc     *forecast.Forecast
 	fitAt  time.Time
 	fitLen int // buckets of history behind fc
@@ -322,6 +324,12 @@ func (p *ForecastPlanner) Forecast(now time.Time, observed forecast.Series) (*fo
 	if p.fc != nil && now.Sub(p.fitAt) < p.Refit {
 		return p.fc, nil
 	}
+	// A failed fit is retried on the refit schedule, as the daemon does,
+	// not at every decision.
+	if p.err != nil && now.Sub(p.errAt) < p.Refit {
+		return nil, p.err
+	}
+	p.err = nil
 	p.agg.extend(observed, p.Step)
 	hist := p.agg.series()
 	if time.Duration(hist.Len())*p.Step < p.MinHistory {
@@ -343,7 +351,8 @@ func (p *ForecastPlanner) Forecast(now time.Time, observed forecast.Series) (*fo
 	h := int(end.Sub(hist.Time(hist.Len()))/p.Step) + 1
 	fc, err := p.fit(hist, forecast.Options{Horizon: h, Quantiles: []float64{p.Quantile}, Location: p.Location})
 	if err != nil {
-		return nil, fmt.Errorf("forecast at %s: %w", now.Format(time.RFC3339), err)
+		p.fc, p.err, p.errAt = nil, fmt.Errorf("forecast at %s: %w", now.Format(time.RFC3339), err), now
+		return nil, p.err
 	}
 	p.fc, p.fitAt, p.fitLen = fc, now, hist.Len()
 	p.peak = 0
