@@ -63,6 +63,12 @@ type Config struct {
 	// Refit is how often forecasts are refitted (default 15m); a signal is
 	// also refitted as soon as it comes back after failing.
 	Refit time.Duration
+	// Reselect is how often a signal's model is chosen afresh by
+	// rolling-origin validation (default 6h). Refits in between refit
+	// only the chosen models and calibrate on their own recent errors
+	// (forecast.Selection), several times cheaper; a negative value
+	// selects at every refit.
+	Reselect time.Duration
 	// MaxGrowth bounds a forecast: above MaxGrowth times the highest value
 	// observed in the history it is absurd and discarded (default 3).
 	MaxGrowth float64
@@ -88,6 +94,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Refit <= 0 {
 		c.Refit = 15 * time.Minute
+	}
+	if c.Reselect == 0 {
+		c.Reselect = 6 * time.Hour
 	}
 	if c.MaxGrowth <= 1 {
 		c.MaxGrowth = 3
@@ -128,9 +137,10 @@ type hpaRef struct{ target, namespace, name string }
 // fitted is a signal's current forecast and how it was obtained.
 type fitted struct {
 	f       *forecast.Forecast
-	at      time.Time // when it was fitted
-	failing bool      // the last fetch failed: refit when it comes back
-	why     string    // why there is no usable forecast, when f is nil
+	sel     *forecast.Selection // the model chosen, refitted until Reselect
+	at      time.Time           // when it was fitted
+	failing bool                // the last fetch failed: refit when it comes back
+	why     string              // why there is no usable forecast, when f is nil
 	// mase is the rolling (exponentially weighted) MASE of the forecasts
 	// against what happened; NaN until one could be scored.
 	mase float64
@@ -494,7 +504,16 @@ func (l *Loop) refit(p *config.Policy, t *config.Target, sg signal, series forec
 	end := series.Time(series.Len())
 	h := int(math.Ceil(float64(now.Add(l.cfg.Refit+l.cfg.Tick+ahead).Sub(end))/float64(series.Step))) + 1
 	qs := []float64{t.Capacity.Quantile}
-	f, err := forecast.Auto(series, forecast.Options{Horizon: max(h, 1), Quantiles: qs, Location: p.Location})
+	opts := forecast.Options{Horizon: max(h, 1), Quantiles: qs, Location: p.Location}
+	var f *forecast.Forecast
+	var err error
+	if ft.sel != nil && ft.sel.Age(end) < l.cfg.Reselect {
+		f, err = ft.sel.Refit(series, opts)
+	}
+	if f == nil {
+		// No selection yet, an old one, or a refit that failed: select.
+		f, ft.sel, err = forecast.Select(series, opts)
+	}
 	if err != nil {
 		ft.why = fmt.Sprintf("forecast failed: %v", err)
 		l.log.Warn("forecast failed", "target", t.Name, "signal", sg.name, "err", err)

@@ -121,7 +121,7 @@ func floorOf(t *testing.T, p policy.Plan, target string) policy.Resource {
 func TestLoopRaisesFloorAheadOfDemand(t *testing.T) {
 	h := newHarness(t, testPolicy)
 	var maxFloor, covered, ticks int
-	for i := 0; i < 48; i++ { // four hours of ticks
+	for i := 0; i < 288; i++ { // a day of ticks
 		plan := h.tick(t)
 		r := floorOf(t, plan, "web")
 		f := r.Desired.(int)
@@ -147,16 +147,18 @@ func TestLoopRaisesFloorAheadOfDemand(t *testing.T) {
 		t.Errorf("floor never rose above the owner's 2")
 	}
 	// Provisioning for the 90th percentile, the floor alone should carry
-	// the coming demand most of the time (the HPA reacts to the rest).
-	if frac := float64(covered) / float64(ticks); frac < 0.75 {
-		t.Errorf("the floor covered the next 15 minutes' peak in %.0f%% of ticks, want at least 75%%", 100*frac)
+	// the coming demand most of the time (the HPA reacts to the rest):
+	// the peak of three 5-minute samples under calibrated 90% bounds of
+	// each is covered about 0.9³ ≈ 73% of the time.
+	if frac := float64(covered) / float64(ticks); frac < 0.70 {
+		t.Errorf("the floor covered the next 15 minutes' peak in %.0f%% of ticks, want at least 70%%", 100*frac)
 	}
 	// The broken target: an error counted, its floor at the owner's value.
 	b := floorOf(t, h.lastPlan(t), "broken")
 	if b.Desired.(int) != 3 {
 		t.Errorf("broken target floor %v, want its owner's 3", b.Desired)
 	}
-	if v := testutil.ToFloat64(h.exp.SourceErrors.WithLabelValues("broken", "demand", "bad_query")); v < 48 {
+	if v := testutil.ToFloat64(h.exp.SourceErrors.WithLabelValues("broken", "demand", "bad_query")); v < float64(ticks) {
 		t.Errorf("broken target's errors counted %v, want one per tick", v)
 	}
 	if v := testutil.ToFloat64(h.exp.FailStatic.WithLabelValues("broken")); v != 1 {
