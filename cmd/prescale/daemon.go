@@ -13,6 +13,7 @@ import (
 	sdkaws "github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"go.yaml.in/yaml/v3"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
@@ -93,7 +94,9 @@ func prometheusSource(d *daemonOptions, logger *slog.Logger) (*metrics.Prometheu
 
 // kubeClient uses --kubeconfig, else the in-cluster config, else the
 // usual kubeconfig loading rules ($KUBECONFIG, ~/.kube/config).
-func kubeClient(path string) (kubernetes.Interface, error) {
+// kubeClient returns the clientset and, for custom resources such as
+// CapacityBuffers, a dynamic client on the same configuration.
+func kubeClient(path string) (kubernetes.Interface, dynamic.Interface, error) {
 	var rc *rest.Config
 	var err error
 	switch {
@@ -107,10 +110,18 @@ func kubeClient(path string) (kubernetes.Interface, error) {
 		}
 	}
 	if err != nil {
-		return nil, fmt.Errorf("kubernetes client: %w", err)
+		return nil, nil, fmt.Errorf("kubernetes client: %w", err)
 	}
 	rc.UserAgent = "prescale"
-	return kubernetes.NewForConfig(rc)
+	kube, err := kubernetes.NewForConfig(rc)
+	if err != nil {
+		return nil, nil, fmt.Errorf("kubernetes client: %w", err)
+	}
+	dyn, err := dynamic.NewForConfig(rc)
+	if err != nil {
+		return nil, nil, fmt.Errorf("kubernetes dynamic client: %w", err)
+	}
+	return kube, dyn, nil
 }
 
 // runDaemon is `prescale run --config`: the control loop over Prometheus,
@@ -132,7 +143,7 @@ func runDaemon(ctx context.Context, d *daemonOptions, logger *slog.Logger) error
 	if err != nil {
 		return err
 	}
-	kube, err := kubeClient(d.kubeconfig)
+	kube, dyn, err := kubeClient(d.kubeconfig)
 	if err != nil {
 		return err
 	}
@@ -145,7 +156,7 @@ func runDaemon(ctx context.Context, d *daemonOptions, logger *slog.Logger) error
 		}
 		return awsconfig.LoadDefaultConfig(ctx, opts...)
 	}
-	act := live.New(kube, awsCfg, actuator.LogRecorder{Logger: logger})
+	act := live.New(kube, awsCfg, actuator.LogRecorder{Logger: logger}, live.WithDynamic(dyn))
 	// Signals that are only observed need their newest value, not weeks.
 	observed := metrics.NewHistory(src, metrics.HistoryConfig{Step: time.Minute, Window: time.Hour}, exp)
 	loop := controller.New(controller.Config{Tick: d.tick, Refit: d.refit, Now: d.now, Observed: observed}, policies, hist, act, exp, logger)
