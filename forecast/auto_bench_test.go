@@ -92,3 +92,33 @@ func BenchmarkAuto1min20160(b *testing.B) {
 	_, _, s := benchSeries(b)
 	benchAuto(b, s, 1440)
 }
+
+// BenchmarkRefit5min4032 is the daemon's and the backtest's refit: 14 days
+// of 5-minute data, the next 35 minutes (7 steps), every 15 minutes.
+// "select" validates every candidate (forecast.Select, as Auto); "refit"
+// refits the models chosen a refit earlier (Selection.Refit), which the
+// daemon does between selections every 6 hours. Compare the two in one run.
+func BenchmarkRefit5min4032(b *testing.B) {
+	_, s, _ := benchSeries(b)
+	opts := forecast.Options{Horizon: 7, Quantiles: []float64{0.9}}
+	b.Run("select", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, _, err := forecast.Select(s, opts); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("refit", func(b *testing.B) {
+		_, sel, err := forecast.Select(s.Slice(0, s.Len()-3), opts)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := sel.Refit(s, opts); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
