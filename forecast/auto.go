@@ -115,6 +115,8 @@ type result struct {
 // days, so that each horizon step is seen at the same time of day.
 const (
 	validationOrigins = 8
+	// maxShortOrigins bounds the origins of a short-horizon validation.
+	maxShortOrigins = 24
 	// minValidationPoints is the shortest history a validation fit sees.
 	minValidationPoints = 16
 )
@@ -298,9 +300,23 @@ func validate(in *Input, raw []float64, cands []candidate, horizon int) *validat
 	if h < 1 {
 		return v
 	}
+	// A short horizon (the daemon's half hour) validated at a few origins
+	// sees only the last few hours: too few errors to estimate a tail, and
+	// one burst among them inflates it for hours. Take more origins then,
+	// up to a day's worth.
+	origins := validationOrigins
+	day := 0
+	if len(in.Seasons) > 0 {
+		day = in.Seasons[0].Period
+	} else if in.Step > 0 {
+		day = int(24 * time.Hour / in.Step)
+	}
+	if h*origins < day {
+		origins = min(maxShortOrigins, (day+h-1)/h)
+	}
 	// Origins whose horizon saw no sample at all (a market's night or
 	// weekend, an outage) judge nothing: skip them and look further back.
-	for o := n - h; o >= minHist && len(v.origins) < validationOrigins; o -= h {
+	for o := n - h; o >= minHist && len(v.origins) < origins; o -= h {
 		if observedIn(raw[o : o+h]) {
 			v.origins = append(v.origins, o)
 		}
