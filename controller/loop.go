@@ -14,6 +14,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"log/slog"
 	"math"
 	"runtime"
@@ -64,7 +65,8 @@ type Config struct {
 	// also refitted as soon as it comes back after failing.
 	Refit time.Duration
 	// Reselect is how often a signal's model is chosen afresh by
-	// rolling-origin validation (default 6h). Refits in between refit
+	// rolling-origin validation (default 6h; each signal after between
+	// half and the whole of it, so that selections spread out). Refits in between refit
 	// only the chosen models and calibrate on their own recent errors
 	// (forecast.Selection), several times cheaper; a negative value
 	// selects at every refit.
@@ -507,7 +509,7 @@ func (l *Loop) refit(p *config.Policy, t *config.Target, sg signal, series forec
 	opts := forecast.Options{Horizon: max(h, 1), Quantiles: qs, Location: p.Location}
 	var f *forecast.Forecast
 	var err error
-	if ft.sel != nil && ft.sel.Age(end) < l.cfg.Reselect {
+	if ft.sel != nil && ft.sel.Age(end) < reselectAfter(l.cfg.Reselect, p.Metadata.Name, t.Name, sg.name) {
 		f, err = ft.sel.Refit(series, opts)
 	}
 	if f == nil {
@@ -534,6 +536,23 @@ func (l *Loop) refit(p *config.Policy, t *config.Target, sg signal, series forec
 		l.exp.Model.DeletePartialMatch(map[string]string{"target": t.Name, "signal": sg.name})
 		l.exp.Model.WithLabelValues(t.Name, sg.name, f.Model).Set(1)
 	}
+}
+
+// reselectAfter is the age at which one signal's model is selected afresh:
+// between half of and the whole reselect period, fixed per signal by a
+// hash of its name. Every model is selected at start-up; without the
+// spread they would all be selected again at one tick every period, and
+// with thousands of targets that tick would take minutes.
+func reselectAfter(period time.Duration, names ...string) time.Duration {
+	if period <= 0 {
+		return period
+	}
+	h := fnv.New32a()
+	for _, n := range names {
+		h.Write([]byte(n))
+		h.Write([]byte{0})
+	}
+	return period/2 + time.Duration(uint64(period/2)*uint64(h.Sum32()%1024)/1024)
 }
 
 // maseWeight is the weight of the newest score in the rolling MASE: about

@@ -3,6 +3,7 @@ package controller
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -369,5 +370,32 @@ func TestRestoreWhenTargetLeaves(t *testing.T) {
 	h.tick(t)
 	if len(h.act.Restored) != 2 {
 		t.Errorf("restored again: %v", h.act.Restored)
+	}
+}
+
+// TestReselectAfterSpreads: selections are spread over the second half of
+// the reselect period, fixed per signal, so that models selected together
+// at start-up are not all selected again at one tick.
+func TestReselectAfterSpreads(t *testing.T) {
+	const period = 6 * time.Hour
+	seen := map[time.Duration]bool{}
+	for i := range 200 {
+		target := fmt.Sprintf("web-%d", i)
+		d := reselectAfter(period, "shop", target, "demand")
+		if d < period/2 || d >= period {
+			t.Fatalf("%s: %v, want in [3h, 6h)", target, d)
+		}
+		if again := reselectAfter(period, "shop", target, "demand"); again != d {
+			t.Fatalf("%s: %v then %v, want the same", target, d, again)
+		}
+		seen[d.Truncate(30*time.Minute)] = true
+	}
+	if len(seen) < 6 {
+		t.Errorf("200 signals fall in %d of the 6 half-hours of [3h, 6h)", len(seen))
+	}
+	for _, p := range []time.Duration{-1, 0} {
+		if d := reselectAfter(p, "shop", "web", "demand"); d != p {
+			t.Errorf("period %v: %v, want it unchanged (select at every refit)", p, d)
+		}
 	}
 }

@@ -3,7 +3,7 @@ package controller
 // Scale benchmarks (issue 7): one process with 10,000 targets × 4 signals
 // (demand and dbConnections forecast, latencyP95 and cacheHitRatio only
 // observed) and 14 days of 5-minute history in memory, through the real
-// loop: History, forecast.Auto, the policy engine and the exporter; only the
+// loop: History, the forecaster, the policy engine and the exporter; only the
 // source (synthetic, computed on the fly, holding no data) and the actuator
 // (in memory) are stand-ins. The bar: at most 1 GiB resident, a tick's
 // planning at most 1 s on one core, refitting every model at most 60 s on
@@ -229,13 +229,32 @@ func BenchmarkScale(b *testing.B) {
 	})
 	// refit: a tick at which every forecast is due (the clock moves a
 	// refit period): every demand and dbConnections model is refitted on
-	// GOMAXPROCS workers.
+	// GOMAXPROCS workers. Between selections a refit refits the chosen
+	// models only (forecast.Selection.Refit); "select" below is the rarer
+	// tick at which every model is selected afresh.
 	b.Run("refit", func(b *testing.B) {
 		r := scaleSetup(b)
 		b.ResetTimer()
 		cpu := cpuTime()
 		for range b.N {
 			r.now = r.now.Add(r.loop.cfg.Refit)
+			if _, err := r.loop.Tick(context.Background()); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric((cpuTime()-cpu).Seconds()/float64(b.N), "cpu-s/op")
+		b.ReportMetric(float64(r.fits), "fits/op")
+	})
+	// select: a tick at which every model is older than the reselect
+	// period and is selected afresh by rolling-origin validation, as at
+	// start-up. In steady state selections are spread over the period
+	// (reselectAfter), so no tick does them all.
+	b.Run("select", func(b *testing.B) {
+		r := scaleSetup(b)
+		b.ResetTimer()
+		cpu := cpuTime()
+		for range b.N {
+			r.now = r.now.Add(r.loop.cfg.Reselect)
 			if _, err := r.loop.Tick(context.Background()); err != nil {
 				b.Fatal(err)
 			}
