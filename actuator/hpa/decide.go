@@ -23,6 +23,11 @@ const (
 	// so that a change someone else made since is recognised as the
 	// owner's new intent rather than overwritten as stale.
 	AnnotationApplied = "prescale.io/applied"
+	// AnnotationManagedBy names the prescale deployment (its Lease) that
+	// changed the HPA, so that after a restart it finds the HPAs it must
+	// hand back when their target left the policy while it was down, and
+	// leaves those of other shards alone.
+	AnnotationManagedBy = "prescale.io/managed-by"
 )
 
 // Live is what prescale reads from an HPA.

@@ -63,6 +63,10 @@ func (d Desired) ref() actuator.Ref {
 type Actuator struct {
 	Client   kubernetes.Interface
 	Recorder actuator.Recorder
+	// Manager is written to AnnotationManagedBy on every HPA changed
+	// ("prescale" when empty): the daemon sets its Lease name, which
+	// differs per shard.
+	Manager string
 	// Logger receives what is not a Change (an Event that could not be
 	// written). Nil means slog.Default.
 	Logger *slog.Logger
@@ -78,6 +82,32 @@ type Actuator struct {
 // New returns an Actuator.
 func New(client kubernetes.Interface, rec actuator.Recorder) *Actuator {
 	return &Actuator{Client: client, Recorder: rec}
+}
+
+func (a *Actuator) manager() string {
+	if a.Manager == "" {
+		return "prescale"
+	}
+	return a.Manager
+}
+
+// Managed lists, across all namespaces, the HPAs this Manager changed and
+// has not restored (they carry its AnnotationManagedBy and the owner's
+// values). HPAs changed by another manager, or by a prescale from before
+// the annotation, are left out: what cannot be attributed is never
+// restored.
+func (a *Actuator) Managed(ctx context.Context) ([]types.NamespacedName, error) {
+	list, err := a.Client.AutoscalingV2().HorizontalPodAutoscalers("").List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("list hpas: %w", err)
+	}
+	var out []types.NamespacedName
+	for _, h := range list.Items {
+		if _, ok := h.Annotations[AnnotationOwnerMin]; ok && h.Annotations[AnnotationManagedBy] == a.manager() {
+			out = append(out, types.NamespacedName{Namespace: h.Namespace, Name: h.Name})
+		}
+	}
+	return out, nil
 }
 
 func (a *Actuator) log() *slog.Logger {
@@ -163,7 +193,7 @@ func (a *Actuator) observe(ctx context.Context, d Desired, written **autoscaling
 		if a.beforeWrite != nil {
 			a.beforeWrite()
 		}
-		cfg, err := applyConfig(h, dec, want.Resource)
+		cfg, err := applyConfig(h, dec, want.Resource, a.manager())
 		if err != nil {
 			return fmt.Errorf("hpa %s/%s: %w", d.Namespace, d.Name, err)
 		}
@@ -219,11 +249,12 @@ func resourceMetric(ms []autoscalingv2.MetricSpec, resource string) int {
 // applyConfig is the server-side apply configuration of a decision: the
 // fields prescale owns and nothing else. The UID and resourceVersion make
 // the apply a compare-and-swap against the object that was read.
-func applyConfig(h *autoscalingv2.HorizontalPodAutoscaler, dec Decision, resource string) (*acautoscalingv2.HorizontalPodAutoscalerApplyConfiguration, error) {
+func applyConfig(h *autoscalingv2.HorizontalPodAutoscaler, dec Decision, resource, manager string) (*acautoscalingv2.HorizontalPodAutoscalerApplyConfiguration, error) {
 	ann := map[string]string{
-		AnnotationOwnerMin: strconv.Itoa(dec.Owner.MinReplicas),
-		AnnotationOwnerMax: strconv.Itoa(dec.Owner.MaxReplicas),
-		AnnotationApplied:  formatApplied(dec),
+		AnnotationOwnerMin:  strconv.Itoa(dec.Owner.MinReplicas),
+		AnnotationOwnerMax:  strconv.Itoa(dec.Owner.MaxReplicas),
+		AnnotationApplied:   formatApplied(dec),
+		AnnotationManagedBy: manager,
 	}
 	// The owner's target is remembered only once prescale changes it.
 	if dec.Owner.Target > 0 && (dec.Target > 0 || h.Annotations[AnnotationOwnerTarget] != "") {

@@ -381,6 +381,60 @@ func TestRestoreAll(t *testing.T) {
 	}
 }
 
+// TestManaged: each prescale deployment (shard) finds, across namespaces,
+// the HPAs it changed and has not restored, and never another shard's.
+func TestManaged(t *testing.T) {
+	ctx := context.Background()
+	ns := namespace(t)
+	shardA := New(clientset, nil)
+	shardA.Manager = "prescale-shard-a"
+	shardB := New(clientset, nil)
+	shardB.Manager = "prescale-shard-b"
+	for _, name := range []string{"x", "y", "z"} {
+		createDeployment(t, ns, name)
+		createHPA(t, ns, name, 2, 10, 70)
+	}
+	if _, err := shardA.Apply(ctx, desired(ns, "x", 6)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := shardB.Apply(ctx, desired(ns, "y", 6)); err != nil {
+		t.Fatal(err)
+	}
+	if got := getHPA(t, ns, "x").Annotations[AnnotationManagedBy]; got != "prescale-shard-a" {
+		t.Errorf("x annotated managed-by %q, want prescale-shard-a", got)
+	}
+	inNS := func(a *Actuator) []string {
+		t.Helper()
+		refs, err := a.Managed(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, r := range refs {
+			if r.Namespace == ns {
+				out = append(out, r.Name)
+			}
+		}
+		return out
+	}
+	if got := inNS(shardA); len(got) != 1 || got[0] != "x" {
+		t.Errorf("shard a manages %v, want [x]", got)
+	}
+	if got := inNS(shardB); len(got) != 1 || got[0] != "y" {
+		t.Errorf("shard b manages %v, want [y]", got)
+	}
+	// Restored, the HPA is nobody's any more.
+	if _, err := shardA.Restore(ctx, actuator.Active, "api", ns, "x", []string{"target left the policy"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := inNS(shardA); len(got) != 0 {
+		t.Errorf("after restore shard a manages %v, want none", got)
+	}
+	if _, ok := getHPA(t, ns, "x").Annotations[AnnotationManagedBy]; ok {
+		t.Error("restore left the managed-by annotation")
+	}
+}
+
 // TestRBAC runs the actuator as the ServiceAccount bound only to the
 // ClusterRole in deploy/rbac: it can do its work, and cannot patch a
 // Deployment.
