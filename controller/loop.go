@@ -51,6 +51,18 @@ type Restorer interface {
 	Restore(ctx context.Context, target, namespace, name string, reasons []string) error
 }
 
+// HPARef names an HPA.
+type HPARef struct{ Namespace, Name string }
+
+// ManagedLister is a Restorer that can list the HPAs it changed and has
+// not restored, from what it wrote on them. The set of managed HPAs is
+// otherwise only in memory: a target removed from the policy while
+// prescale was down would keep its raised floor for good. The loop lists
+// them at its first acting tick and restores those no target claims.
+type ManagedLister interface {
+	ManagedHPAs(ctx context.Context) ([]HPARef, error)
+}
+
 // Outcome is how one actuation ended.
 type Outcome struct {
 	Result  metrics.ActuationResult
@@ -129,7 +141,10 @@ type Loop struct {
 	// managed are the HPAs of targets in mode active at the last tick, by
 	// policy and target: the ones to hand back when they leave.
 	managed map[string]hpaRef
-	fits    map[fitKey]*fitted
+	// seeded is set once managed holds what the actuator found on the
+	// cluster (ManagedLister) at the first acting tick.
+	seeded bool
+	fits   map[fitKey]*fitted
 }
 
 type fitKey struct{ policy, target, signal string }
@@ -196,6 +211,9 @@ func (l *Loop) Tick(ctx context.Context) ([]policy.Plan, error) {
 		}
 		plans = append(plans, plan)
 	}
+	if err := l.seedManaged(ctx); err != nil {
+		errs = append(errs, err)
+	}
 	if err := l.restoreLeavers(ctx); err != nil {
 		errs = append(errs, err)
 	}
@@ -258,6 +276,45 @@ func (l *Loop) restoreLeavers(ctx context.Context) error {
 	}
 	l.managed = next
 	return errors.Join(errs...)
+}
+
+// seedManaged adds to managed, once, the HPAs the actuator finds it
+// changed before this process started: under the key of the policy target
+// that names the HPA now (so that restoreLeavers treats it by that
+// target's mode), or under a key no target has when none does (so that it
+// is restored). A failed listing is retried at the next tick.
+func (l *Loop) seedManaged(ctx context.Context) error {
+	if l.seeded {
+		return nil
+	}
+	lister, ok := l.act.(ManagedLister)
+	if !ok {
+		l.seeded = true
+		return nil
+	}
+	found, err := lister.ManagedHPAs(ctx)
+	if err != nil {
+		return fmt.Errorf("list managed hpas: %w", err)
+	}
+	l.seeded = true
+	type claim struct{ key, target string }
+	claimed := map[HPARef]claim{}
+	for _, p := range l.policies() {
+		for _, t := range p.Spec.Targets {
+			claimed[HPARef{t.HPA.Namespace, t.HPA.Name}] = claim{p.Metadata.Name + "/" + t.Name, t.Name}
+		}
+	}
+	for _, r := range found {
+		c, ok := claimed[r]
+		if !ok {
+			c = claim{key: "cluster:" + r.Namespace + "/" + r.Name}
+			l.log.Info("found an HPA prescale changed whose target is in no policy: restoring it", "hpa", r.Namespace+"/"+r.Name)
+		}
+		if _, ok := l.managed[c.key]; !ok {
+			l.managed[c.key] = hpaRef{c.target, r.Namespace, r.Name}
+		}
+	}
+	return nil
 }
 
 // signal is one query of a target and what the engine calls it.

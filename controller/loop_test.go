@@ -399,3 +399,52 @@ func TestReselectAfterSpreads(t *testing.T) {
 		}
 	}
 }
+
+// listingActuator is a MemoryActuator that, like the live one, finds on
+// the cluster the HPAs it changed before the process started.
+type listingActuator struct {
+	*MemoryActuator
+	found    []HPARef
+	listErr  error
+	lists    int
+	restored []HPARef
+}
+
+func (a *listingActuator) ManagedHPAs(context.Context) ([]HPARef, error) {
+	a.lists++
+	return a.found, a.listErr
+}
+
+func (a *listingActuator) Restore(ctx context.Context, target, namespace, name string, reasons []string) error {
+	a.restored = append(a.restored, HPARef{namespace, name})
+	return a.MemoryActuator.Restore(ctx, target, namespace, name, reasons)
+}
+
+// TestRestoreAfterRestart: HPAs prescale changed before a restart are
+// found at the first acting tick; the one whose target left the policy
+// while prescale was down is restored, the one a target still manages is
+// kept, and a failed listing is retried at the next tick.
+func TestRestoreAfterRestart(t *testing.T) {
+	h := newHarness(t, testPolicy)
+	act := &listingActuator{MemoryActuator: h.act, listErr: errors.New("connection refused"),
+		found: []HPARef{{"default", "web"}, {"shop", "legacy"}}}
+	h.loop.act = act
+	if _, err := h.loop.Tick(context.Background()); err == nil || !strings.Contains(err.Error(), "list managed hpas: connection refused") {
+		t.Fatalf("tick with the listing failing: %v, want it reported", err)
+	}
+	if len(act.restored) != 0 {
+		t.Fatalf("restored %v without a listing", act.restored)
+	}
+	act.listErr = nil
+	h.tick(t)
+	if len(act.restored) != 1 || act.restored[0] != (HPARef{"shop", "legacy"}) {
+		t.Fatalf("restored %v, want [shop/legacy] only (default/web is still an active target)", act.restored)
+	}
+	h.tick(t)
+	if act.lists != 2 || len(act.restored) != 1 {
+		t.Errorf("listed %d times, restored %v: want one listing after the failed one and no second restore", act.lists, act.restored)
+	}
+	if hpa, ok := h.act.HPA("web"); !ok || hpa.MinReplicas < 2 {
+		t.Errorf("web's HPA %+v, %v: want it still managed", hpa, ok)
+	}
+}

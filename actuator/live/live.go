@@ -87,6 +87,34 @@ func WithDynamic(d dynamic.Interface) Option {
 	}
 }
 
+// WithManager names this prescale deployment on the HPAs it changes (its
+// Lease name, which differs per shard), so that after a restart it finds
+// them again (see ManagedHPAs). The default is "prescale".
+func WithManager(name string) Option {
+	return func(a *Actuator) {
+		if a.hpa != nil {
+			a.hpa.Manager = name
+		}
+	}
+}
+
+// ManagedHPAs implements controller.ManagedLister: the HPAs this
+// deployment changed and has not restored, from their annotations.
+func (a *Actuator) ManagedHPAs(ctx context.Context) ([]controller.HPARef, error) {
+	if a.hpa == nil {
+		return nil, nil
+	}
+	refs, err := a.hpa.Managed(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]controller.HPARef, len(refs))
+	for i, r := range refs {
+		out[i] = controller.HPARef{Namespace: r.Namespace, Name: r.Name}
+	}
+	return out, nil
+}
+
 // New returns an Actuator. kube may be nil when no policy manages HPAs or
 // placeholders; awsCfg may be nil when none manages AWS resources.
 func New(kube kubernetes.Interface, awsCfg AWSConfig, rec actuator.Recorder, opts ...Option) *Actuator {

@@ -156,7 +156,7 @@ func runDaemon(ctx context.Context, d *daemonOptions, logger *slog.Logger) error
 		}
 		return awsconfig.LoadDefaultConfig(ctx, opts...)
 	}
-	act := live.New(kube, awsCfg, actuator.LogRecorder{Logger: logger}, live.WithDynamic(dyn))
+	act := live.New(kube, awsCfg, actuator.LogRecorder{Logger: logger}, live.WithDynamic(dyn), live.WithManager(leaseName))
 	// Signals that are only observed need their newest value, not weeks.
 	observed := metrics.NewHistory(src, metrics.HistoryConfig{Step: time.Minute, Window: time.Hour}, exp)
 	loop := controller.New(controller.Config{Tick: d.tick, Refit: d.refit, Now: d.now, Observed: observed}, policies, hist, act, exp, logger)
