@@ -243,7 +243,8 @@ func run(s Series, opts Options, allModels bool) (*result, error) {
 	}
 	res.final = mk(name, detail, mean, errs)
 	res.final.Notes = notes
-	res.sel = &Selection{name: name, seasons: in.Seasons, step: s.Step, errs: errs, notes: seasonNotes, detail: strings.Join(parts, " + ")}
+	res.sel = &Selection{name: name, seasons: in.Seasons, step: s.Step, notes: seasonNotes, detail: strings.Join(parts, " + ")}
+	res.sel.setErrors(errs)
 	for _, w := range choice.weights {
 		res.sel.models = append(res.sel.models, finalModels[cands[w.i].name])
 		res.sel.weights = append(res.sel.weights, w.w)

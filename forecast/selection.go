@@ -29,8 +29,12 @@ type Selection struct {
 	step    time.Duration
 	models  []Model
 	weights []float64
-	errs    [][]float64
-	notes   []string
+	// errs are the calibration errors, row after row of hv steps (NaN:
+	// not observed), in float32: a daemon keeps one Selection per
+	// forecast signal, tens of thousands of them.
+	errs  []float32
+	hv    int
+	notes []string
 	// end is the time after the last sample of the history selected on.
 	end time.Time
 	// pending are refitted forecasts not yet fully observed; once they
@@ -107,12 +111,12 @@ func (sel *Selection) Refit(s Series, opts Options) (*Forecast, error) {
 		Mean:    mean,
 		Seasons: sel.seasons,
 	}
-	f.Quantiles = calibrate(mean, sel.errs, opts.Quantiles, in.NonNegative)
+	f.Quantiles = calibrate(mean, sel.errorRows(), opts.Quantiles, in.NonNegative)
 	f.Notes = append(f.Notes, sel.notes...)
 	if removed > 0 {
 		f.Notes = append(f.Notes, fmt.Sprintf("%d outlier(s) ignored in fitting", removed))
 	}
-	if len(sel.errs) > 0 {
+	if sel.hv > 0 {
 		sel.pending = append(sel.pending, f)
 	}
 	return f, nil
@@ -125,10 +129,10 @@ func (sel *Selection) Refit(s Series, opts Options) (*Forecast, error) {
 // of sample, over a day rather than over the few hours a short-horizon
 // validation spans; and one burst weighs little among a day of errors.
 func (sel *Selection) score(s Series) {
-	if len(sel.errs) == 0 || len(sel.errs[0]) == 0 {
+	hv := sel.hv
+	if hv == 0 {
 		return
 	}
-	hv := len(sel.errs[0])
 	end := s.Time(s.Len())
 	kept := sel.pending[:0]
 	for _, f := range sel.pending {
@@ -138,22 +142,57 @@ func (sel *Selection) score(s Series) {
 			}
 			continue
 		}
-		row := make([]float64, hv)
+		row := make([]float32, hv)
 		any := false
 		for k := range row {
-			row[k] = math.NaN()
+			row[k] = float32(math.NaN())
 			i := int(f.Time(k).Sub(s.Start) / s.Step)
 			if k < f.Len() && i >= 0 && i < s.Len() && !math.IsNaN(s.Values[i]) {
-				row[k] = s.Values[i] - f.Mean[k]
+				row[k] = float32(s.Values[i] - f.Mean[k])
 				any = true
 			}
 		}
 		if any {
-			sel.errs = append(sel.errs, row)
+			sel.errs = append(sel.errs, row...)
 		}
 	}
 	sel.pending = kept
-	if n := len(sel.errs); n > maxErrorRows {
-		sel.errs = append(sel.errs[:0:0], sel.errs[n-maxErrorRows:]...)
+	if n := len(sel.errs) / hv; n > maxErrorRows {
+		sel.errs = append(sel.errs[:0:0], sel.errs[(n-maxErrorRows)*hv:]...)
+	}
+}
+
+// errorRows returns the calibration errors as calibrate takes them.
+func (sel *Selection) errorRows() [][]float64 {
+	if sel.hv == 0 {
+		return nil
+	}
+	out := make([][]float64, len(sel.errs)/sel.hv)
+	for j := range out {
+		row := make([]float64, sel.hv)
+		for k := range row {
+			row[k] = float64(sel.errs[j*sel.hv+k])
+		}
+		out[j] = row
+	}
+	return out
+}
+
+// setErrors keeps errs (rows of equal length) as the calibration errors.
+func (sel *Selection) setErrors(errs [][]float64) {
+	sel.errs, sel.hv = nil, 0
+	if len(errs) == 0 || len(errs[0]) == 0 {
+		return
+	}
+	sel.hv = len(errs[0])
+	sel.errs = make([]float32, 0, len(errs)*sel.hv)
+	for _, row := range errs {
+		for k := range sel.hv {
+			v := math.NaN()
+			if k < len(row) {
+				v = row[k]
+			}
+			sel.errs = append(sel.errs, float32(v))
+		}
 	}
 }
