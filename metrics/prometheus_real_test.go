@@ -14,8 +14,8 @@ import (
 
 	"github.com/prometheus/common/model"
 
-	"github.com/prescale/prescale/metrics"
 	"github.com/prescale/prescale/internal/promtest"
+	"github.com/prescale/prescale/metrics"
 	"github.com/prescale/prescale/metrics/trace"
 )
 
