@@ -33,6 +33,7 @@ type daemonOptions struct {
 	prometheusConfig string
 	prometheusURL    string
 	tick, refit      time.Duration
+	reselect         time.Duration
 	history          time.Duration
 	reload           time.Duration
 	leaderElect      bool
@@ -57,6 +58,7 @@ func addDaemonFlags(fs *flag.FlagSet) *daemonOptions {
 	fs.StringVar(&d.prometheusURL, "prometheus-url", "", "Prometheus URL, when no --prometheus-config is given")
 	fs.DurationVar(&d.tick, "tick", 30*time.Second, "planning period")
 	fs.DurationVar(&d.refit, "refit", 15*time.Minute, "forecast refit period")
+	fs.DurationVar(&d.reselect, "reselect", 6*time.Hour, "how often each signal's model is chosen afresh by validation (each signal after between half and all of it); refits in between refit the chosen models only; negative: at every refit")
 	fs.DurationVar(&d.history, "history", 14*24*time.Hour, "history backfilled and kept per signal")
 	fs.DurationVar(&d.reload, "reload", 10*time.Second, "how often the policy files are checked for changes")
 	fs.BoolVar(&d.leaderElect, "leader-elect", false, "elect a leader with a Kubernetes Lease; only the leader acts")
@@ -159,7 +161,7 @@ func runDaemon(ctx context.Context, d *daemonOptions, logger *slog.Logger) error
 	act := live.New(kube, awsCfg, actuator.LogRecorder{Logger: logger}, live.WithDynamic(dyn), live.WithManager(leaseName))
 	// Signals that are only observed need their newest value, not weeks.
 	observed := metrics.NewHistory(src, metrics.HistoryConfig{Step: time.Minute, Window: time.Hour}, exp)
-	loop := controller.New(controller.Config{Tick: d.tick, Refit: d.refit, Now: d.now, Observed: observed}, policies, hist, act, exp, logger)
+	loop := controller.New(controller.Config{Tick: d.tick, Refit: d.refit, Reselect: d.reselect, Now: d.now, Observed: observed}, policies, hist, act, exp, logger)
 
 	addr, stopHTTP, err := serveMetrics(d.listen, exp, loop.Ready)
 	if err != nil {

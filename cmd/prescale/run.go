@@ -70,6 +70,10 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		return exitOK
 	}
+	if d.tick <= 0 || d.refit <= 0 || d.reselect == 0 {
+		fmt.Fprintln(stderr, "prescale run: --tick and --refit must be positive, --reselect not zero")
+		return exitUsage
+	}
 	d.configs = configs
 	d.listen = *listen
 	if err := runDaemon(ctx, d, logger); err != nil {
