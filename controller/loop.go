@@ -95,6 +95,12 @@ type Config struct {
 	// thousands of targets halves the memory the loop holds. Nil keeps
 	// every signal in the loop's main History.
 	Observed *metrics.History
+	// Usage, when set, reads the usage of the pods behind an HPA (from the
+	// metrics API: metrics.HPAUsage.Of). Each target's is read once per
+	// Refit and exported beside its demand per pod, so that the capacity
+	// model can be checked against what the pods really use. It is called
+	// from the workers concurrently.
+	Usage func(ctx context.Context, namespace, name string) (metrics.Usage, error)
 	// Workers bounds how many targets are observed and refitted at once
 	// (default GOMAXPROCS): refits are CPU-bound, so more workers than
 	// cores only add memory. The History's Source must be safe for
@@ -145,6 +151,9 @@ type Loop struct {
 	// cluster (ManagedLister) at the first acting tick.
 	seeded bool
 	fits   map[fitKey]*fitted
+	// usageAt is when each target's pod usage was last read, by
+	// policy/target.
+	usageAt map[string]time.Time
 }
 
 type fitKey struct{ policy, target, signal string }
@@ -172,7 +181,7 @@ func New(cfg Config, policies func() []*config.Policy, hist *metrics.History, ac
 	}
 	return &Loop{cfg: cfg.withDefaults(), policies: policies, hist: hist, act: act, exp: exp, log: logger,
 		engines: map[*config.Policy]*policy.Engine{}, states: map[string]policy.State{}, fits: map[fitKey]*fitted{},
-		managed: map[string]hpaRef{}}
+		managed: map[string]hpaRef{}, usageAt: map[string]time.Time{}}
 }
 
 // Run ticks until ctx is done. Cancelling ctx abandons the tick in
@@ -415,10 +424,11 @@ func (l *Loop) inputs(ctx context.Context, p *config.Policy, now time.Time) poli
 	in := policy.Inputs{Forecasts: map[string]map[string]*forecast.Forecast{}, Observed: map[string]map[string]float64{}}
 	ahead := policy.LookAhead(p)
 	type job struct {
-		t    *config.Target
-		sigs []signal
-		fits []*fitted
-		res  targetInputs
+		t     *config.Target
+		sigs  []signal
+		fits  []*fitted
+		res   targetInputs
+		usage bool // read the pods' usage this tick
 	}
 	jobs := make([]job, len(p.Spec.Targets))
 	// The fits map is shared: its entries are made here, before the
@@ -426,6 +436,10 @@ func (l *Loop) inputs(ctx context.Context, p *config.Policy, now time.Time) poli
 	for i := range p.Spec.Targets {
 		t := &p.Spec.Targets[i]
 		j := job{t: t, sigs: signalsOf(t)}
+		if key := p.Metadata.Name + "/" + t.Name; l.cfg.Usage != nil && l.exp != nil && t.HPA.Name != "" && now.Sub(l.usageAt[key]) >= l.cfg.Refit {
+			j.usage = true
+			l.usageAt[key] = now
+		}
 		for _, sg := range j.sigs {
 			k := fitKey{p.Metadata.Name, t.Name, sg.name}
 			ft := l.fits[k]
@@ -442,6 +456,13 @@ func (l *Loop) inputs(ctx context.Context, p *config.Policy, now time.Time) poli
 		j.res = targetInputs{forecasts: map[string]*forecast.Forecast{}, observed: map[string]float64{}}
 		for s, sg := range j.sigs {
 			l.observe(ctx, p, j.t, sg, j.fits[s], now, ahead, &j.res)
+		}
+		if j.usage {
+			if u, err := l.cfg.Usage(ctx, j.t.HPA.Namespace, j.t.HPA.Name); err != nil {
+				l.log.Warn("pod usage not read", "target", j.t.Name, "err", err)
+			} else if d, ok := j.res.observed["demand"]; ok {
+				l.exp.ObserveUsage(j.t.Name, u, d)
+			}
 		}
 		if l.exp != nil {
 			held := 0.0

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -446,5 +447,46 @@ func TestRestoreAfterRestart(t *testing.T) {
 	}
 	if hpa, ok := h.act.HPA("web"); !ok || hpa.MinReplicas < 2 {
 		t.Errorf("web's HPA %+v, %v: want it still managed", hpa, ok)
+	}
+}
+
+// TestPodUsageExported: with a usage reader, each target's pod usage is
+// read once per refit period and exported beside its demand per pod; a
+// failing read only logs.
+func TestPodUsageExported(t *testing.T) {
+	h := newHarness(t, testPolicy)
+	var mu sync.Mutex // the loop reads targets' usage concurrently
+	var calls []string
+	h.loop.cfg.Usage = func(_ context.Context, ns, name string) (metrics.Usage, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		calls = append(calls, ns+"/"+name)
+		if name == "broken" {
+			return metrics.Usage{}, errors.New("metrics API unavailable")
+		}
+		return metrics.Usage{Pods: 4, CPUCores: 2}, nil
+	}
+	h.tick(t)
+	if len(calls) != 2 {
+		t.Fatalf("usage read for %v, want both targets' HPAs once", calls)
+	}
+	if v := testutil.ToFloat64(h.exp.PodCPU.WithLabelValues("web")); v != 0.5 {
+		t.Errorf("web pod CPU %v, want 0.5 (2 cores over 4 pods)", v)
+	}
+	demand := testutil.ToFloat64(h.exp.Observed.WithLabelValues("web", "demand"))
+	if v := testutil.ToFloat64(h.exp.DemandPerPod.WithLabelValues("web")); demand <= 0 || math.Abs(v-demand/4) > 1e-9*demand {
+		t.Errorf("web demand per pod %v, want %v (the demand observed over 4 pods)", v, demand/4)
+	}
+	for range 2 { // ten minutes: not due again
+		h.now = h.now.Add(5 * time.Minute)
+		h.tick(t)
+	}
+	if len(calls) != 2 {
+		t.Errorf("usage read %d times within one refit period, want 2", len(calls))
+	}
+	h.now = h.now.Add(5 * time.Minute)
+	h.tick(t)
+	if len(calls) != 4 {
+		t.Errorf("usage read %d times after a refit period, want 4", len(calls))
 	}
 }

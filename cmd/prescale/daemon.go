@@ -17,6 +17,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
+	metricsclient "k8s.io/metrics/pkg/client/clientset/versioned"
 
 	"github.com/prescale/prescale/actuator"
 	"github.com/prescale/prescale/actuator/live"
@@ -34,6 +35,7 @@ type daemonOptions struct {
 	prometheusURL    string
 	tick, refit      time.Duration
 	reselect         time.Duration
+	podUsage         bool
 	history          time.Duration
 	reload           time.Duration
 	leaderElect      bool
@@ -58,6 +60,7 @@ func addDaemonFlags(fs *flag.FlagSet) *daemonOptions {
 	fs.StringVar(&d.prometheusURL, "prometheus-url", "", "Prometheus URL, when no --prometheus-config is given")
 	fs.DurationVar(&d.tick, "tick", 30*time.Second, "planning period")
 	fs.DurationVar(&d.refit, "refit", 15*time.Minute, "forecast refit period")
+	fs.BoolVar(&d.podUsage, "pod-usage", false, "read each managed workload's pod CPU from the metrics API (metrics-server) once per refit, exported beside its demand per pod to check the capacity model; three API reads per target")
 	fs.DurationVar(&d.reselect, "reselect", 6*time.Hour, "how often each signal's model is chosen afresh by validation (each signal after between half and all of it); refits in between refit the chosen models only; negative: at every refit")
 	fs.DurationVar(&d.history, "history", 14*24*time.Hour, "history backfilled and kept per signal")
 	fs.DurationVar(&d.reload, "reload", 10*time.Second, "how often the policy files are checked for changes")
@@ -96,9 +99,10 @@ func prometheusSource(d *daemonOptions, logger *slog.Logger) (*metrics.Prometheu
 
 // kubeClient uses --kubeconfig, else the in-cluster config, else the
 // usual kubeconfig loading rules ($KUBECONFIG, ~/.kube/config).
-// kubeClient returns the clientset and, for custom resources such as
-// CapacityBuffers, a dynamic client on the same configuration.
-func kubeClient(path string) (kubernetes.Interface, dynamic.Interface, error) {
+// kubeClient returns the clientset and, on the same configuration, a
+// dynamic client for custom resources such as CapacityBuffers and a client
+// of the metrics API (metrics.k8s.io).
+func kubeClient(path string) (kubernetes.Interface, dynamic.Interface, metricsclient.Interface, error) {
 	var rc *rest.Config
 	var err error
 	switch {
@@ -112,18 +116,22 @@ func kubeClient(path string) (kubernetes.Interface, dynamic.Interface, error) {
 		}
 	}
 	if err != nil {
-		return nil, nil, fmt.Errorf("kubernetes client: %w", err)
+		return nil, nil, nil, fmt.Errorf("kubernetes client: %w", err)
 	}
 	rc.UserAgent = "prescale"
 	kube, err := kubernetes.NewForConfig(rc)
 	if err != nil {
-		return nil, nil, fmt.Errorf("kubernetes client: %w", err)
+		return nil, nil, nil, fmt.Errorf("kubernetes client: %w", err)
 	}
 	dyn, err := dynamic.NewForConfig(rc)
 	if err != nil {
-		return nil, nil, fmt.Errorf("kubernetes dynamic client: %w", err)
+		return nil, nil, nil, fmt.Errorf("kubernetes dynamic client: %w", err)
 	}
-	return kube, dyn, nil
+	mc, err := metricsclient.NewForConfig(rc)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("metrics API client: %w", err)
+	}
+	return kube, dyn, mc, nil
 }
 
 // runDaemon is `prescale run --config`: the control loop over Prometheus,
@@ -145,7 +153,7 @@ func runDaemon(ctx context.Context, d *daemonOptions, logger *slog.Logger) error
 	if err != nil {
 		return err
 	}
-	kube, dyn, err := kubeClient(d.kubeconfig)
+	kube, dyn, mc, err := kubeClient(d.kubeconfig)
 	if err != nil {
 		return err
 	}
@@ -161,7 +169,11 @@ func runDaemon(ctx context.Context, d *daemonOptions, logger *slog.Logger) error
 	act := live.New(kube, awsCfg, actuator.LogRecorder{Logger: logger}, live.WithDynamic(dyn), live.WithManager(leaseName))
 	// Signals that are only observed need their newest value, not weeks.
 	observed := metrics.NewHistory(src, metrics.HistoryConfig{Step: time.Minute, Window: time.Hour}, exp)
-	loop := controller.New(controller.Config{Tick: d.tick, Refit: d.refit, Reselect: d.reselect, Now: d.now, Observed: observed}, policies, hist, act, exp, logger)
+	cfg := controller.Config{Tick: d.tick, Refit: d.refit, Reselect: d.reselect, Now: d.now, Observed: observed}
+	if d.podUsage {
+		cfg.Usage = metrics.HPAUsage{Kube: kube, Usage: metrics.NewPodUsage(mc)}.Of
+	}
+	loop := controller.New(cfg, policies, hist, act, exp, logger)
 
 	addr, stopHTTP, err := serveMetrics(d.listen, exp, loop.Ready)
 	if err != nil {
