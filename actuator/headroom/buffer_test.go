@@ -3,23 +3,18 @@ package headroom
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
-	"sigs.k8s.io/yaml"
 
 	"github.com/prescale/prescale/actuator"
 	"github.com/prescale/prescale/actuator/internal/headroomtest"
@@ -228,47 +223,10 @@ func TestBufferRBAC(t *testing.T) {
 	ctx := context.Background()
 	installBufferCRD(t)
 	c := kubetest.Client
-	var role rbacv1.ClusterRole
-	var binding rbacv1.ClusterRoleBinding
-	var sa corev1.ServiceAccount
-	for file, into := range map[string]any{"clusterrole.yaml": &role, "clusterrolebinding.yaml": &binding, "serviceaccount.yaml": &sa} {
-		b, err := os.ReadFile(filepath.Join("../../deploy/rbac", file))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := yaml.UnmarshalStrict(b, into); err != nil {
-			t.Fatalf("%s: %v", file, err)
-		}
-	}
-	if _, err := c.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: sa.Namespace}}, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
-		t.Fatal(err)
-	}
-	for _, create := range []func() error{
-		func() error {
-			_, err := c.CoreV1().ServiceAccounts(sa.Namespace).Create(ctx, &sa, metav1.CreateOptions{})
-			return err
-		},
-		func() error {
-			_, err := c.RbacV1().ClusterRoles().Create(ctx, &role, metav1.CreateOptions{})
-			return err
-		},
-		func() error {
-			_, err := c.RbacV1().ClusterRoleBindings().Create(ctx, &binding, metav1.CreateOptions{})
-			return err
-		},
-	} {
-		if err := create(); err != nil && !apierrors.IsAlreadyExists(err) {
-			t.Fatal(err)
-		}
-	}
+	as := kubetest.AsPrescale(t, kubetest.Config)
 	dep, _ := headroomtest.Placeholder(t, "testdata/placeholder.yaml")
 	if _, err := c.AppsV1().Deployments(dep.Namespace).Create(ctx, dep, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
-	}
-	as := rest.CopyConfig(kubetest.Config)
-	as.Impersonate = rest.ImpersonationConfig{
-		UserName: fmt.Sprintf("system:serviceaccount:%s:%s", sa.Namespace, sa.Name),
-		Groups:   []string{"system:serviceaccounts", "system:serviceaccounts:" + sa.Namespace, "system:authenticated"},
 	}
 	a := &Actuator{Client: kubernetes.NewForConfigOrDie(as), Dynamic: dynamic.NewForConfigOrDie(as)}
 	d := Desired{Mode: actuator.Active, Strategy: CapacityBuffer, Namespace: dep.Namespace, Name: dep.Name, Replicas: 2}

@@ -8,7 +8,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -18,13 +17,11 @@ import (
 	autoscalingv1 "k8s.io/api/autoscaling/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
-	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
-	"sigs.k8s.io/yaml"
 
 	"github.com/prescale/prescale/actuator"
 	"github.com/prescale/prescale/actuator/headroom"
@@ -444,36 +441,7 @@ func TestRBAC(t *testing.T) {
 	createDeployment(t, ns, "api")
 	createHPA(t, ns, "api", 2, 20, 70)
 
-	var role rbacv1.ClusterRole
-	var binding rbacv1.ClusterRoleBinding
-	var sa corev1.ServiceAccount
-	for file, into := range map[string]any{"clusterrole.yaml": &role, "clusterrolebinding.yaml": &binding, "serviceaccount.yaml": &sa} {
-		b, err := os.ReadFile(filepath.Join("../../deploy/rbac", file))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := yaml.UnmarshalStrict(b, into); err != nil {
-			t.Fatalf("%s: %v", file, err)
-		}
-	}
-	if _, err := clientset.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: sa.Namespace}}, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
-		t.Fatal(err)
-	}
-	if _, err := clientset.CoreV1().ServiceAccounts(sa.Namespace).Create(ctx, &sa, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := clientset.RbacV1().ClusterRoles().Create(ctx, &role, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := clientset.RbacV1().ClusterRoleBindings().Create(ctx, &binding, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-
-	as := rest.CopyConfig(restConfig)
-	as.Impersonate = rest.ImpersonationConfig{
-		UserName: fmt.Sprintf("system:serviceaccount:%s:%s", sa.Namespace, sa.Name),
-		Groups:   []string{"system:serviceaccounts", "system:serviceaccounts:" + sa.Namespace, "system:authenticated"},
-	}
+	as := kubetest.AsPrescale(t, restConfig)
 	saClient := kubernetes.NewForConfigOrDie(as)
 
 	// RBAC takes effect as soon as the binding is stored, but the

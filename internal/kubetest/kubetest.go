@@ -107,16 +107,25 @@ func Start(t testing.TB) *Env {
 	return &Env{Config: cfg, Client: kubernetes.NewForConfigOrDie(cfg), KubeConfig: kc}
 }
 
-// defaultAssets is <module root>/.cache/kube, found from the working
-// directory (a package folder while testing).
+// defaultAssets is <module root>/.cache/kube.
 func defaultAssets() string {
+	root := moduleRoot()
+	if root == "" {
+		return ""
+	}
+	return filepath.Join(root, ".cache", "kube")
+}
+
+// moduleRoot is the folder of go.mod, found from the working directory (a
+// package folder while testing); "" when there is none.
+func moduleRoot() string {
 	dir, err := os.Getwd()
 	if err != nil {
 		return ""
 	}
 	for {
 		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return filepath.Join(dir, ".cache", "kube")
+			return dir
 		}
 		parent := filepath.Dir(dir)
 		if parent == dir {
