@@ -20,6 +20,8 @@ import (
 	"log/slog"
 	"sync"
 	"time"
+
+	"k8s.io/client-go/util/retry"
 )
 
 // Mode says whether an actuator may write.
@@ -139,6 +141,28 @@ type Observation struct {
 // Observe reads a resource and computes the writes that bring it to the
 // desired value.
 type Observe func(ctx context.Context) (Observation, error)
+
+// ObserveAgainOnConflict makes observe also write, in Active mode, and
+// observe again when the write loses a race (409 Conflict: the object
+// changed between the read and the write), so that the decision is made on
+// what is there now, up to client-go's retry.DefaultRetry. The Observation
+// it returns has already been written; Run then only records it.
+func ObserveAgainOnConflict(mode Mode, observe Observe) Observe {
+	return func(ctx context.Context) (Observation, error) {
+		var obs Observation
+		err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+			var err error
+			obs, err = observe(ctx)
+			if err != nil || obs.Write == nil || !mode.Writes() {
+				return err
+			}
+			err = obs.Write(ctx)
+			obs.Write = func(context.Context) error { return nil } // done; Run records it
+			return err
+		})
+		return obs, err
+	}
+}
 
 // Run is the common actuation path: observe, then write (Active) or only
 // record (Shadow, DryRun), and record the Change with the plan's reasons.

@@ -12,7 +12,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/client-go/util/retry"
 
 	"github.com/prescale/prescale/actuator"
 )
@@ -115,22 +114,9 @@ func (a *Actuator) choose(ctx context.Context, s Strategy) (schema.GroupVersionR
 // "active-capacity" in v1).
 func (a *Actuator) applyBuffer(ctx context.Context, ref actuator.Ref, d Desired, gvr schema.GroupVersionResource) (actuator.Change, error) {
 	var written *unstructured.Unstructured
-	ch, err := actuator.Run(ctx, a.Recorder, d.Mode, ref, d.Reasons, func(ctx context.Context) (actuator.Observation, error) {
-		var obs actuator.Observation
-		// A conflict means the buffer changed between the read and the
-		// write: observe again and decide on what is there now.
-		err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
-			var err error
-			obs, err = a.observeBuffer(ctx, d, gvr, &written)
-			if err != nil || obs.Write == nil || !d.Mode.Writes() {
-				return err
-			}
-			err = obs.Write(ctx)
-			obs.Write = func(context.Context) error { return nil } // done; Run records it
-			return err
-		})
-		return obs, err
-	})
+	ch, err := actuator.Run(ctx, a.Recorder, d.Mode, ref, d.Reasons, actuator.ObserveAgainOnConflict(d.Mode, func(ctx context.Context) (actuator.Observation, error) {
+		return a.observeBuffer(ctx, d, gvr, &written)
+	}))
 	if written != nil {
 		a.event(ctx, corev1.ObjectReference{APIVersion: gvr.GroupVersion().String(), Kind: BufferKind,
 			Namespace: written.GetNamespace(), Name: written.GetName(), UID: written.GetUID()}, ch)

@@ -31,7 +31,6 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	acautoscalingv2 "k8s.io/client-go/applyconfigurations/autoscaling/v2"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/util/retry"
 
 	"github.com/prescale/prescale/actuator"
 )
@@ -121,22 +120,9 @@ func (a *Actuator) log() *slog.Logger {
 // every tick; an HPA already right costs one read.
 func (a *Actuator) Apply(ctx context.Context, d Desired) (actuator.Change, error) {
 	var written *autoscalingv2.HorizontalPodAutoscaler
-	ch, err := actuator.Run(ctx, a.Recorder, d.Mode, d.ref(), d.Reasons, func(ctx context.Context) (actuator.Observation, error) {
-		// A conflict means the HPA changed between the read and the write:
-		// observe again, so the decision is made on what is there now.
-		var obs actuator.Observation
-		err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
-			var err error
-			obs, err = a.observe(ctx, d, &written)
-			if err != nil || obs.Write == nil || !d.Mode.Writes() {
-				return err
-			}
-			err = obs.Write(ctx)
-			obs.Write = func(context.Context) error { return nil } // done; Run records it
-			return err
-		})
-		return obs, err
-	})
+	ch, err := actuator.Run(ctx, a.Recorder, d.Mode, d.ref(), d.Reasons, actuator.ObserveAgainOnConflict(d.Mode, func(ctx context.Context) (actuator.Observation, error) {
+		return a.observe(ctx, d, &written)
+	}))
 	if ch.Status == actuator.Applied && written != nil {
 		a.event(ctx, written, ReasonFloorChanged, ch)
 	}
@@ -374,20 +360,9 @@ func eventMessage(ch actuator.Change) string {
 func (a *Actuator) Restore(ctx context.Context, mode actuator.Mode, target, namespace, name string, reasons []string) (actuator.Change, error) {
 	ref := actuator.Ref{Kind: "hpa", Name: namespace + "/" + name, Target: target}
 	var written *autoscalingv2.HorizontalPodAutoscaler
-	ch, err := actuator.Run(ctx, a.Recorder, mode, ref, reasons, func(ctx context.Context) (actuator.Observation, error) {
-		var obs actuator.Observation
-		err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
-			var err error
-			obs, err = a.observeRestore(ctx, namespace, name, &written)
-			if err != nil || obs.Write == nil || !mode.Writes() {
-				return err
-			}
-			err = obs.Write(ctx)
-			obs.Write = func(context.Context) error { return nil }
-			return err
-		})
-		return obs, err
-	})
+	ch, err := actuator.Run(ctx, a.Recorder, mode, ref, reasons, actuator.ObserveAgainOnConflict(mode, func(ctx context.Context) (actuator.Observation, error) {
+		return a.observeRestore(ctx, namespace, name, &written)
+	}))
 	if ch.Status == actuator.Applied && written != nil {
 		a.event(ctx, written, ReasonRestored, ch)
 	}
