@@ -786,51 +786,16 @@ func Binding(reasons []string) metrics.Reason {
 		case strings.HasPrefix(r, "mode "):
 			continue
 		case strings.HasPrefix(r, "limit:"):
-			switch {
-			case strings.Contains(r, "connection budget"):
-				return metrics.ReasonConnectionBudget
-			case strings.Contains(r, "ceiling"):
-				return metrics.ReasonCeiling
-			case strings.Contains(r, "max step"):
-				return metrics.ReasonMaxStepUp
-			case strings.Contains(r, "cooldown"):
-				return metrics.ReasonCooldown
-			case strings.Contains(r, "scale-down"):
-				return metrics.ReasonScaleDownLimit
-			case strings.Contains(r, "owner"):
-				return metrics.ReasonOwnerFloor
+			if c, ok := classify(r, limitReasons); ok {
+				return c
 			}
-		case strings.Contains(r, "connection budget"):
-			if rule == "" {
-				rule = metrics.ReasonConnectionBudget
-			}
-		case strings.Contains(r, "volatility"):
-			if rule == "" {
-				rule = metrics.ReasonVolatility
-			}
-		case strings.Contains(r, "event"):
-			if rule == "" {
-				rule = metrics.ReasonEvent
-			}
-		case strings.Contains(r, "schedule") || strings.Contains(r, "session") || strings.Contains(r, "ramp"):
-			if rule == "" {
-				rule = metrics.ReasonSchedule
-			}
-		case strings.Contains(r, "window"):
-			if rule == "" {
-				rule = metrics.ReasonWindow
-			}
-		case strings.Contains(r, "no usable") || strings.Contains(r, "holding"):
-			if base == "" {
-				base = metrics.ReasonFailStatic
-			}
-		case strings.Contains(r, "forecast"):
-			if base == "" {
-				base = metrics.ReasonForecast
-			}
-		case strings.Contains(r, "owner"):
-			if base == "" {
-				base = metrics.ReasonOwnerFloor
+		default:
+			if c, ok := classify(r, ruleReasons); ok {
+				if rule == "" {
+					rule = c
+				}
+			} else if c, ok := classify(r, baseReasons); ok && base == "" {
+				base = c
 			}
 		}
 	}
@@ -841,4 +806,47 @@ func Binding(reasons []string) metrics.Reason {
 		return base
 	}
 	return metrics.ReasonOwnerFloor
+}
+
+// reasonClass is a decision reason and the words of the planner's reasons
+// that mark it.
+type reasonClass struct {
+	words  []string
+	reason metrics.Reason
+}
+
+// The classes of Binding, each list in order of precedence.
+var (
+	limitReasons = []reasonClass{
+		{[]string{"connection budget"}, metrics.ReasonConnectionBudget},
+		{[]string{"ceiling"}, metrics.ReasonCeiling},
+		{[]string{"max step"}, metrics.ReasonMaxStepUp},
+		{[]string{"cooldown"}, metrics.ReasonCooldown},
+		{[]string{"scale-down"}, metrics.ReasonScaleDownLimit},
+		{[]string{"owner"}, metrics.ReasonOwnerFloor},
+	}
+	ruleReasons = []reasonClass{
+		{[]string{"connection budget"}, metrics.ReasonConnectionBudget},
+		{[]string{"volatility"}, metrics.ReasonVolatility},
+		{[]string{"event"}, metrics.ReasonEvent},
+		{[]string{"schedule", "session", "ramp"}, metrics.ReasonSchedule},
+		{[]string{"window"}, metrics.ReasonWindow},
+	}
+	baseReasons = []reasonClass{
+		{[]string{"no usable", "holding"}, metrics.ReasonFailStatic},
+		{[]string{"forecast"}, metrics.ReasonForecast},
+		{[]string{"owner"}, metrics.ReasonOwnerFloor},
+	}
+)
+
+// classify returns the first class whose words r contains.
+func classify(r string, classes []reasonClass) (metrics.Reason, bool) {
+	for _, c := range classes {
+		for _, w := range c.words {
+			if strings.Contains(r, w) {
+				return c.reason, true
+			}
+		}
+	}
+	return "", false
 }

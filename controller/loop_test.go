@@ -270,6 +270,11 @@ func TestBinding(t *testing.T) {
 		{[]string{"forecast", "volatility rule vix above 30: ×1.5"}, metrics.ReasonVolatility},
 		{[]string{"no usable demand forecast: holding 12 from the forecast of ..."}, metrics.ReasonFailStatic},
 		{[]string{"forecast", "limit: connection budget caps the floor at 10 at once"}, metrics.ReasonConnectionBudget},
+		{[]string{"forecast", "connection budget: 8 pods × 20 ≤ 160"}, metrics.ReasonConnectionBudget},
+		{[]string{"forecast", "XNYS session open: ramp to 10"}, metrics.ReasonSchedule},
+		{[]string{"forecast", "change window maint open: class db.r5.2xlarge"}, metrics.ReasonWindow},
+		{[]string{"owner's minReplicas 2"}, metrics.ReasonOwnerFloor},
+		{nil, metrics.ReasonOwnerFloor},
 	}
 	for _, c := range cases {
 		if got := Binding(c.reasons); got != c.want {
