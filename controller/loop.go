@@ -560,8 +560,11 @@ func (l *Loop) observe(ctx context.Context, p *config.Policy, t *config.Target, 
 		return
 	}
 	// The whole history is copied out only when a refit is due, not every
-	// tick: with thousands of targets that copy would dominate a tick.
-	if ft.f == nil || ft.failing || now.Sub(ft.at) >= l.cfg.Refit {
+	// tick: with thousands of targets that copy would dominate a tick. A
+	// fit that failed (or was discarded) is tried again on the same
+	// schedule, from its attempt, not at every tick; data coming back
+	// after failing is refitted at once.
+	if ft.at.IsZero() || ft.failing || now.Sub(ft.at) >= l.cfg.Refit {
 		ft.failing = false
 		if series, ok := l.hist.Series(q); ok {
 			l.refit(p, t, sg, series, now, ahead, ft)

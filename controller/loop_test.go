@@ -495,3 +495,32 @@ func TestPodUsageExported(t *testing.T) {
 		t.Errorf("usage read %d times after a refit period, want 4", len(calls))
 	}
 }
+
+// TestFailedFitRetriedOnRefitSchedule: a forecast that cannot be fitted
+// (here a history of one sample) is tried again at the next refit, not at
+// every tick: a failing selection is the most expensive call the loop
+// makes, and with thousands of targets a tick must not repeat it.
+func TestFailedFitRetriedOnRefitSchedule(t *testing.T) {
+	h := newHarness(t, testPolicy)
+	one := forecast.Series{Start: h.now.Add(-5 * time.Minute), Step: 5 * time.Minute, Values: []float64{120}}
+	h.src.Replay.Add("elb", one)
+	k := fitKey{"web", "web", "demand"}
+	start := h.now
+	h.tick(t)
+	ft := h.loop.fits[k]
+	if ft == nil || ft.f != nil || !strings.Contains(ft.why, "forecast failed") || !ft.at.Equal(start) {
+		t.Fatalf("after the first tick: %+v, want a failed fit at %v", ft, start)
+	}
+	for range 2 { // ten minutes later: not due
+		h.now = h.now.Add(5 * time.Minute)
+		h.tick(t)
+	}
+	if !ft.at.Equal(start) {
+		t.Errorf("fit tried again at %v, within the refit period of the failure at %v", ft.at, start)
+	}
+	h.now = h.now.Add(5 * time.Minute)
+	h.tick(t)
+	if !ft.at.Equal(h.now) {
+		t.Errorf("fit last tried at %v, want again at %v, a refit period after the failure", ft.at, h.now)
+	}
+}
