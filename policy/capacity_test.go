@@ -169,6 +169,28 @@ func TestLimits(t *testing.T) {
 	}
 }
 
+// A stabilisation window shorter than the lead time would shed the pods
+// raised for a peak before it arrives: the lead time holds them.
+func TestLeadTimeHoldsAShortStabilisation(t *testing.T) {
+	e := parsePolicy(t, strings.Replace(base, "stabilization: 10m", "stabilization: 1m", 1))
+	flat := Inputs{Forecasts: shaped(func(int) float64 { return 10 * 70 / 1.1 })}
+	for _, c := range []struct {
+		ago    time.Duration
+		want   int
+		reason string
+	}{
+		{4 * time.Minute, 20, "limit: lead time 5m holds 20 (highest recommendation in the window; scale-down stabilisation 1m is shorter)"},
+		{5 * time.Minute, 18, "limit: scale-down rate 2 pods per 5m → 18"},
+	} {
+		prev := TargetState{Floor: 20, LastChange: t0.Add(-time.Hour), Recent: []Recommendation{{t0.Add(-c.ago), 20}}}
+		p, _ := e.Plan(t0, State{Targets: map[string]TargetState{"api": prev}}, flat)
+		r := find(t, p, "api", KindHPA, FieldMinReplicas)
+		if r.Desired != c.want || !hasReason(r, c.reason) {
+			t.Errorf("recommendation of 20 %v ago: floor %v, want %d with %q: %q", c.ago, r.Desired, c.want, c.reason, r.Reasons)
+		}
+	}
+}
+
 func TestOwnerFloorFromLiveHPA(t *testing.T) {
 	e := parsePolicy(t, base)
 	p, _ := e.Plan(t0, State{}, Inputs{Current: Current{HPAs: map[string]HPAStatus{"api": {OwnerMinReplicas: 6, MinReplicas: 6, MaxReplicas: 50}}}})

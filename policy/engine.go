@@ -457,10 +457,14 @@ func (e *Engine) applyLimits(at time.Time, tp *targetPlan, next *State) {
 	// Stabilisation: the floor is the highest recommendation of the window.
 	// Only older recommendations above this one can be the maximum while
 	// this one is in the window, so the others are dropped: the list stays
-	// short however often the engine ticks.
+	// short however often the engine ticks. The window is at least the
+	// lead time: a recommendation provisions for demand a lead time ahead,
+	// and dropping it sooner would shed the pods raised for a peak just
+	// as the peak arrives, too late to get them back.
+	stabilization := max(h.ScaleDown.Stabilization.D(), t.Capacity.LeadTime.D())
 	recent := []Recommendation{{At: at, Floor: tp.floor}}
 	for _, r := range st.Recent {
-		if at.Sub(r.At) < h.ScaleDown.Stabilization.D() && !r.At.After(at) && r.Floor > tp.floor {
+		if at.Sub(r.At) < stabilization && !r.At.After(at) && r.Floor > tp.floor {
 			recent = append(recent, r)
 		}
 	}
@@ -478,7 +482,11 @@ func (e *Engine) applyLimits(at time.Time, tp *targetPlan, next *State) {
 			stab = max(stab, r.Floor)
 		}
 		if stab > want {
-			tp.floorWhy.add("limit: scale-down stabilisation %s holds %d (highest recommendation in the window)", h.ScaleDown.Stabilization, min(stab, prev))
+			if stabilization > h.ScaleDown.Stabilization.D() {
+				tp.floorWhy.add("limit: lead time %s holds %d (highest recommendation in the window; scale-down stabilisation %s is shorter)", t.Capacity.LeadTime, min(stab, prev), h.ScaleDown.Stabilization)
+			} else {
+				tp.floorWhy.add("limit: scale-down stabilisation %s holds %d (highest recommendation in the window)", h.ScaleDown.Stabilization, min(stab, prev))
+			}
 			want = min(stab, prev)
 		}
 		if want < prev {

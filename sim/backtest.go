@@ -169,6 +169,7 @@ func Backtest(ctx context.Context, trace forecast.Series, setup Setup) (*Report,
 			Refit: setup.Refit, Reselect: setup.Reselect, Step: step, History: setup.History, Location: setup.Location, Model: setup.Forecast}
 	}
 	schedF, predF := NewFloors("schedule", sched), NewFloors("predictive", pred)
+	schedF.Hold, predF.Hold = cfg.LeadTime()+window, cfg.LeadTime()+window
 	if setup.Policy != nil {
 		// The engine applies the policy's own limits and grace: the
 		// strategy passes its floors through unchanged.
@@ -176,14 +177,14 @@ func Backtest(ctx context.Context, trace forecast.Series, setup Setup) (*Report,
 			if schedF.Planner, _, err = NewPolicyPlanner(setup.Policy, target.Name, nil); err != nil {
 				return nil, fmt.Errorf("backtest: %w", err)
 			}
-			schedF.DownPercent = 100
+			schedF.DownPercent, schedF.Hold = 100, 0
 		}
 		if setup.Predictive == nil {
 			fp := pred.(*ForecastPlanner)
 			if predF.Planner, _, err = NewPolicyPlanner(setup.Policy, target.Name, fp); err != nil {
 				return nil, fmt.Errorf("backtest: %w", err)
 			}
-			predF.DownPercent = 100
+			predF.DownPercent, predF.Hold = 100, 0
 		}
 	}
 	strategies := []Strategy{Reactive{}, schedF, predF}

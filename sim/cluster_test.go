@@ -264,6 +264,36 @@ func TestFloorsComeDownAlongTheLimit(t *testing.T) {
 	}
 }
 
+func TestFloorsHoldAPlanUntilItsWindowHasPassed(t *testing.T) {
+	// A peak planned at minute 0 (for demand up to minute 10), plans
+	// without it from then on, and a smaller rise planned at minute 4
+	// (held until minute 14). No pacing: the floor is the highest plan
+	// held.
+	plan := &scripted{}
+	f := NewFloors("x", plan)
+	f.Hold, f.DownPercent = 10*Minute, 100
+	script := map[int]int32{0: 40, 4: 20}
+	want := []int32{40, 40, 40, 40, 40, 40, 40, 40, 40, 40, 20, 20, 20, 20, 10, 10}
+	for m, w := range want {
+		plan.next = 10
+		if v, ok := script[m]; ok {
+			plan.next = v
+		}
+		if got, _ := f.Floor(t0.Add(time.Duration(m)*Minute), forecast.Series{}); got != w {
+			t.Errorf("minute %d: floor %d, want %d", m, got, w)
+		}
+	}
+	// Without a hold the floor follows the plan at once.
+	f = NewFloors("x", plan)
+	f.DownPercent = 100
+	plan.next = 40
+	f.Floor(t0, forecast.Series{})
+	plan.next = 10
+	if got, _ := f.Floor(t0.Add(Minute), forecast.Series{}); got != 10 {
+		t.Errorf("no hold: floor %d a minute after the peak's plan, want 10", got)
+	}
+}
+
 func TestFloorsHoldThroughErrorsForGrace(t *testing.T) {
 	plan := &scripted{next: 20}
 	f := NewFloors("x", plan)

@@ -18,13 +18,21 @@ type FloorPlanner interface {
 }
 
 // Floors is a Strategy that asserts a FloorPlanner's floors the way the
-// daemon does: a floor goes up at once, comes down only along a scale-down
-// limit (predictions alone never scale in), and survives planning errors
-// for a grace period before it is dropped.
+// daemon does: a floor goes up at once, is held while the demand it was
+// planned for may still come, comes down only along a scale-down limit
+// (predictions alone never scale in), and survives planning errors for a
+// grace period before it is dropped.
 type Floors struct {
 	// Label is the strategy's name in results.
 	Label   string
 	Planner FloorPlanner
+	// Hold is how long a planned floor stands after it was planned. A
+	// floor planned at p provisions for demand up to p+Lead+Window, so
+	// Backtest holds it that long: otherwise a lower plan made once the
+	// peak is inside the lead time would shed, just as the peak arrives,
+	// the pods raised for it (which could not come back in time). The
+	// daemon's policy gets the same from its scale-down stabilisation.
+	Hold time.Duration
 	// DownPercent of the floor (at least one pod) may be shed per
 	// DownPeriod.
 	DownPercent float64
@@ -35,6 +43,13 @@ type Floors struct {
 	floor    int32
 	lastDown time.Time
 	lastGood time.Time
+	held     []plannedFloor
+}
+
+// plannedFloor is a plan still within its Hold.
+type plannedFloor struct {
+	at    time.Time
+	floor int32
 }
 
 // NewFloors wraps p with the default limits: down by at most 10% (at least
@@ -56,6 +71,7 @@ func (f *Floors) Floor(now time.Time, observed forecast.Series) (int32, error) {
 		return f.floor, err
 	}
 	f.lastGood = now
+	want = f.hold(now, want)
 	switch {
 	case want >= f.floor:
 		f.floor = want
@@ -65,6 +81,25 @@ func (f *Floors) Floor(now time.Time, observed forecast.Series) (int32, error) {
 		f.lastDown = now
 	}
 	return f.floor, nil
+}
+
+// hold records the plan want made at now and returns the highest plan
+// still within Hold. Only earlier plans above want can be that maximum
+// while want is held, so the others are dropped.
+func (f *Floors) hold(now time.Time, want int32) int32 {
+	if f.Hold <= 0 {
+		return want
+	}
+	keep := f.held[:0]
+	out := want
+	for _, p := range f.held {
+		if now.Sub(p.at) < f.Hold && p.floor > want {
+			keep = append(keep, p)
+			out = max(out, p.floor)
+		}
+	}
+	f.held = append(keep, plannedFloor{now, want})
+	return out
 }
 
 // Sizing turns demand into pods the way the HPA will hold them: at the
