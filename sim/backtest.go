@@ -62,6 +62,10 @@ type Setup struct {
 	Reselect time.Duration
 	// Forecast replaces the predictive strategy's model (tests).
 	Forecast Forecaster
+	// PerfectForecast plans the predictive floors from the demand's own
+	// future (PerfectForecast): a bound on what a better forecast could
+	// gain, not a strategy. It cannot be combined with Policy.
+	PerfectForecast bool
 	// Policy, when set, plans the floors with prescale's policy engine for
 	// its target Target (the first when ""): the schedule strategy from
 	// the policy's rules alone, the predictive one from the forecast and
@@ -164,6 +168,12 @@ func Backtest(ctx context.Context, trace forecast.Series, setup Setup) (*Report,
 		sched = &SchedulePlanner{Sizing: size, Lead: cfg.LeadTime(), Window: window, Location: setup.Location}
 	}
 	pred := setup.Predictive
+	if setup.PerfectForecast {
+		if setup.Policy != nil || pred != nil {
+			return nil, fmt.Errorf("backtest: a perfect forecast replaces the built-in predictive planner; it cannot be combined with a policy or another planner")
+		}
+		pred = &PerfectForecast{Sizing: size, Demand: demand, Lead: cfg.LeadTime(), Window: window}
+	}
 	if pred == nil {
 		pred = &ForecastPlanner{Sizing: size, Quantile: setup.Quantile, Lead: cfg.LeadTime(), Window: window,
 			Refit: setup.Refit, Reselect: setup.Reselect, Step: step, History: setup.History, Location: setup.Location, Model: setup.Forecast}

@@ -425,6 +425,33 @@ func (p *ForecastPlanner) floor(now time.Time) (int32, error) {
 	return p.Pods(peak), nil
 }
 
+// PerfectForecast plans the floors a forecast without error would: the
+// demand's own future over [now+Lead, now+Lead+Window], sized like
+// ForecastPlanner. It reads the future on purpose, so it is a bound and not
+// a strategy: run in place of ForecastPlanner on the same cluster, it shows
+// how much of the gap between the predictive strategy and its goals is the
+// forecast's error and how much is the mechanics (lead time, sizing, the
+// HPA's own reaction) that no forecast can remove.
+type PerfectForecast struct {
+	Sizing
+	// Demand is the replayed 1-minute demand (Report.Demand).
+	Demand       forecast.Series
+	Lead, Window time.Duration
+}
+
+// Plan implements FloorPlanner; observed is ignored.
+func (p *PerfectForecast) Plan(now time.Time, _ forecast.Series) (int32, error) {
+	from := max(0, int(now.Add(p.Lead).Sub(p.Demand.Start)/p.Demand.Step))
+	to := min(p.Demand.Len()-1, int(now.Add(p.Lead+p.Window).Sub(p.Demand.Start)/p.Demand.Step))
+	peak := 0.0
+	for i := from; i <= to; i++ {
+		if v := p.Demand.Values[i]; v > peak { // NaN compares false
+			peak = v
+		}
+	}
+	return p.Pods(peak), nil
+}
+
 // bucketer aggregates a growing 1-minute series into means over a coarser
 // grid aligned on the Unix epoch, keeping only complete buckets. It is
 // extended incrementally because the simulator hands the planner ever

@@ -259,3 +259,39 @@ func TestSchedulePlanner(t *testing.T) {
 		}
 	}
 }
+
+// TestPerfectForecastBound: floors from the demand's own future serve a
+// daily jump that the HPA alone does not keep up with, at a cost
+// between reactive's and the HPA's target above the oracle's; and the bound
+// refuses to pose as a policy's forecast.
+func TestPerfectForecastBound(t *testing.T) {
+	v := make([]float64, 4*1440)
+	for i := range v {
+		v[i] = 40
+		if m := i % 1440; m >= 9*60 && m < 12*60 {
+			v[i] = 400 // ten times the night's demand at 09:00, for 3 hours
+		}
+	}
+	rep, err := Backtest(context.Background(), minutes(v...), Setup{PerfectForecast: true, Warmup: 24 * time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, _ := rep.Result("reactive")
+	p, _ := rep.Result("predictive")
+	o, _ := rep.Result("oracle")
+	t.Logf("unserved reactive %.4f perfect %.6f; replica-hours reactive %.1f perfect %.1f oracle %.1f", r.UnservedFraction, p.UnservedFraction, r.ReplicaHours, p.ReplicaHours, o.ReplicaHours)
+	if r.UnservedFraction < 1e-3 {
+		t.Fatalf("reactive leaves %.5f unserved: the jump does not test anything", r.UnservedFraction)
+	}
+	if p.UnservedFraction > 1e-6 {
+		t.Errorf("perfect-forecast floors leave %.6f unserved, want none (reactive %.4f)", p.UnservedFraction, r.UnservedFraction)
+	}
+	// Floors sized at the HPA's target cost at most what the target costs
+	// over the oracle, plus the lead time's early start each day.
+	if p.ReplicaHours > o.ReplicaHours/0.7*1.1 || p.ReplicaHours < r.ReplicaHours {
+		t.Errorf("replica-hours: perfect %.1f, reactive %.1f, oracle %.1f", p.ReplicaHours, r.ReplicaHours, o.ReplicaHours)
+	}
+	if _, err := Backtest(context.Background(), minutes(v...), Setup{PerfectForecast: true, Predictive: &scripted{}}); err == nil {
+		t.Error("a perfect forecast combined with another planner was accepted")
+	}
+}

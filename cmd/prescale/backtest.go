@@ -31,7 +31,11 @@ const backtestExamples = `  # compare the strategies on a trace, as a table
   prescale backtest --input trace.csv --peak-replicas 40 --node-start 5m
 
   # floors planned by a policy's engine (its capacity model, rules and limits)
-  prescale backtest --input testdata/nyc_taxi.csv --policy policy.yaml --target api`
+  prescale backtest --input testdata/nyc_taxi.csv --policy policy.yaml --target api
+
+  # how much of the predictive result is the forecast's error: the same
+  # floors from a perfect forecast
+  prescale backtest --input testdata/nyc_taxi.csv --perfect-forecast`
 
 // backtestJSON is the DESIGN.md contract: per strategy exactly these keys
 // (node_hours too, since nodes are modelled unless --pods-per-node 0).
@@ -72,6 +76,7 @@ func runBacktest(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	refit := fs.Duration("refit", 15*time.Minute, "predictive model refit period (simulated time)")
 	history := fs.Duration("history", 28*24*time.Hour, "most recent history each predictive refit fits")
 	warmup := fs.Duration("warmup", 48*time.Hour, "initial span simulated but not counted (at most a third of the trace)")
+	perfect := fs.Bool("perfect-forecast", false, "plan the predictive floors from the trace's own future: a bound on what a better forecast could gain, not a strategy (not with --policy)")
 	if code, done := parseFlags(fs, args, stdout); done {
 		return code
 	}
@@ -81,6 +86,10 @@ func runBacktest(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	}
 	if *input == "" {
 		fmt.Fprintln(stderr, "prescale backtest: --input is required (see --help)")
+		return exitUsage
+	}
+	if *perfect && *policyFile != "" {
+		fmt.Fprintln(stderr, "prescale backtest: --perfect-forecast replaces the built-in forecast and cannot be combined with --policy")
 		return exitUsage
 	}
 	var engine *policy.Engine
@@ -128,6 +137,7 @@ func runBacktest(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	rep, err := sim.Backtest(ctx, s, sim.Setup{
 		Config: cfg, PeakReplicas: *peak, Policy: engine, Target: *targetName, Warmup: *warmup, Location: loc,
 		Quantile: *quantile, FloorUtilization: *floorUtil, PredictiveHPATarget: *predTarget, Window: *window, Refit: *refit, History: *history,
+		PerfectForecast: *perfect,
 	})
 	if err != nil {
 		fmt.Fprintf(stderr, "prescale backtest: %s: %v\n", *input, err)
@@ -163,6 +173,9 @@ func runBacktest(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		return exitOK
 	}
 	printBacktest(stdout, *input, rep)
+	if *perfect {
+		fmt.Fprintln(stdout, "predictive: floors from a perfect forecast (the trace's own future): a bound, not a strategy")
+	}
 	return exitOK
 }
 

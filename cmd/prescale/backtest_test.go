@@ -95,6 +95,31 @@ func TestBacktestTable(t *testing.T) {
 	}
 }
 
+// TestBacktestPerfectForecast: the bound is labelled as such in the table
+// and leaves no more unserved than the forecast's floors.
+func TestBacktestPerfectForecast(t *testing.T) {
+	in := shortTrace(t, 3*48)
+	unserved := func(extra ...string) float64 {
+		t.Helper()
+		code, out, errOut := runCLI(append([]string{"backtest", "--input", in, "--warmup", "36h", "--json"}, extra...)...)
+		if code != exitOK {
+			t.Fatalf("exit %d: %s", code, errOut)
+		}
+		var got backtestJSON
+		if err := json.Unmarshal([]byte(out), &got); err != nil {
+			t.Fatal(err)
+		}
+		return got.Strategies["predictive"].UnservedFraction
+	}
+	if p, f := unserved("--perfect-forecast"), unserved(); p > f {
+		t.Errorf("perfect forecast leaves %.5f unserved, the forecast %.5f", p, f)
+	}
+	_, out, _ := runCLI("backtest", "--input", in, "--warmup", "36h", "--perfect-forecast")
+	if !strings.Contains(out, "perfect forecast (the trace's own future): a bound, not a strategy") {
+		t.Errorf("table does not say the predictive row is a bound:\n%s", out)
+	}
+}
+
 func TestBacktestBadUsage(t *testing.T) {
 	in := shortTrace(t, 10)
 	tests := []struct {
@@ -106,6 +131,7 @@ func TestBacktestBadUsage(t *testing.T) {
 		{[]string{"backtest", "--input", in, "--quantile", "1.5"}, exitUsage},
 		{[]string{"backtest", "--input", in, "--timezone", "Mars/Olympus"}, exitUsage},
 		{[]string{"backtest", "--input", in, "--nope"}, exitUsage},
+		{[]string{"backtest", "--input", in, "--perfect-forecast", "--policy", "p.yaml"}, exitUsage},
 		{[]string{"backtest", "--input", "/does/not/exist.csv"}, exitFailure},
 		{[]string{"backtest", "--input", in, "--policy", "/does/not/exist.yaml"}, exitFailure},
 		{[]string{"backtest", "--help"}, exitOK},
