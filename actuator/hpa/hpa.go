@@ -18,11 +18,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
-	"time"
+
+	"github.com/prescale/prescale/actuator/internal/kubeevent"
 
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
@@ -305,49 +305,11 @@ func metricsWithTarget(ms []autoscalingv2.MetricSpec, resource string, target in
 // event writes a Kubernetes Event on the HPA. Failing to write one is
 // logged, not returned: the change itself succeeded.
 func (a *Actuator) event(ctx context.Context, h *autoscalingv2.HorizontalPodAutoscaler, reason string, ch actuator.Change) {
-	now := metav1.NewTime(time.Now())
-	host, _ := os.Hostname()
-	ev := &corev1.Event{
-		ObjectMeta: metav1.ObjectMeta{GenerateName: h.Name + ".prescale.", Namespace: h.Namespace},
-		InvolvedObject: corev1.ObjectReference{
-			APIVersion: "autoscaling/v2", Kind: "HorizontalPodAutoscaler",
-			Namespace: h.Namespace, Name: h.Name, UID: h.UID, ResourceVersion: h.ResourceVersion,
-		},
-		Reason:              reason,
-		Message:             eventMessage(ch),
-		Type:                corev1.EventTypeNormal,
-		Source:              corev1.EventSource{Component: FieldManager},
-		ReportingController: "prescale.io/actuator",
-		ReportingInstance:   host,
-		FirstTimestamp:      now,
-		LastTimestamp:       now,
-		Count:               1,
-	}
-	if _, err := a.Client.CoreV1().Events(h.Namespace).Create(ctx, ev, metav1.CreateOptions{}); err != nil {
+	obj := corev1.ObjectReference{APIVersion: "autoscaling/v2", Kind: "HorizontalPodAutoscaler",
+		Namespace: h.Namespace, Name: h.Name, UID: h.UID, ResourceVersion: h.ResourceVersion}
+	if err := kubeevent.Record(ctx, a.Client, obj, reason, ch); err != nil {
 		a.log().Warn("event not written", "hpa", h.Namespace+"/"+h.Name, "reason", reason, "err", err)
 	}
-}
-
-// eventMessage is the change with all its reasons, within the 1 KiB an
-// Event message may hold.
-func eventMessage(ch actuator.Change) string {
-	msg := ch.Message()
-	if len(ch.Reasons) > 1 {
-		msg = ""
-		for i, f := range ch.Fields {
-			if i > 0 {
-				msg += ", "
-			}
-			msg += fmt.Sprintf("%s %s → %s", f.Field, f.From, f.To)
-		}
-		for _, r := range ch.Reasons {
-			msg += "; " + r
-		}
-	}
-	if len(msg) > 1024 {
-		msg = msg[:1021] + "..."
-	}
-	return msg
 }
 
 // Restore puts the owner's values back on an HPA prescale changed (its
