@@ -164,6 +164,7 @@ type hpaRef struct{ target, namespace, name string }
 type fitted struct {
 	f       *forecast.Forecast
 	sel     *forecast.Selection // the model chosen, refitted until Reselect
+	quick   bool                // sel was a first selection at fewer origins
 	at      time.Time           // when it was fitted
 	failing bool                // the last fetch failed: refit when it comes back
 	why     string              // why there is no usable forecast, when f is nil
@@ -590,12 +591,25 @@ func (l *Loop) refit(p *config.Policy, t *config.Target, sg signal, series forec
 	opts := forecast.Options{Horizon: max(h, 1), Quantiles: qs, Location: p.Location}
 	var f *forecast.Forecast
 	var err error
-	if ft.sel != nil && ft.sel.Age(end) < reselectAfter(l.cfg.Reselect, p.Metadata.Name, t.Name, sg.name) {
+	period := l.cfg.Reselect
+	if ft.quick {
+		period = min(period, quickReselect)
+	}
+	if ft.sel != nil && ft.sel.Age(end) < reselectAfter(period, p.Metadata.Name, t.Name, sg.name) {
 		f, err = ft.sel.Refit(series, opts)
 	}
 	if f == nil {
 		// No selection yet, an old one, or a refit that failed: select.
+		// The first selection, at start-up, validates at fewer origins:
+		// with thousands of targets every one of them is selected at the
+		// first tick, and no target has a plan until that tick ends.
+		// Such a selection is made again in full within quickReselect.
+		first := ft.sel == nil
+		if first {
+			opts.Origins = quickOrigins
+		}
 		f, ft.sel, err = forecast.Select(series, opts)
+		ft.quick = first && err == nil
 	}
 	if err != nil {
 		ft.why = fmt.Sprintf("forecast failed: %v", err)
@@ -618,6 +632,15 @@ func (l *Loop) refit(p *config.Policy, t *config.Target, sg signal, series forec
 		l.exp.Model.WithLabelValues(t.Name, sg.name, f.Model).Set(1)
 	}
 }
+
+// A signal's first selection validates at quickOrigins rolling origins
+// (a short horizon's full selection takes up to 24, about three times the
+// work) and is made again in full after between half of and the whole of
+// quickReselect.
+const (
+	quickOrigins  = 8
+	quickReselect = time.Hour
+)
 
 // reselectAfter is the age at which one signal's model is selected afresh:
 // between half of and the whole reselect period, fixed per signal by a

@@ -524,3 +524,42 @@ func TestFailedFitRetriedOnRefitSchedule(t *testing.T) {
 		t.Errorf("fit last tried at %v, want again at %v, a refit period after the failure", ft.at, h.now)
 	}
 }
+
+// TestFirstSelectionIsQuickThenFull: at start-up a signal's model is
+// selected at fewer validation origins, so that thousands of targets get a
+// plan soon, and selected again in full within quickReselect; after that,
+// at the normal reselect period.
+func TestFirstSelectionIsQuickThenFull(t *testing.T) {
+	h := newHarness(t, testPolicy)
+	k := fitKey{"web", "web", "demand"}
+	h.tick(t)
+	ft := h.loop.fits[k]
+	if ft == nil || ft.f == nil || !ft.quick || !strings.Contains(ft.f.Detail, fmt.Sprintf("over %d origin(s)", quickOrigins)) {
+		t.Fatalf("first fit: %+v, want a quick selection at %d origins", ft, quickOrigins)
+	}
+	start := h.now
+	full := time.Time{}
+	for h.now.Sub(start) < quickReselect+h.loop.cfg.Refit {
+		h.now = h.now.Add(5 * time.Minute)
+		h.tick(t)
+		if full.IsZero() && !ft.quick {
+			full = h.now
+			if !strings.Contains(ft.f.Detail, "over 24 origin(s)") {
+				t.Errorf("full selection at %v: detail %q, want 24 origins", h.now, ft.f.Detail)
+			}
+		}
+	}
+	if full.IsZero() || full.Sub(start) < quickReselect/2 {
+		t.Fatalf("selected in full at %v after the start, want between %v and %v", full.Sub(start), quickReselect/2, quickReselect+h.loop.cfg.Refit)
+	}
+	// Refits in between do not count as selections: the full one stands
+	// until the normal period.
+	sel := ft.sel
+	for range 6 {
+		h.now = h.now.Add(5 * time.Minute)
+		h.tick(t)
+	}
+	if ft.sel != sel {
+		t.Error("the full selection was replaced within half an hour")
+	}
+}

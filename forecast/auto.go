@@ -160,7 +160,7 @@ func run(s Series, opts Options, allModels bool) (*result, error) {
 	fitIn.Series.Values = clean
 
 	cands := candidates(in)
-	v := validate(&fitIn, s.Values, cands, opts.Horizon)
+	v := validate(&fitIn, s.Values, cands, opts.Horizon, opts.Origins)
 
 	res := &result{models: map[string]*Forecast{}}
 	start := s.Time(s.Len())
@@ -284,7 +284,7 @@ type validation struct {
 // apart at the end of the history, each on the past only, and scores it on
 // the raw (uncleaned) values that followed: outliers do happen, and the
 // intervals must know it.
-func validate(in *Input, raw []float64, cands []candidate, horizon int) *validation {
+func validate(in *Input, raw []float64, cands []candidate, horizon, maxOrigins int) *validation {
 	n := in.Len()
 	minHist := minValidationPoints
 	if len(in.Seasons) > 0 {
@@ -314,6 +314,9 @@ func validate(in *Input, raw []float64, cands []candidate, horizon int) *validat
 	}
 	if h*origins < day {
 		origins = min(maxShortOrigins, (day+h-1)/h)
+	}
+	if maxOrigins > 0 {
+		origins = min(origins, maxOrigins)
 	}
 	// Origins whose horizon saw no sample at all (a market's night or
 	// weekend, an outage) judge nothing: skip them and look further back.

@@ -194,3 +194,27 @@ func TestValidationSkipsGaps(t *testing.T) {
 		}
 	}
 }
+
+// TestOriginsBoundsValidation: a caller in a hurry (the daemon's first
+// selection) validates at fewer origins; the default for the same short
+// horizon is a day's worth.
+func TestOriginsBoundsValidation(t *testing.T) {
+	start := time.Date(2024, 5, 6, 0, 0, 0, 0, time.UTC)
+	s := marketSeries(start, time.Date(2024, 5, 24, 18, 0, 0, 0, time.UTC))
+	for _, c := range []struct {
+		origins int
+		want    string
+	}{
+		{0, "over 24 origin(s)"},
+		{8, "over 8 origin(s)"},
+		{100, "over 24 origin(s)"},
+	} {
+		f, _, err := forecast.Select(s, forecast.Options{Horizon: 7, Quantiles: []float64{0.9}, Location: newYork, Origins: c.origins})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(f.Detail, c.want) {
+			t.Errorf("Origins %d: detail %q, want %q", c.origins, f.Detail, c.want)
+		}
+	}
+}
