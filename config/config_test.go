@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -66,6 +67,20 @@ func edit(t *testing.T, old, new string) string {
 	return strings.Replace(minimal, old, new, 1)
 }
 
+func TestPromoteDefaults(t *testing.T) {
+	ps, err := Parse([]byte(edit(t, "        name: api\n", "        name: api\n        promote: {}\n")), "p.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pr := ps[0].Spec.Targets[0].HPA.Promote
+	if pr == nil || pr.After.D() != 7*24*time.Hour || pr.MaxMASE != 1 || math.Abs(pr.MinCoverage-0.85) > 1e-12 {
+		t.Errorf("promote defaults %+v, want after 7d, maxMASE 1, minCoverage 0.85 (p90 − 0.05)", pr)
+	}
+	if ps, _ := Parse([]byte(minimal), "p.yaml"); ps[0].Spec.Targets[0].HPA.Promote != nil {
+		t.Error("a target without promote got one")
+	}
+}
+
 func TestProblemsCarryPositions(t *testing.T) {
 	for _, c := range []struct {
 		name, doc string
@@ -97,6 +112,12 @@ func TestProblemsCarryPositions(t *testing.T) {
 			"p.yaml:19:24: spec.rules[0].schedule.cron: cron \"CRON_TZ=Moon/Base"},
 		{"unknown calendar", minimal + "  rules:\n    - name: r\n      schedule: {sessions: [regular], calendar: nyse, minReplicas: 3}\n",
 			"p.yaml:19:49: spec.rules[0].schedule.calendar: unknown calendar \"nyse\""},
+		{"promote an active target", edit(t, "        name: api\n", "        name: api\n        mode: active\n        promote: {}\n"),
+			"p.yaml:17:18: spec.targets[0].hpa.promote: only a shadow target can be promoted; this one is active"},
+		{"promote coverage above 1", edit(t, "        name: api\n", "        name: api\n        promote: {minCoverage: 1.5}\n"),
+			"p.yaml:16:32: spec.targets[0].hpa.promote.minCoverage: must be between 0 and 1, got 1.5"},
+		{"promote after negative", edit(t, "        name: api\n", "        name: api\n        promote: {after: -1h}\n"),
+			"p.yaml:16:26: spec.targets[0].hpa.promote.after: must be positive, got -1h"},
 		{"yaml syntax", "apiVersion: [\n", "p.yaml:1:1: did not find expected node content"},
 		{"not a mapping", "- 1\n- 2\n", "p.yaml:1:1: want a mapping, got a list"},
 	} {

@@ -172,6 +172,26 @@ type HPA struct {
 	// Cooldown is the time after any floor change before the floor may
 	// come down again. Default 5m.
 	Cooldown Duration `yaml:"cooldown"`
+	// Promote, on a shadow target, makes it act as active once its own
+	// demand forecasts have proved themselves in shadow. Nil: a shadow
+	// target stays shadow until its mode is changed.
+	Promote *Promote `yaml:"promote"`
+}
+
+// Promote is the accuracy bar a shadow target must meet, scored on the
+// forecasts the daemon made for it and the demand that followed, before
+// its plan is applied.
+type Promote struct {
+	// After is how long the target's forecasts must have been scored in
+	// shadow, by this process, before it can be promoted. Default 7d.
+	After Duration `yaml:"after"`
+	// MaxMASE: the rolling MASE of the demand forecast must be at most
+	// this. Default 1, no worse than the seasonal naive forecast.
+	MaxMASE float64 `yaml:"maxMASE"`
+	// MinCoverage: the rolling share of demand samples at or under the
+	// forecast's capacity.quantile must be at least this. Default the
+	// quantile minus 0.05 (0.85 for the default p90).
+	MinCoverage float64 `yaml:"minCoverage"`
 }
 
 // ScaleDown limits how fast a floor comes down.

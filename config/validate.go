@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"math"
 	"strings"
 	"time"
 
@@ -26,6 +27,8 @@ const (
 	DefaultScaleDownPeriod    = Duration(5 * time.Minute)
 	DefaultStabilization      = Duration(10 * time.Minute)
 	DefaultCooldown           = Duration(5 * time.Minute)
+	DefaultPromoteAfter       = Duration(7 * 24 * time.Hour)
+	DefaultPromoteMaxMASE     = 1.0
 	DefaultPackingMargin      = 0.1
 	DefaultConnectionFraction = 0.8
 	DefaultDBLeadTime         = Duration(time.Hour)
@@ -348,6 +351,26 @@ func (v *validator) target(path string, t *Target) {
 	v.positive(hp+".scaleDown.stabilization", sd.Stabilization)
 	defaultDur(&h.Cooldown, DefaultCooldown)
 	v.positive(hp+".cooldown", h.Cooldown)
+	if pr := h.Promote; pr != nil {
+		pp := hp + ".promote"
+		if h.Mode != "shadow" {
+			v.errf(pp, "only a shadow target can be promoted; this one is %s", h.Mode)
+		}
+		defaultDur(&pr.After, DefaultPromoteAfter)
+		if pr.After <= 0 {
+			v.errf(pp+".after", "must be positive, got %s", pr.After)
+		}
+		if pr.MaxMASE == 0 {
+			pr.MaxMASE = DefaultPromoteMaxMASE
+		}
+		if !(pr.MaxMASE > 0) || math.IsInf(pr.MaxMASE, 0) {
+			v.errf(pp+".maxMASE", "must be a positive number, got %g", pr.MaxMASE)
+		}
+		if pr.MinCoverage == 0 {
+			pr.MinCoverage = max(0.5, t.Capacity.Quantile-0.05)
+		}
+		v.fraction(pp+".minCoverage", pr.MinCoverage, true, false)
+	}
 }
 
 func (v *validator) nodeGroup(path string, g *NodeGroup, seen map[string]*NodeGroup) {

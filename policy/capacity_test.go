@@ -247,3 +247,32 @@ func TestNodesFor(t *testing.T) {
 		}
 	}
 }
+
+// TestPromotedShadowTargetActs: a shadow target with hpa.promote is
+// applied once the daemon reports it promoted, and says why; a shadow
+// target without promote, or one not reported, only records.
+func TestPromotedShadowTargetActs(t *testing.T) {
+	withPromote := strings.Replace(base, "        cooldown: 3m\n", "        cooldown: 3m\n        promote: {}\n", 1)
+	in := func(promoted map[string]string) Inputs {
+		return Inputs{Forecasts: shaped(func(int) float64 { return 1000 }), Promoted: promoted}
+	}
+	for _, c := range []struct {
+		name     string
+		doc      string
+		promoted map[string]string
+		apply    bool
+		reason   string
+	}{
+		{"promoted", withPromote, map[string]string{"api": "MASE 0.62 ≤ 1 over 7d"}, true, "mode shadow, promoted: MASE 0.62 ≤ 1 over 7d"},
+		{"not yet", withPromote, nil, false, "mode shadow: recorded, not applied"},
+		{"no promote in the policy", base, map[string]string{"api": "MASE 0.62 ≤ 1 over 7d"}, false, "mode shadow: recorded, not applied"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			p, _ := parsePolicy(t, c.doc).Plan(t0, State{}, in(c.promoted))
+			r := find(t, p, "api", KindHPA, FieldMinReplicas)
+			if r.Apply != c.apply || !hasReason(r, c.reason) {
+				t.Errorf("apply %v, want %v; reasons %q, want %q", r.Apply, c.apply, r.Reasons, c.reason)
+			}
+		})
+	}
+}

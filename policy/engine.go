@@ -42,7 +42,10 @@ func (e *Engine) Policy() *config.Policy { return e.policy }
 
 // targetPlan is one target's plan in the making.
 type targetPlan struct {
-	t                 *config.Target
+	t *config.Target
+	// active: the plan is applied (mode active, or shadow and promoted).
+	active            bool
+	promoted          string
 	floor, ceiling    int
 	current           HPAStatus
 	floorWhy, ceilWhy reasons
@@ -81,13 +84,16 @@ func (e *Engine) Plan(at time.Time, prev State, in Inputs) (Plan, State) {
 		e.applyLimits(at, tp, &next)
 		name := tp.t.HPA.Namespace + "/" + tp.t.HPA.Name
 		mode := modeReason(tp.t.HPA.Mode)
+		if tp.promoted != "" {
+			mode = []string{"mode shadow, promoted: " + tp.promoted}
+		}
 		plan.Resources = append(plan.Resources,
 			Resource{Target: tp.t.Name, Kind: KindHPA, Name: name, Field: FieldMinReplicas,
 				Current: tp.current.MinReplicas, Desired: tp.floor, Reasons: append(tp.floorWhy, mode...),
-				Apply: tp.t.HPA.Mode == "active" && tp.current.MinReplicas != tp.floor},
+				Apply: tp.active && tp.current.MinReplicas != tp.floor},
 			Resource{Target: tp.t.Name, Kind: KindHPA, Name: name, Field: FieldMaxReplicas,
 				Current: tp.current.MaxReplicas, Desired: tp.ceiling, Reasons: append(tp.ceilWhy, mode...),
-				Apply: tp.t.HPA.Mode == "active" && tp.current.MaxReplicas != tp.ceiling})
+				Apply: tp.active && tp.current.MaxReplicas != tp.ceiling})
 		if tp.utilRule {
 			normal := int(math.Round(tp.t.Capacity.TargetUtilization * 100))
 			cur := tp.current.TargetCPUPercent
@@ -101,7 +107,7 @@ func (e *Engine) Plan(at time.Time, prev State, in Inputs) (Plan, State) {
 			}
 			plan.Resources = append(plan.Resources, Resource{Target: tp.t.Name, Kind: KindHPA, Name: name, Field: FieldTargetCPU,
 				Current: cur, Desired: desired, Reasons: append(why, mode...),
-				Apply: tp.t.HPA.Mode == "active" && cur != desired})
+				Apply: tp.active && cur != desired})
 		}
 	}
 	e.planNodeGroups(tps, in, &plan)
@@ -122,6 +128,10 @@ func modeReason(mode string) []string {
 // planTarget runs the capacity model and the rules for one target.
 func (e *Engine) planTarget(at time.Time, t *config.Target, next *State, in Inputs, plan *Plan) *targetPlan {
 	tp := &targetPlan{t: t, dbWant: map[string]tierWant{}, cacheWant: map[string]tierWant{}}
+	tp.active = t.HPA.Mode == "active"
+	if why := in.Promoted[t.Name]; why != "" && t.HPA.Mode == "shadow" && t.HPA.Promote != nil {
+		tp.active, tp.promoted = true, why
+	}
 	tp.current = in.Current.HPAs[t.Name]
 	if tp.current.MinReplicas == 0 {
 		tp.current.MinReplicas = t.HPA.MinReplicas

@@ -103,7 +103,7 @@ func orDash(q config.Quantity) string {
 // active: a shadow target's pods must not move real nodes.
 func allActive(tps []*targetPlan, group string) bool {
 	for _, tp := range tps {
-		if tp.t.NodeGroup == group && tp.t.HPA.Mode != "active" {
+		if tp.t.NodeGroup == group && !tp.active {
 			return false
 		}
 	}

@@ -19,6 +19,11 @@ type Inputs struct {
 	// Current is the live state of the managed resources; anything missing
 	// falls back to the policy's owner values.
 	Current Current
+	// Promoted names the shadow targets with hpa.promote whose forecasts
+	// met the bar, each with why: they are planned and applied as active.
+	// The daemon decides this from its own scoring (it is not the
+	// engine's to judge), so a plan stays a pure function of its inputs.
+	Promoted map[string]string
 }
 
 // Current is the live state of the managed resources.

@@ -188,7 +188,7 @@ func allUsersActive(tps []*targetPlan, kind, name string) bool {
 		if kind == KindCache {
 			ref = tp.t.Cache
 		}
-		if ref == name && tp.t.HPA.Mode != "active" {
+		if ref == name && !tp.active {
 			return false
 		}
 	}
