@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -111,21 +112,33 @@ func (a *Actuator) choose(ctx context.Context, s Strategy) (schema.GroupVersionR
 // unit. spec.provisioningStrategy is left to the server's default, the
 // active capacity strategy, because its spelling differs between API
 // versions ("buffer.x-k8s.io/active-capacity" in v1beta1,
-// "active-capacity" in v1).
+// "active-capacity" in v1). Placeholder pods prescale scaled up before the
+// switch are handed over to the buffer (handover.go). Each object written
+// gets the Event.
 func (a *Actuator) applyBuffer(ctx context.Context, ref actuator.Ref, d Desired, gvr schema.GroupVersionResource) (actuator.Change, error) {
-	var written *unstructured.Unstructured
+	var w bufferWrites
 	ch, err := actuator.Run(ctx, a.Recorder, d.Mode, ref, d.Reasons, actuator.ObserveAgainOnConflict(d.Mode, func(ctx context.Context) (actuator.Observation, error) {
-		return a.observeBuffer(ctx, d, gvr, &written)
+		return a.observeBuffer(ctx, d, gvr, &w)
 	}))
-	if written != nil {
+	if w.buffer != nil {
 		a.event(ctx, corev1.ObjectReference{APIVersion: gvr.GroupVersion().String(), Kind: BufferKind,
-			Namespace: written.GetNamespace(), Name: written.GetName(), UID: written.GetUID()}, ch)
+			Namespace: w.buffer.GetNamespace(), Name: w.buffer.GetName(), UID: w.buffer.GetUID()}, ch)
+	}
+	if w.placeholder != nil {
+		a.event(ctx, corev1.ObjectReference{APIVersion: "apps/v1", Kind: "Deployment",
+			Namespace: w.placeholder.Namespace, Name: w.placeholder.Name, UID: w.placeholder.UID}, ch)
 	}
 	return ch, err
 }
 
+// bufferWrites are the objects the buffer path wrote, for their Events.
+type bufferWrites struct {
+	buffer      *unstructured.Unstructured
+	placeholder *appsv1.Deployment // scaled to 0 by the hand-over
+}
+
 // observeBuffer reads the buffer and its Deployment and decides.
-func (a *Actuator) observeBuffer(ctx context.Context, d Desired, gvr schema.GroupVersionResource, written **unstructured.Unstructured) (actuator.Observation, error) {
+func (a *Actuator) observeBuffer(ctx context.Context, d Desired, gvr schema.GroupVersionResource, w *bufferWrites) (actuator.Observation, error) {
 	key := d.Namespace + "/" + d.Name
 	dep, err := a.Client.AppsV1().Deployments(d.Namespace).Get(ctx, d.Name, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
@@ -135,11 +148,6 @@ func (a *Actuator) observeBuffer(ctx context.Context, d Desired, gvr schema.Grou
 	if err != nil {
 		return actuator.Observation{}, fmt.Errorf("get placeholder deployment %s: %w", key, err)
 	}
-	var notes []string
-	if dep.Spec.Replicas != nil && *dep.Spec.Replicas > 0 {
-		notes = append(notes, fmt.Sprintf("warning: placeholder deployment %s also runs %d pods, reserving room on top of the CapacityBuffer; scale it to 0", key, *dep.Spec.Replicas))
-	}
-
 	buffers := a.Dynamic.Resource(gvr).Namespace(d.Namespace)
 	cur, exists := 0, true
 	var rv string
@@ -160,40 +168,76 @@ func (a *Actuator) observeBuffer(ctx context.Context, d Desired, gvr schema.Grou
 		_, theirTemplate, _ = unstructured.NestedMap(b.Object, "spec", "podTemplateRef")
 	}
 
+	hand, err := planHandOver(dep, theirTemplate)
+	if err != nil {
+		return actuator.Observation{}, err
+	}
 	want, n, decrease := decide(cur, d, a.lastDown(key), a.now())
-	obs := actuator.Observation{Notes: append(notes, n...)}
+	// The buffer takes over the room the pods hold before they go.
+	want = max(want, hand.pods)
+	decrease = decrease && want < cur
+	obs := actuator.Observation{Notes: append(hand.notes, n...)}
+	if hand.pods > max(d.Replicas, 0) {
+		obs.Notes = append(obs.Notes, fmt.Sprintf("the buffer keeps the %d units the pods held, above the planned %d, and comes down along the scale-down limits", hand.pods, max(d.Replicas, 0)))
+	}
 	if theirTemplate {
 		obs.Notes = append(obs.Notes, "the buffer names a podTemplateRef: its unit's shape is kept, only replicas are set")
 	}
-	if exists && want == cur {
+	setBuffer := !exists || want != cur
+	if setBuffer {
+		from := strconv.Itoa(cur)
+		if !exists {
+			from = "absent"
+		}
+		obs.Fields = append(obs.Fields, actuator.FieldChange{Field: "capacitybuffer replicas", From: from, To: strconv.Itoa(want)})
+	}
+	if hand.pods > 0 {
+		obs.Fields = append(obs.Fields, actuator.FieldChange{Field: "placeholder deployment replicas", From: strconv.Itoa(hand.pods), To: "0"})
+	}
+	if len(obs.Fields) == 0 {
 		return obs, nil
 	}
-	from := strconv.Itoa(cur)
-	if !exists {
-		from = "absent"
-	}
-	obs.Fields = []actuator.FieldChange{{Field: "capacitybuffer replicas", From: from, To: strconv.Itoa(want)}}
+	// In this order: the buffer holds the pods' room before they go.
 	obs.Write = func(ctx context.Context) error {
-		spec := map[string]any{"replicas": int64(want)}
-		if !theirTemplate {
-			spec["scalableRef"] = map[string]any{"apiGroup": "apps", "kind": "Deployment", "name": d.Name}
+		if setBuffer {
+			if err := a.writeBuffer(ctx, d, gvr, want, rv, theirTemplate, w); err != nil {
+				return err
+			}
+			if decrease {
+				a.markDown(key)
+			}
 		}
-		meta := map[string]any{"name": d.Name, "namespace": d.Namespace,
-			"labels": map[string]any{"app.kubernetes.io/managed-by": FieldManager}}
-		if rv != "" {
-			meta["resourceVersion"] = rv // optimistic concurrency: a conflict re-reads
-		}
-		obj := &unstructured.Unstructured{Object: map[string]any{
-			"apiVersion": gvr.GroupVersion().String(), "kind": BufferKind, "metadata": meta, "spec": spec}}
-		out, err := buffers.Apply(ctx, d.Name, obj, metav1.ApplyOptions{FieldManager: FieldManager, Force: true})
-		if err != nil {
-			return fmt.Errorf("apply capacitybuffer %s replicas %d: %w", key, want, err)
-		}
-		*written = out
-		if decrease {
-			a.markDown(key)
+		if hand.pods > 0 {
+			if err := a.scaleDownPlaceholder(ctx, dep); err != nil {
+				return err
+			}
+			w.placeholder = dep
 		}
 		return nil
 	}
 	return obs, nil
+}
+
+// writeBuffer server-side applies the CapacityBuffer with want replicas;
+// rv, when not empty, makes the write conditional on the buffer read.
+func (a *Actuator) writeBuffer(ctx context.Context, d Desired, gvr schema.GroupVersionResource, want int, rv string, theirTemplate bool, w *bufferWrites) error {
+	key := d.Namespace + "/" + d.Name
+	buffers := a.Dynamic.Resource(gvr).Namespace(d.Namespace)
+	spec := map[string]any{"replicas": int64(want)}
+	if !theirTemplate {
+		spec["scalableRef"] = map[string]any{"apiGroup": "apps", "kind": "Deployment", "name": d.Name}
+	}
+	meta := map[string]any{"name": d.Name, "namespace": d.Namespace,
+		"labels": map[string]any{"app.kubernetes.io/managed-by": FieldManager}}
+	if rv != "" {
+		meta["resourceVersion"] = rv // optimistic concurrency: a conflict re-reads
+	}
+	obj := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": gvr.GroupVersion().String(), "kind": BufferKind, "metadata": meta, "spec": spec}}
+	out, err := buffers.Apply(ctx, d.Name, obj, metav1.ApplyOptions{FieldManager: FieldManager, Force: true})
+	if err != nil {
+		return fmt.Errorf("apply capacitybuffer %s replicas %d: %w", key, want, err)
+	}
+	w.buffer = out
+	return nil
 }

@@ -82,7 +82,8 @@ func events(t *testing.T, namespace, kind, name string) []corev1.Event {
 
 // TestStrategyFollowsTheAPI: without the CapacityBuffer API, auto scales
 // the placeholder Deployment and capacityBuffer fails saying why; with it,
-// auto applies a CapacityBuffer and leaves the Deployment alone.
+// auto applies a CapacityBuffer and hands over the placeholder pods it had
+// scaled up (TestHandOver has the cases).
 func TestStrategyFollowsTheAPI(t *testing.T) {
 	ctx := context.Background()
 	ns, name := placeholderIn(t)
@@ -140,17 +141,18 @@ func TestStrategyFollowsTheAPI(t *testing.T) {
 	if err != nil || ch.Status != actuator.Applied {
 		t.Fatalf("apply the buffer: %v %v %q", ch.Status, err, ch.Reasons)
 	}
-	if got := ch.Fields; len(got) != 1 || got[0] != (actuator.FieldChange{Field: "capacitybuffer replicas", From: "absent", To: "3"}) {
+	if got := ch.Fields; len(got) != 2 || got[0] != (actuator.FieldChange{Field: "capacitybuffer replicas", From: "absent", To: "3"}) ||
+		got[1] != (actuator.FieldChange{Field: "placeholder deployment replicas", From: "2", To: "0"}) {
 		t.Errorf("fields %+v", got)
 	}
 	reasons := strings.Join(ch.Reasons, ";")
-	for _, want := range []string{"on-sale T-30m: nodes +3", "headroom through a CapacityBuffer (autoscaling.x-k8s.io/v1beta1)", "also runs 2 pods"} {
+	for _, want := range []string{"on-sale T-30m: nodes +3", "headroom through a CapacityBuffer (autoscaling.x-k8s.io/v1beta1)", "runs 2 pods prescale scaled up: handed over"} {
 		if !strings.Contains(reasons, want) {
 			t.Errorf("reasons %q lack %q", reasons, want)
 		}
 	}
-	if replicas() != 2 {
-		t.Errorf("the buffer path scaled the deployment: %d replicas", replicas())
+	if replicas() != 0 {
+		t.Errorf("the 2 placeholder pods prescale scaled up were not handed over: %d replicas", replicas())
 	}
 	b, err := buffers.Get(ctx, name, metav1.GetOptions{})
 	if err != nil {
@@ -169,7 +171,7 @@ func TestStrategyFollowsTheAPI(t *testing.T) {
 	if !applied {
 		t.Errorf("managed fields %+v: no server-side apply by %s", b.GetManagedFields(), FieldManager)
 	}
-	if evs := events(t, ns, BufferKind, name); len(evs) != 1 || !strings.Contains(evs[0].Message, "capacitybuffer replicas absent → 3; on-sale T-30m: nodes +3") ||
+	if evs := events(t, ns, BufferKind, name); len(evs) != 1 || !strings.Contains(evs[0].Message, "capacitybuffer replicas absent → 3, placeholder deployment replicas 2 → 0; on-sale T-30m: nodes +3") ||
 		evs[0].InvolvedObject.UID != b.GetUID() {
 		t.Errorf("events on the buffer: %+v", evs)
 	}

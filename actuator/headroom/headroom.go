@@ -6,7 +6,9 @@
 // whose spec.replicas is the planned headroom and whose spec.scalableRef
 // is the placeholder Deployment: the autoscaler takes one unit's shape from
 // that Deployment's pod template and adds nodes for simulated pods, which
-// real pods never have to preempt.
+// real pods never have to preempt. Placeholder pods prescale scaled up
+// before a switch to the buffer are handed over to it, the buffer first,
+// and only when prescale alone owns their count (handover.go).
 //
 // Elsewhere it scales the placeholder Deployment of pause pods itself,
 // with a negative PriorityClass. The pending placeholder pods make the
