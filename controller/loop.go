@@ -147,6 +147,12 @@ type Loop struct {
 	// managed are the HPAs of targets in mode active at the last tick, by
 	// policy and target: the ones to hand back when they leave.
 	managed map[string]hpaRef
+	// promoted holds, by policy/target, why each shadow target with
+	// hpa.promote is applied as active. A promotion is not taken back
+	// when the scores later fall below the bar (that is logged): flapping
+	// between acting and recording would be worse; change the mode to
+	// take the target back.
+	promoted map[string]string
 	// seeded is set once managed holds what the actuator found on the
 	// cluster (ManagedLister) at the first acting tick.
 	seeded bool
@@ -171,6 +177,14 @@ type fitted struct {
 	// mase is the rolling (exponentially weighted) MASE of the forecasts
 	// against what happened; NaN until one could be scored.
 	mase float64
+	// coverage is the rolling share of samples at or under the forecast's
+	// provisioning quantile; NaN until one could be scored.
+	coverage float64
+	// scoredSince is when this process first scored the signal's
+	// forecasts (hpa.promote's after counts from it).
+	scoredSince time.Time
+	// scored and covered count the scores behind mase and coverage.
+	scored, covered int
 }
 
 // New returns a loop over the policies the function returns at each tick
@@ -182,7 +196,7 @@ func New(cfg Config, policies func() []*config.Policy, hist *metrics.History, ac
 	}
 	return &Loop{cfg: cfg.withDefaults(), policies: policies, hist: hist, act: act, exp: exp, log: logger,
 		engines: map[*config.Policy]*policy.Engine{}, states: map[string]policy.State{}, fits: map[fitKey]*fitted{},
-		managed: map[string]hpaRef{}, usageAt: map[string]time.Time{}}
+		managed: map[string]hpaRef{}, promoted: map[string]string{}, usageAt: map[string]time.Time{}}
 }
 
 // Run ticks until ctx is done. Cancelling ctx abandons the tick in
@@ -249,11 +263,20 @@ func (l *Loop) Tick(ctx context.Context) ([]policy.Plan, error) {
 func (l *Loop) restoreLeavers(ctx context.Context) error {
 	next := map[string]hpaRef{}
 	mode := map[string]string{}
+	// A promotion lasts while the target stays shadow with hpa.promote;
+	// a target whose mode changed (or that left) is handled by its mode.
+	stillPromoted := map[string]string{}
 	for _, p := range l.policies() {
 		for _, t := range p.Spec.Targets {
 			key := p.Metadata.Name + "/" + t.Name
 			mode[key] = t.HPA.Mode
-			if t.HPA.Mode == "active" {
+			why, promoted := l.promoted[key]
+			if promoted && t.HPA.Mode == "shadow" && t.HPA.Promote != nil {
+				stillPromoted[key] = why
+			} else {
+				promoted = false
+			}
+			if t.HPA.Mode == "active" || promoted {
 				next[key] = hpaRef{t.Name, t.HPA.Namespace, t.HPA.Name}
 			}
 		}
@@ -284,6 +307,15 @@ func (l *Loop) restoreLeavers(ctx context.Context) error {
 		}
 		l.log.Info("restored", "target", ref.target, "hpa", ref.namespace+"/"+ref.name, "why", why)
 	}
+	for key := range l.promoted {
+		if _, ok := stillPromoted[key]; !ok {
+			l.log.Info("promotion ended: the target's mode or bar changed, or it left", "target", key)
+			if l.exp != nil {
+				l.exp.Promoted.DeleteLabelValues(key[strings.Index(key, "/")+1:])
+			}
+		}
+	}
+	l.promoted = stillPromoted
 	l.managed = next
 	return errors.Join(errs...)
 }
@@ -327,6 +359,63 @@ func (l *Loop) seedManaged(ctx context.Context) error {
 	return nil
 }
 
+// promotions returns, by target name, the shadow targets of p with
+// hpa.promote that are applied as active, and promotes those whose demand
+// forecasts now meet their bar. A target whose HPA prescale already
+// manages (it was promoted, or active, before this process started) is
+// promoted at once: taking it back to shadow would leave its floors in
+// place unmanaged.
+func (l *Loop) promotions(p *config.Policy) map[string]string {
+	out := map[string]string{}
+	for i := range p.Spec.Targets {
+		t := &p.Spec.Targets[i]
+		if t.HPA.Mode != "shadow" || t.HPA.Promote == nil {
+			continue
+		}
+		key := p.Metadata.Name + "/" + t.Name
+		why, ok := l.promoted[key]
+		if !ok {
+			if _, managed := l.managed[key]; managed {
+				why, ok = "prescale already manages its HPA (promoted or active before)", true
+			} else if ft := l.fits[fitKey{p.Metadata.Name, t.Name, "demand"}]; ft != nil && !ft.scoredSince.IsZero() && ft.f != nil {
+				scored := ft.f.Start.Sub(ft.scoredSince)
+				ok, why = promotion(t.HPA.Promote, scored, ft.mase, ft.coverage)
+				if !ok {
+					l.log.Debug("not promoted yet", "target", t.Name, "why", why)
+				}
+			}
+			if ok {
+				l.promoted[key] = why
+				l.log.Info("promoted from shadow: the plan is applied from now on", "target", t.Name, "why", why)
+			}
+		}
+		v := 0.0
+		if ok {
+			out[t.Name], v = why, 1
+		}
+		if l.exp != nil {
+			l.exp.Promoted.WithLabelValues(t.Name).Set(v)
+		}
+	}
+	return out
+}
+
+// promotion judges a shadow target's demand forecasts, scored for scored
+// with rolling MASE mase and coverage of the provisioning quantile
+// coverage, against its bar: whether they meet it, and why (or why not).
+func promotion(bar *config.Promote, scored time.Duration, mase, coverage float64) (bool, string) {
+	after := bar.After.D()
+	switch {
+	case scored < after:
+		return false, fmt.Sprintf("scored for %s of the %s required", config.FormatDuration(scored.Truncate(time.Minute)), bar.After)
+	case math.IsNaN(mase) || mase > bar.MaxMASE:
+		return false, fmt.Sprintf("rolling MASE %.3g above %g", mase, bar.MaxMASE)
+	case math.IsNaN(coverage) || coverage < bar.MinCoverage:
+		return false, fmt.Sprintf("rolling coverage %.3g below %g", coverage, bar.MinCoverage)
+	}
+	return true, fmt.Sprintf("rolling MASE %.3g ≤ %g and coverage %.3g ≥ %g after %s in shadow", mase, bar.MaxMASE, coverage, bar.MinCoverage, bar.After)
+}
+
 // signal is one query of a target and what the engine calls it.
 type signal struct {
 	name     string // the engine's name: demand, dbConnections, latencyP95, cacheHitRatio, or an extra's
@@ -363,6 +452,7 @@ func (l *Loop) tickPolicy(ctx context.Context, p *config.Policy, now time.Time) 
 		l.engines[p] = eng
 	}
 	in := l.inputs(ctx, p, now)
+	in.Promoted = l.promotions(p)
 	cur, err := l.act.Current(ctx, p)
 	if err != nil {
 		// The engine falls back to the policy's owner values for what it
@@ -445,7 +535,7 @@ func (l *Loop) inputs(ctx context.Context, p *config.Policy, now time.Time) poli
 			k := fitKey{p.Metadata.Name, t.Name, sg.name}
 			ft := l.fits[k]
 			if ft == nil {
-				ft = &fitted{mase: math.NaN()}
+				ft = &fitted{mase: math.NaN(), coverage: math.NaN()}
 				l.fits[k] = ft
 			}
 			j.fits = append(j.fits, ft)
@@ -663,6 +753,18 @@ func reselectAfter(period time.Duration, names ...string) time.Duration {
 // the last day of 15-minute refits counts.
 const maseWeight = 0.05
 
+// rolling adds the n-th score x to the rolling average avg: the plain
+// mean of the first 1/maseWeight scores, exponentially weighted after.
+// Weighting from the first score instead would leave it a third of the
+// weight after a day of refits.
+func rolling(avg, x float64, n int) float64 {
+	if n <= 1 || math.IsNaN(avg) {
+		return x
+	}
+	w := max(maseWeight, 1/float64(n))
+	return (1-w)*avg + w*x
+}
+
 // score compares the forecast about to be replaced with the samples that
 // have arrived since it was made, scaled by the in-sample error of the
 // seasonal naive forecast (MASE: below 1 beats it), and updates the
@@ -673,7 +775,8 @@ func (l *Loop) score(t *config.Target, sg signal, series forecast.Series, ft *fi
 		return
 	}
 	var ae float64
-	var n int
+	var n, under int
+	q := f.Quantiles[t.Capacity.Quantile]
 	for i := range f.Mean {
 		j := int(f.Time(i).Sub(series.Start) / series.Step)
 		if j < 0 || j >= series.Len() {
@@ -682,6 +785,16 @@ func (l *Loop) score(t *config.Target, sg signal, series forecast.Series, ft *fi
 		if y := series.Values[j]; !math.IsNaN(y) {
 			ae += math.Abs(y - f.Mean[i])
 			n++
+			if i < len(q) && y <= q[i] {
+				under++
+			}
+		}
+	}
+	if n > 0 && len(q) > 0 {
+		ft.covered++
+		ft.coverage = rolling(ft.coverage, float64(under)/float64(n), ft.covered)
+		if l.exp != nil {
+			l.exp.ForecastCoverage.WithLabelValues(t.Name, sg.name).Set(ft.coverage)
 		}
 	}
 	period := 1
@@ -700,12 +813,11 @@ func (l *Loop) score(t *config.Target, sg signal, series forecast.Series, ft *fi
 	if n == 0 || m == 0 || scale == 0 {
 		return
 	}
-	x := (ae / float64(n)) / (scale / float64(m))
 	if math.IsNaN(ft.mase) {
-		ft.mase = x
-	} else {
-		ft.mase = (1-maseWeight)*ft.mase + maseWeight*x
+		ft.scoredSince = series.Time(series.Len())
 	}
+	ft.scored++
+	ft.mase = rolling(ft.mase, (ae/float64(n))/(scale/float64(m)), ft.scored)
 	if l.exp != nil {
 		l.exp.ForecastMASE.WithLabelValues(t.Name, sg.name).Set(ft.mase)
 	}

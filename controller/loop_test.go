@@ -563,3 +563,104 @@ func TestFirstSelectionIsQuickThenFull(t *testing.T) {
 		t.Error("the full selection was replaced within half an hour")
 	}
 }
+
+func TestPromotion(t *testing.T) {
+	bar := &config.Promote{After: config.Duration(24 * time.Hour), MaxMASE: 1, MinCoverage: 0.85}
+	for _, c := range []struct {
+		name           string
+		scored         time.Duration
+		mase, coverage float64
+		ok             bool
+		why            string
+	}{
+		{"too soon", 23 * time.Hour, 0.5, 0.9, false, "scored for 23h of the 1d required"},
+		{"not scored", 25 * time.Hour, math.NaN(), math.NaN(), false, "rolling MASE NaN above 1"},
+		{"worse than naive", 25 * time.Hour, 1.2, 0.9, false, "rolling MASE 1.2 above 1"},
+		{"undercovered", 25 * time.Hour, 0.5, 0.7, false, "rolling coverage 0.7 below 0.85"},
+		{"at the bar", 24 * time.Hour, 1, 0.85, true, "rolling MASE 1 ≤ 1 and coverage 0.85 ≥ 0.85 after 1d in shadow"},
+		{"well above", 72 * time.Hour, 0.4, 0.95, true, "rolling MASE 0.4 ≤ 1 and coverage 0.95 ≥ 0.85 after 1d in shadow"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			ok, why := promotion(bar, c.scored, c.mase, c.coverage)
+			if ok != c.ok || why != c.why {
+				t.Errorf("promotion = %v, %q; want %v, %q", ok, why, c.ok, c.why)
+			}
+		})
+	}
+}
+
+// TestShadowTargetPromoted: a shadow target with hpa.promote records only
+// until its forecasts have been scored for promote.after and meet the bar,
+// then its floors are applied; the promotion is exported and ends when the
+// promote field goes.
+func TestShadowTargetPromoted(t *testing.T) {
+	doc := strings.Replace(testPolicy, "        mode: active\n", "        mode: shadow\n        promote: {after: 1h, maxMASE: 5, minCoverage: 0.2}\n", 1)
+	h := newHarness(t, doc)
+	start := h.now
+	var promotedAt time.Time
+	for h.now.Sub(start) < 3*time.Hour {
+		h.tick(t)
+		hpa, written := h.act.HPA("web")
+		promoted := testutil.ToFloat64(h.exp.Promoted.WithLabelValues("web")) == 1
+		if promoted && promotedAt.IsZero() {
+			promotedAt = h.now
+		}
+		if !promoted && written && hpa.MinReplicas != 2 {
+			t.Fatalf("at %v, not promoted, the HPA was written: %+v", h.now.Sub(start), hpa)
+		}
+		h.now = h.now.Add(5 * time.Minute)
+	}
+	if promotedAt.IsZero() || promotedAt.Sub(start) < time.Hour {
+		t.Fatalf("promoted %v after the start, want after the hour the bar asks for", promotedAt.Sub(start))
+	}
+	ft := h.loop.fits[fitKey{"web", "web", "demand"}]
+	t.Logf("promoted %v after the start: %s", promotedAt.Sub(start), h.loop.promoted["web/web"])
+	if ft.mase > 5 || ft.coverage < 0.2 {
+		t.Errorf("promoted with MASE %.3g and coverage %.3g, outside the bar", ft.mase, ft.coverage)
+	}
+	hpa, _ := h.act.HPA("web")
+	if hpa.MinReplicas <= 2 {
+		t.Errorf("promoted, but the floor is %d (the owner's 2): the plan was not applied", hpa.MinReplicas)
+	}
+	if why := h.loop.promoted["web/web"]; !strings.Contains(why, "after 1h in shadow") {
+		t.Errorf("promotion reason %q", why)
+	}
+}
+
+func TestRollingScore(t *testing.T) {
+	avg := math.NaN()
+	for n := 1; n <= 4; n++ { // the plain mean at first: 1, 2, 3, 4 → 2.5
+		avg = rolling(avg, float64(n), n)
+	}
+	if math.Abs(avg-2.5) > 1e-12 {
+		t.Errorf("mean of the first four scores %v, want 2.5", avg)
+	}
+	// Past 1/maseWeight scores, each new score weighs maseWeight.
+	avg = rolling(10, 30, 100)
+	if want := 10 + maseWeight*20; math.Abs(avg-want) > 1e-12 {
+		t.Errorf("exponential step %v, want %v", avg, want)
+	}
+}
+
+// TestManagedShadowTargetStaysPromoted: after a restart, a shadow target
+// with hpa.promote whose HPA prescale already manages acts at once rather
+// than leaving its raised floor unmanaged until its scores are rebuilt;
+// without promote it only records.
+func TestManagedShadowTargetStaysPromoted(t *testing.T) {
+	for _, promote := range []bool{true, false} {
+		doc := strings.Replace(testPolicy, "        mode: active\n", "        mode: shadow\n", 1)
+		if promote {
+			doc = strings.Replace(doc, "        mode: shadow\n", "        mode: shadow\n        promote: {}\n", 1)
+		}
+		h := newHarness(t, doc)
+		h.loop.managed["web/web"] = hpaRef{"web", "default", "web"}
+		h.tick(t)
+		hpa, _ := h.act.HPA("web")
+		if acted := hpa.MinReplicas > 2; acted != promote {
+			t.Errorf("promote %v: floor %d after the first tick, want acted=%v", promote, hpa.MinReplicas, promote)
+		}
+		if why := h.loop.promoted["web/web"]; promote && !strings.Contains(why, "already manages") {
+			t.Errorf("promotion reason %q", why)
+		}
+	}
+}

@@ -68,6 +68,13 @@ type Exporter struct {
 	// ForecastMASE is the rolling mean absolute scaled error of a target's
 	// demand forecast against what happened.
 	ForecastMASE *prometheus.GaugeVec
+	// ForecastCoverage is the rolling share of a signal's samples at or
+	// under the forecast's provisioning quantile: what hpa.promote checks
+	// against minCoverage, and what floors sized at that quantile rely on.
+	ForecastCoverage *prometheus.GaugeVec
+	// Promoted is 1 for a shadow target that met its hpa.promote bar and
+	// is applied as active.
+	Promoted *prometheus.GaugeVec
 	// Model is 1 for the model currently selected for a target's signal.
 	Model *prometheus.GaugeVec
 	// SourceErrors counts failed fetches by kind.
@@ -118,6 +125,8 @@ func NewExporter(version string, logger *slog.Logger) *Exporter {
 	e.Actuations = c("actuations_total", "Attempted changes to resources, by result.", "target", "resource", "result")
 	e.Decisions = c("decisions_total", "Planned values, by the reason that bound them.", "target", "resource", "reason")
 	e.ForecastMASE = g("forecast_mase", "Rolling mean absolute scaled error of the demand forecast (below 1 beats the seasonal naive).", "target", "signal")
+	e.ForecastCoverage = g("forecast_coverage", "Rolling share of a signal's samples at or under the forecast's provisioning quantile.", "target", "signal")
+	e.Promoted = g("promoted", "1 for a shadow target whose forecasts met its promotion bar: its plan is applied.", "target")
 	e.Model = g("model_info", "1 for the forecasting model selected for a signal.", "target", "signal", "model")
 	e.SourceErrors = c("source_errors_total", "Failed or suspect fetches of a signal, by kind.", "target", "signal", "kind")
 	e.SourceAgeSeconds = g("source_age_seconds", "Age of the newest sample of a signal.", "target", "signal")

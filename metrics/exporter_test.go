@@ -22,6 +22,8 @@ func TestExportedMetricsLint(t *testing.T) {
 	e.Actuations.WithLabelValues("api", "hpa", string(ResultApplied)).Inc()
 	e.Decisions.WithLabelValues("api", "hpa", string(ReasonForecast)).Inc()
 	e.ForecastMASE.WithLabelValues("api", "demand").Set(0.7)
+	e.ForecastCoverage.WithLabelValues("api", "demand").Set(0.88)
+	e.Promoted.WithLabelValues("api").Set(1)
 	e.Model.WithLabelValues("api", "demand", "profile-weekly").Set(1)
 	e.SourceError(Query{Target: "api", Signal: "demand"}, KindTimeout, errors.New("slow"))
 	e.SourceAge(Query{Target: "api", Signal: "demand"}, 90*time.Second)
