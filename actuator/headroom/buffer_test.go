@@ -224,14 +224,10 @@ func TestStrategyFollowsTheAPI(t *testing.T) {
 func TestBufferRBAC(t *testing.T) {
 	ctx := context.Background()
 	installBufferCRD(t)
-	c := kubetest.Client
 	as := kubetest.AsPrescale(t, kubetest.Config)
-	dep, _ := headroomtest.Placeholder(t, "testdata/placeholder.yaml")
-	if _, err := c.AppsV1().Deployments(dep.Namespace).Create(ctx, dep, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	ns, name := placeholderIn(t)
 	a := &Actuator{Client: kubernetes.NewForConfigOrDie(as), Dynamic: dynamic.NewForConfigOrDie(as)}
-	d := Desired{Mode: actuator.Active, Strategy: CapacityBuffer, Namespace: dep.Namespace, Name: dep.Name, Replicas: 2}
+	d := Desired{Mode: actuator.Active, Strategy: CapacityBuffer, Namespace: ns, Name: name, Replicas: 2}
 	// The authorizer's cache may lag the binding a moment.
 	deadline := time.Now().Add(10 * time.Second)
 	for {
@@ -244,15 +240,15 @@ func TestBufferRBAC(t *testing.T) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	if evs := events(t, dep.Namespace, BufferKind, dep.Name); len(evs) != 1 {
+	if evs := events(t, ns, BufferKind, name); len(evs) != 1 {
 		t.Errorf("%d events written as the service account, want 1", len(evs))
 	}
 	// Another buffer, even by server-side apply: forbidden.
 	other := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "autoscaling.x-k8s.io/v1beta1", "kind": BufferKind,
-		"metadata": map[string]any{"name": "someone-elses", "namespace": dep.Namespace},
+		"metadata": map[string]any{"name": "someone-elses", "namespace": ns},
 		"spec":     map[string]any{"replicas": int64(1), "podTemplateRef": map[string]any{"name": "x"}}}}
 	gvr := schema.GroupVersionResource{Group: BufferGroup, Version: "v1beta1", Resource: BufferResource}
-	_, err := a.Dynamic.Resource(gvr).Namespace(dep.Namespace).Apply(ctx, "someone-elses", other, metav1.ApplyOptions{FieldManager: FieldManager})
+	_, err := a.Dynamic.Resource(gvr).Namespace(ns).Apply(ctx, "someone-elses", other, metav1.ApplyOptions{FieldManager: FieldManager})
 	if !apierrors.IsForbidden(err) {
 		t.Errorf("apply a buffer of another name as the service account: %v, want Forbidden", err)
 	}

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/prescale/prescale/actuator"
@@ -58,7 +59,8 @@ func TestPlaceholder(t *testing.T) {
 	if ch, err := a.Apply(ctx, d); err != nil || ch.Status != actuator.Missing || !strings.Contains(strings.Join(ch.Reasons, ";"), "not found") {
 		t.Fatalf("absent placeholder: %v %v %q", ch.Status, err, ch.Reasons)
 	}
-	if _, err := c.SchedulingV1().PriorityClasses().Create(ctx, pc, metav1.CreateOptions{}); err != nil {
+	// Cluster-wide, so left by an earlier run (go test -count=2) or test.
+	if _, err := c.SchedulingV1().PriorityClasses().Create(ctx, pc, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 		t.Fatal(err)
 	}
 	if _, err := c.AppsV1().Deployments(dep.Namespace).Create(ctx, dep, metav1.CreateOptions{}); err != nil {

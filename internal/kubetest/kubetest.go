@@ -10,12 +10,16 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
@@ -135,16 +139,124 @@ func moduleRoot() string {
 	}
 }
 
-// Namespace creates a fresh namespace named after the test.
+// Namespace creates a fresh namespace for the test, named after it with a
+// random suffix the API server picks (generateName), so that running the
+// tests again against the same control plane (go test -count=2 keeps the
+// one Main started) never meets a namespace left by an earlier run.
+//
+// When the test ends, the namespace and what the test left in it are
+// deleted, and it is gone when the next test starts: envtest runs no
+// namespace controller, so deleting a namespace alone would leave it
+// Terminating for good, with its objects still listed by cluster-wide
+// lists. The cleanup does that controller's work itself: it deletes every
+// namespaced kind discovery lists (deletecollection), then deletes and
+// finalizes the namespace. An object carrying a finalizer nobody removes
+// would outlive it in storage (none of these tests makes one). A failed
+// cleanup fails the test.
 func Namespace(t *testing.T) string {
 	t.Helper()
-	name := strings.ToLower(strings.NewReplacer("/", "-", "_", "-").Replace(t.Name()))
+	prefix := namespacePrefix(t.Name())
+	var ns *corev1.Namespace
+	var err error
+	// A generated name may collide with an existing one: try again.
+	for range 5 {
+		ns, err = Client.CoreV1().Namespaces().Create(context.Background(),
+			&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: prefix}}, metav1.CreateOptions{})
+		if !apierrors.IsAlreadyExists(err) {
+			break
+		}
+	}
+	if err != nil {
+		t.Fatalf("create namespace %s*: %v", prefix, err)
+	}
+	t.Cleanup(func() {
+		if err := deleteNamespace(context.Background(), Config, ns.Name); err != nil {
+			t.Errorf("clean up: %v", err)
+		}
+	})
+	return ns.Name
+}
+
+// namespacePrefix is the test's name as the start of a DNS label: lower
+// case, other characters as "-", at most 50 characters, ending in "-"
+// before the server's 5 random characters.
+func namespacePrefix(test string) string {
+	name := strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
+			return r
+		}
+		return '-'
+	}, strings.ToLower(test))
 	if len(name) > 50 {
 		name = name[:50]
 	}
 	name = strings.Trim(name, "-")
-	if _, err := Client.CoreV1().Namespaces().Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}, metav1.CreateOptions{}); err != nil {
-		t.Fatalf("create namespace %s: %v", name, err)
+	if name == "" {
+		name = "test"
 	}
-	return name
+	return name + "-"
+}
+
+// deleteNamespace deletes a namespace and everything in it, and returns
+// once it is gone, on a control plane without the namespace controller
+// (envtest): each namespaced kind that discovery lists and that supports
+// deletecollection is emptied, then the namespace is deleted, finalized
+// (its "kubernetes" finalizer removed, as that controller does) and
+// deleted again, which removes it.
+func deleteNamespace(ctx context.Context, cfg *rest.Config, name string) error {
+	cfg = rest.CopyConfig(cfg)
+	cfg.WarningHandler = rest.NoWarnings{} // deprecated kinds, emptied all the same
+	c, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return fmt.Errorf("delete namespace %s: %w", name, err)
+	}
+	dyn, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		return fmt.Errorf("delete namespace %s: %w", name, err)
+	}
+	lists, err := c.Discovery().ServerPreferredNamespacedResources()
+	if err != nil && len(lists) == 0 {
+		// A partial answer (an aggregated API down) still lists the rest.
+		return fmt.Errorf("delete namespace %s: discover its kinds: %w", name, err)
+	}
+	zero, background := int64(0), metav1.DeletePropagationBackground
+	for _, list := range lists {
+		gv, err := schema.ParseGroupVersion(list.GroupVersion)
+		if err != nil {
+			return fmt.Errorf("delete namespace %s: %w", name, err)
+		}
+		for _, r := range list.APIResources {
+			if !slices.Contains(r.Verbs, "deletecollection") || strings.Contains(r.Name, "/") {
+				continue
+			}
+			err := dyn.Resource(gv.WithResource(r.Name)).Namespace(name).DeleteCollection(ctx,
+				metav1.DeleteOptions{GracePeriodSeconds: &zero, PropagationPolicy: &background}, metav1.ListOptions{})
+			// NotFound: the kind went away since discovery (a CRD removed).
+			if err != nil && !apierrors.IsNotFound(err) {
+				return fmt.Errorf("delete namespace %s: delete its %s: %w", name, gv.WithResource(r.Name).GroupResource(), err)
+			}
+		}
+	}
+	nss := c.CoreV1().Namespaces()
+	if err := nss.Delete(ctx, name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("delete namespace %s: %w", name, err)
+	}
+	ns, err := nss.Get(ctx, name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("delete namespace %s: %w", name, err)
+	}
+	ns.Spec.Finalizers = nil
+	if _, err := nss.Finalize(ctx, ns, metav1.UpdateOptions{}); err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("delete namespace %s: finalize: %w", name, err)
+	}
+	if err := nss.Delete(ctx, name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("delete namespace %s after finalizing it: %w", name, err)
+	}
+	if _, err := nss.Get(ctx, name, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		return fmt.Errorf("delete namespace %s: still there after deleting and finalizing it (%v)", name, err)
+	}
+	return nil
 }
