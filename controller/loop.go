@@ -97,9 +97,11 @@ type Config struct {
 	Observed *metrics.History
 	// Usage, when set, reads the usage of the pods behind an HPA (from the
 	// metrics API: metrics.HPAUsage.Of). Each target's is read once per
-	// Refit and exported beside its demand per pod, so that the capacity
-	// model can be checked against what the pods really use. It is called
-	// from the workers concurrently.
+	// Refit and exported beside its demand per pod, with the capacity per
+	// pod the two imply (when the usage carries the pods' CPU requests)
+	// next to the policy's capacity.perPod, so that the capacity model can
+	// be checked against what the pods really use. It is called from the
+	// workers concurrently.
 	Usage func(ctx context.Context, namespace, name string) (metrics.Usage, error)
 	// Workers bounds how many targets are observed and refitted at once
 	// (default GOMAXPROCS): refits are CPU-bound, so more workers than
@@ -553,6 +555,9 @@ func (l *Loop) inputs(ctx context.Context, p *config.Policy, now time.Time) poli
 				l.log.Warn("pod usage not read", "target", j.t.Name, "err", err)
 			} else if d, ok := j.res.observed["demand"]; ok {
 				l.exp.ObserveUsage(j.t.Name, u, d)
+				if _, why := u.ImpliedCapacity(d); why != "" {
+					l.log.Debug("implied capacity per pod unknown", "target", j.t.Name, "why", why)
+				}
 			}
 		}
 		if l.exp != nil {
@@ -561,6 +566,9 @@ func (l *Loop) inputs(ctx context.Context, p *config.Policy, now time.Time) poli
 				held = 1
 			}
 			l.exp.FailStatic.WithLabelValues(j.t.Name).Set(held)
+			// Every tick, so that a reloaded policy shows at once beside
+			// the capacity the pods imply.
+			l.exp.CapacityPerPod.WithLabelValues(j.t.Name).Set(j.t.Capacity.PerPod)
 		}
 	})
 	for _, j := range jobs {

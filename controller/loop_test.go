@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math"
 	"strings"
 	"sync"
@@ -493,6 +494,84 @@ func TestPodUsageExported(t *testing.T) {
 	h.tick(t)
 	if len(calls) != 4 {
 		t.Errorf("usage read %d times after a refit period, want 4", len(calls))
+	}
+}
+
+// TestImpliedCapacityExported: each target's configured capacity.perPod
+// is exported every tick, and with a usage reader that carries the pods'
+// CPU requests, the capacity per pod they imply beside it, on the same
+// basis (100% of the request) whatever the target utilisation; a target
+// whose pods lack a request gets no implied capacity, only a debug log
+// saying why, and one that loses its request loses the series.
+func TestImpliedCapacityExported(t *testing.T) {
+	h := newHarness(t, `apiVersion: prescale.io/v1alpha1
+kind: ScalingPolicy
+metadata:
+  name: web
+spec:
+  targets:
+    - name: web
+      signals:
+        demand: {query: elb, step: 5m}
+      capacity: {perPod: 20, leadTime: 5m, window: 15m}
+      hpa: {namespace: default, name: web, mode: active, minReplicas: 2, maxReplicas: 60}
+    - name: api
+      signals:
+        demand: {query: elb, step: 5m}
+      capacity: {perPod: 35, targetUtilization: 0.6}
+      hpa: {namespace: shop, name: api, mode: observe, minReplicas: 2, maxReplicas: 60}
+`)
+	// The handler serialises the workers' writes.
+	var logs strings.Builder
+	h.loop.log = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	h.tick(t)
+	for target, want := range map[string]float64{"web": 20, "api": 35} {
+		if v := testutil.ToFloat64(h.exp.CapacityPerPod.WithLabelValues(target)); v != want {
+			t.Errorf("%s capacity per pod %v, want %v (capacity.perPod)", target, v, want)
+		}
+	}
+	if n := testutil.CollectAndCount(h.exp.ImpliedCapacityPerPod); n != 0 {
+		t.Errorf("%d implied capacity series without a usage reader, want none", n)
+	}
+
+	var mu sync.Mutex
+	webRequest := 4.0 // cores, over 4 pods using 2
+	h.loop.cfg.Usage = func(_ context.Context, ns, name string) (metrics.Usage, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if name == "api" {
+			return metrics.Usage{Pods: 3, CPUCores: 1.5, NoRequest: "container app of pod shop/api-7 has no CPU request"}, nil
+		}
+		if webRequest == 0 {
+			return metrics.Usage{Pods: 4, CPUCores: 2, NoRequest: "container proxy of pod default/web-2 has no CPU request"}, nil
+		}
+		return metrics.Usage{Pods: 4, CPUCores: 2, CPURequestCores: webRequest}, nil
+	}
+	h.now = h.now.Add(5 * time.Minute)
+	h.tick(t)
+	demand := testutil.ToFloat64(h.exp.Observed.WithLabelValues("web", "demand"))
+	// Each pod serves demand/4 on half a core, so demand/2 at its whole
+	// 1-core request.
+	if v := testutil.ToFloat64(h.exp.ImpliedCapacityPerPod.WithLabelValues("web")); demand <= 0 || math.Abs(v-demand/2) > 1e-9*demand {
+		t.Errorf("web implied capacity %v, want %v (demand %v / 4 pods × 1 core requested / 0.5 used)", v, demand/2, demand)
+	}
+	if n := testutil.CollectAndCount(h.exp.ImpliedCapacityPerPod); n != 1 {
+		t.Errorf("%d implied capacity series, want web's only (api's pods have no request)", n)
+	}
+	if !strings.Contains(logs.String(), `msg="implied capacity per pod unknown" target=api why="container app of pod shop/api-7 has no CPU request"`) {
+		t.Errorf("no debug log of api's missing request in:\n%s", logs.String())
+	}
+
+	mu.Lock()
+	webRequest = 0
+	mu.Unlock()
+	h.now = h.now.Add(15 * time.Minute) // a refit period: read again
+	h.tick(t)
+	if n := testutil.CollectAndCount(h.exp.ImpliedCapacityPerPod); n != 0 {
+		t.Errorf("%d implied capacity series once web's request is unknown too, want none", n)
+	}
+	if v := testutil.ToFloat64(h.exp.CapacityPerPod.WithLabelValues("web")); v != 20 {
+		t.Errorf("web capacity per pod %v, want 20 still", v)
 	}
 }
 

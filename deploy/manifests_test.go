@@ -69,6 +69,7 @@ var needs = []struct {
 	{permission{"", "autoscaling", "horizontalpodautoscalers", "list", ""}, "actuator/hpa: Actuator.RestoreAll, `prescale restore` (HorizontalPodAutoscalers.List)"},
 	{permission{"", "", "events", "create", ""}, "actuator/hpa and actuator/headroom: each change is an Event on the HPA, placeholder Deployment or CapacityBuffer (CoreV1 Events.Create)"},
 	{permission{"", "metrics.k8s.io", "pods", "list", ""}, "metrics: PodUsage.Workload reads a workload's pod usage (PodMetricses.List), with run --pod-usage"},
+	{permission{"", "", "pods", "list", ""}, "metrics: HPAUsage.Of reads the state and CPU requests of those pods (CoreV1 Pods.List by the scale's selector), with run --pod-usage"},
 	{permission{"", "apps", "deployments/scale", "get", ""}, "metrics: HPAUsage.Of finds the pods of an HPA's Deployment from its scale's selector (Deployments.GetScale), with run --pod-usage"},
 	{permission{"", "apps", "statefulsets/scale", "get", ""}, "metrics: HPAUsage.Of, for a StatefulSet (StatefulSets.GetScale)"},
 	{permission{"", "apps", "replicasets/scale", "get", ""}, "metrics: HPAUsage.Of, for a ReplicaSet (ReplicaSets.GetScale)"},

@@ -95,6 +95,13 @@ type Exporter struct {
 	// capacity model.
 	PodCPU       *prometheus.GaugeVec
 	DemandPerPod *prometheus.GaugeVec
+	// ImpliedCapacityPerPod is the demand one pod would serve at 100% of
+	// its CPU request, from the same pods' demand, CPU and requests
+	// (Usage.ImpliedCapacity); CapacityPerPod is the policy's configured
+	// capacity.perPod, on the same basis. Implied below configured says
+	// the policy is optimistic: its floors are too low.
+	ImpliedCapacityPerPod *prometheus.GaugeVec
+	CapacityPerPod        *prometheus.GaugeVec
 }
 
 // NewExporter registers every metric on a new registry. version is the
@@ -133,6 +140,8 @@ func NewExporter(version string, logger *slog.Logger) *Exporter {
 	e.FailStatic = g("fail_static", "1 while a target's floors are held because its data is missing or stale.", "target")
 	e.PodCPU = g("pod_cpu_usage_cores", "CPU used per pod of a target's workload, from the Kubernetes metrics API.", "target")
 	e.DemandPerPod = g("demand_per_pod", "Demand served per ready pod of a target.", "target")
+	e.ImpliedCapacityPerPod = g("implied_capacity_per_pod", "Demand one pod of a target would serve at 100% of its CPU request, from its pods' demand, CPU usage and requests; below prescale_capacity_per_pod the policy is optimistic.", "target")
+	e.CapacityPerPod = g("capacity_per_pod", "Demand one pod of a target serves at 100% utilisation, as configured in the policy (capacity.perPod).", "target")
 	e.LoopDuration = prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: "prescale", Name: "loop_duration_seconds",
 		Help: "Time one tick of the control loop takes.", Buckets: prometheus.ExponentialBuckets(0.005, 2, 14)})
 	e.LastTick = prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "prescale", Name: "last_successful_tick_timestamp_seconds",

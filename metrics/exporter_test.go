@@ -30,6 +30,8 @@ func TestExportedMetricsLint(t *testing.T) {
 	e.FailStatic.WithLabelValues("api").Set(0)
 	e.PodCPU.WithLabelValues("api").Set(0.4)
 	e.DemandPerPod.WithLabelValues("api").Set(500)
+	e.ImpliedCapacityPerPod.WithLabelValues("api").Set(720)
+	e.CapacityPerPod.WithLabelValues("api").Set(800)
 	e.LoopDuration.Observe(0.02)
 	e.LastTick.SetToCurrentTime()
 	e.Leader.Set(1)

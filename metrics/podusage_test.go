@@ -3,6 +3,7 @@ package metrics
 import (
 	"context"
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
@@ -77,5 +78,57 @@ func TestImpliedCapacity(t *testing.T) {
 		if (math.IsNaN(c.want) != math.IsNaN(got)) || (!math.IsNaN(c.want) && math.Abs(got-c.want) > 1e-6) {
 			t.Errorf("%s: %v, want %v", c.name, got, c.want)
 		}
+	}
+}
+
+// TestUsageImpliedCapacity: the capacity a workload's usage implies is on
+// the basis of capacity.perPod (100% of the request), whatever the number
+// of pods, and unknown, with the reason, when an input is missing; the
+// exporter sets it, and removes it when it becomes unknown rather than
+// leave a stale value.
+func TestUsageImpliedCapacity(t *testing.T) {
+	// 4 pods serve 2000 req/s with 2 of their 4 requested cores: 500 req/s
+	// per pod at half its request, 1000 at all of it.
+	base := Usage{Pods: 4, CPUCores: 2, CPURequestCores: 4}
+	cases := []struct {
+		name   string
+		u      Usage
+		demand float64
+		want   float64
+		why    string // part of the reason when unknown
+	}{
+		{"half the request used", base, 2000, 1000, ""},
+		{"twice as many pods, same demand per core", Usage{Pods: 8, CPUCores: 4, CPURequestCores: 8}, 4000, 1000, ""},
+		{"hot pods", Usage{Pods: 4, CPUCores: 3.6, CPURequestCores: 4}, 2000, 555.555555556, ""},
+		{"no pods", Usage{}, 2000, math.NaN(), "no serving pod"},
+		{"requests not read", Usage{Pods: 4, CPUCores: 2}, 2000, math.NaN(), "requests were not read"},
+		{"a container without a request", Usage{Pods: 4, CPUCores: 2, NoRequest: "container app of pod shop/api-1 has no CPU request"}, 2000, math.NaN(), "container app of pod shop/api-1"},
+		{"no CPU used", Usage{Pods: 4, CPURequestCores: 4}, 2000, math.NaN(), "no CPU"},
+		{"no demand", base, 0, math.NaN(), "no demand"},
+	}
+	for _, c := range cases {
+		got, why := c.u.ImpliedCapacity(c.demand)
+		if math.IsNaN(c.want) {
+			if !math.IsNaN(got) || c.why == "" || !strings.Contains(why, c.why) {
+				t.Errorf("%s: %v (%q), want NaN because %q", c.name, got, why, c.why)
+			}
+			continue
+		}
+		if math.Abs(got-c.want) > 1e-6 || why != "" {
+			t.Errorf("%s: %v (%q), want %v", c.name, got, why, c.want)
+		}
+	}
+
+	e := NewExporter("test", nil)
+	e.ObserveUsage("api", base, 2000)
+	if v := testutil.ToFloat64(e.ImpliedCapacityPerPod.WithLabelValues("api")); v != 1000 {
+		t.Errorf("implied capacity exported %v, want 1000", v)
+	}
+	e.ObserveUsage("api", Usage{Pods: 4, CPUCores: 2, NoRequest: "container app of pod shop/api-1 has no CPU request"}, 2000)
+	if n := testutil.CollectAndCount(e.ImpliedCapacityPerPod); n != 0 {
+		t.Errorf("%d implied capacity series once it is unknown, want none", n)
+	}
+	if v := testutil.ToFloat64(e.DemandPerPod.WithLabelValues("api")); v != 500 {
+		t.Errorf("demand per pod %v, want 500 still exported", v)
 	}
 }
