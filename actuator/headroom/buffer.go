@@ -80,30 +80,41 @@ func (a *Actuator) choose(ctx context.Context, s Strategy) (schema.GroupVersionR
 	if s != "" && s != Auto && s != CapacityBuffer {
 		return schema.GroupVersionResource{}, nil, fmt.Errorf("unknown headroom strategy %q", s)
 	}
-	a.mu.Lock()
-	found := a.api
-	a.mu.Unlock()
-	if found.at.IsZero() || a.now().Sub(found.at) >= DetectEvery {
-		gvr, err := a.BufferAPI(ctx)
-		if err != nil {
-			return schema.GroupVersionResource{}, nil, err
-		}
-		found = bufferAPI{at: a.now(), gvr: gvr}
-		a.mu.Lock()
-		a.api = found
-		a.mu.Unlock()
+	gvr, err := a.detect(ctx)
+	if err != nil {
+		return schema.GroupVersionResource{}, nil, err
 	}
 	switch {
-	case found.gvr.Resource == "" && s == CapacityBuffer:
+	case gvr.Resource == "" && s == CapacityBuffer:
 		return schema.GroupVersionResource{}, nil, fmt.Errorf("placeholder mode capacityBuffer: the cluster does not serve %s.%s (install the Cluster Autoscaler's CRD, or use mode auto or deployment)", BufferResource, BufferGroup)
-	case found.gvr.Resource == "":
+	case gvr.Resource == "":
 		return schema.GroupVersionResource{}, []string{fmt.Sprintf("%s.%s not served: headroom through the placeholder Deployment", BufferResource, BufferGroup)}, nil
 	case a.Dynamic == nil && s == CapacityBuffer:
 		return schema.GroupVersionResource{}, nil, errors.New("placeholder mode capacityBuffer: prescale was started without a dynamic client")
 	case a.Dynamic == nil:
 		return schema.GroupVersionResource{}, []string{"CapacityBuffer API served, but no dynamic client: headroom through the placeholder Deployment"}, nil
 	}
-	return found.gvr, []string{fmt.Sprintf("headroom through a CapacityBuffer (%s/%s)", BufferGroup, found.gvr.Version)}, nil
+	return gvr, []string{fmt.Sprintf("headroom through a CapacityBuffer (%s/%s)", BufferGroup, gvr.Version)}, nil
+}
+
+// detect is BufferAPI's finding, asked again once it is DetectEvery old;
+// the strategy choice and the Deployment path's check for a buffer left
+// from capacityBuffer mode share it. A failure is not kept.
+func (a *Actuator) detect(ctx context.Context) (schema.GroupVersionResource, error) {
+	a.mu.Lock()
+	found := a.api
+	a.mu.Unlock()
+	if found.at.IsZero() || a.now().Sub(found.at) >= DetectEvery {
+		gvr, err := a.BufferAPI(ctx)
+		if err != nil {
+			return schema.GroupVersionResource{}, err
+		}
+		found = bufferAPI{at: a.now(), gvr: gvr}
+		a.mu.Lock()
+		a.api = found
+		a.mu.Unlock()
+	}
+	return found.gvr, nil
 }
 
 // applyBuffer applies a CapacityBuffer named like the placeholder

@@ -212,9 +212,10 @@ func TestStrategyFollowsTheAPI(t *testing.T) {
 		t.Errorf("after the period: buffer replicas %d, want 1", got)
 	}
 
-	// deployment forces the Deployment even where the API is served.
-	if ch, err := a.Apply(ctx, Desired{Mode: actuator.Active, Strategy: Deployment, Namespace: ns, Name: name, Replicas: 4}); err != nil || replicas() != 4 {
-		t.Errorf("mode deployment: %v %v, deployment replicas %d", ch.Status, err, replicas())
+	// deployment forces the Deployment even where the API is served, and
+	// takes the buffer's unit back from it (TestHandBack has the cases).
+	if ch, err := a.Apply(ctx, Desired{Mode: actuator.Active, Strategy: Deployment, Namespace: ns, Name: name, Replicas: 4}); err != nil || replicas() != 4 || bufferReplicas() != 0 {
+		t.Errorf("mode deployment: %v %v, deployment replicas %d, buffer replicas %d; want 4 and 0", ch.Status, err, replicas(), bufferReplicas())
 	}
 }
 

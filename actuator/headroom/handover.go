@@ -37,6 +37,9 @@ import (
 // scale-down limits. Handing over the room itself lets the buffer come
 // down from the pods' count along those limits like any other decrease,
 // and the pods go in one step instead of lingering.
+//
+// The opposite switch, back to the Deployment, hands a buffer's room back
+// to the pods the same way (handback.go).
 
 // handOver is what the buffer path does with the placeholder's pods.
 type handOver struct {
@@ -60,7 +63,7 @@ func planHandOver(dep *appsv1.Deployment, theirTemplate bool) (handOver, error) 
 	if theirTemplate {
 		return handOver{notes: []string{warning + " (not handed over: the buffer's units take their shape from its podTemplateRef, not from these pods)"}}, nil
 	}
-	managers, err := replicasManagers(dep)
+	managers, err := replicasManagers(dep.ManagedFields)
 	if err != nil {
 		return handOver{}, fmt.Errorf("placeholder deployment %s: %w", key, err)
 	}
@@ -77,11 +80,12 @@ func planHandOver(dep *appsv1.Deployment, theirTemplate bool) (handOver, error) 
 }
 
 // replicasManagers lists, each once and sorted, the field managers whose
-// managedFields entries on the Deployment hold spec.replicas, whatever the
-// operation (an apply, an update, an update through the scale subresource).
-func replicasManagers(dep *appsv1.Deployment) ([]string, error) {
+// managedFields entries (of the placeholder Deployment or the
+// CapacityBuffer) hold spec.replicas, whatever the operation (an apply, an
+// update, an update through the scale subresource).
+func replicasManagers(entries []metav1.ManagedFieldsEntry) ([]string, error) {
 	var out []string
-	for _, mf := range dep.ManagedFields {
+	for _, mf := range entries {
 		if mf.FieldsV1 == nil {
 			continue
 		}

@@ -32,14 +32,21 @@ var bufferGVR = schema.GroupVersionResource{Group: BufferGroup, Version: "v1beta
 // scale it reads, with an unwatched client, the Deployment and the
 // CapacityBuffer of the same name as they are just before the write, and
 // records a violation when the write, accepted, removed more pods than the
-// buffer held units. It counts every write other than an Event.
+// buffer held units. With handBack set it checks the other direction
+// instead: at every write of a CapacityBuffer, a violation is a write,
+// accepted, that removed more units than the Deployment ran pods. It
+// counts every write other than an Event, and lists every request.
 type guard struct {
-	mu          sync.Mutex
-	writes      []string
-	scaleWrites int
-	violations  []string
-	// beforeScale, when set, runs before each scale write is sent.
-	beforeScale func()
+	mu           sync.Mutex
+	requests     []string
+	writes       []string
+	scaleWrites  int
+	bufferWrites int
+	violations   []string
+	handBack     bool
+	// beforeScale and beforeBuffer, when set, run before each scale or
+	// buffer write is sent.
+	beforeScale, beforeBuffer func()
 }
 
 // clients returns an Actuator's two clients, sending through g.
@@ -55,32 +62,52 @@ type guardTransport struct {
 }
 
 func (t guardTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	t.g.mu.Lock()
+	t.g.requests = append(t.g.requests, req.Method+" "+req.URL.Path)
 	if req.Method != http.MethodGet && !strings.Contains(req.URL.Path, "/events") {
-		t.g.mu.Lock()
 		t.g.writes = append(t.g.writes, req.Method+" "+req.URL.Path)
-		t.g.mu.Unlock()
 	}
-	if req.Method == http.MethodPut && strings.Contains(req.URL.Path, "/deployments/") && strings.HasSuffix(req.URL.Path, "/scale") {
-		body, err := io.ReadAll(req.Body)
-		if err != nil {
-			return nil, err
-		}
-		req.Body.Close()
-		req.Body = io.NopCloser(bytes.NewReader(body))
+	t.g.mu.Unlock()
+	scale := req.Method == http.MethodPut && strings.Contains(req.URL.Path, "/deployments/") && strings.HasSuffix(req.URL.Path, "/scale")
+	buffer := req.Method == http.MethodPatch && strings.Contains(req.URL.Path, "/"+BufferResource+"/")
+	if !scale && !buffer {
+		return t.next.RoundTrip(req)
+	}
+	body, err := io.ReadAll(req.Body)
+	if err != nil {
+		return nil, err
+	}
+	req.Body.Close()
+	req.Body = io.NopCloser(bytes.NewReader(body))
+	var violation string
+	switch {
+	case scale:
 		if t.g.beforeScale != nil {
 			t.g.beforeScale()
 		}
-		violation := t.g.check(body)
-		resp, err := t.next.RoundTrip(req)
-		t.g.mu.Lock()
-		t.g.scaleWrites++
-		if err == nil && resp.StatusCode < 300 && violation != "" {
-			t.g.violations = append(t.g.violations, violation)
+		if !t.g.handBack {
+			violation = t.g.check(body)
 		}
-		t.g.mu.Unlock()
-		return resp, err
+	case buffer:
+		if t.g.beforeBuffer != nil {
+			t.g.beforeBuffer()
+		}
+		if t.g.handBack {
+			violation = t.g.checkBuffer(req.URL.Path, body)
+		}
 	}
-	return t.next.RoundTrip(req)
+	resp, err := t.next.RoundTrip(req)
+	t.g.mu.Lock()
+	if scale {
+		t.g.scaleWrites++
+	} else {
+		t.g.bufferWrites++
+	}
+	if err == nil && resp.StatusCode < 300 && violation != "" {
+		t.g.violations = append(t.g.violations, violation)
+	}
+	t.g.mu.Unlock()
+	return resp, err
 }
 
 // check compares a scale write with the live Deployment and buffer; ""

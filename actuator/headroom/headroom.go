@@ -15,6 +15,9 @@
 // Cluster Autoscaler add nodes ahead of demand; when real pods need the
 // room, the scheduler preempts the placeholders at once, so the real pods
 // start on a node that already exists instead of waiting minutes for one.
+// A CapacityBuffer prescale applied before a switch back to the
+// Deployment is handed back the same way, the pods first, then the
+// buffer's replicas to 0 (handback.go).
 //
 // The placeholder Deployment (its pod size, its PriorityClass) belongs to
 // the cluster's manifests; prescale changes only its replica count, and
@@ -36,6 +39,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/util/retry"
@@ -158,63 +163,114 @@ func (a *Actuator) Apply(ctx context.Context, d Desired) (actuator.Change, error
 // applyDeployment scales the placeholder Deployment to the planned number
 // of pods. It checks that the placeholder pods have a negative priority
 // and says so when they do not: a placeholder at priority 0 would compete
-// with real pods instead of making room for them.
+// with real pods instead of making room for them. Where the CapacityBuffer
+// API is served, the room a buffer prescale applied before a switch back
+// to this form still holds is handed back to the pods (handback.go). Each
+// object written gets the Event.
 func (a *Actuator) applyDeployment(ctx context.Context, ref actuator.Ref, d Desired) (actuator.Change, error) {
+	gvr, notes := a.bufferLeftAPI(ctx)
+	d.Reasons = append(d.Reasons, notes...)
+	var w deploymentWrites
+	ch, err := actuator.Run(ctx, a.Recorder, d.Mode, ref, d.Reasons, actuator.ObserveAgainOnConflict(d.Mode, func(ctx context.Context) (actuator.Observation, error) {
+		return a.observeDeployment(ctx, d, gvr, &w)
+	}))
+	if w.deployment != nil {
+		a.event(ctx, corev1.ObjectReference{APIVersion: "apps/v1", Kind: "Deployment", Namespace: w.deployment.Namespace, Name: w.deployment.Name,
+			UID: w.deployment.UID}, ch)
+	}
+	if w.buffer != nil {
+		a.event(ctx, corev1.ObjectReference{APIVersion: gvr.GroupVersion().String(), Kind: BufferKind,
+			Namespace: w.buffer.GetNamespace(), Name: w.buffer.GetName(), UID: w.buffer.GetUID()}, ch)
+	}
+	return ch, err
+}
+
+// deploymentWrites are what the Deployment path wrote, for their Events
+// and for the record: a write that loses a race observes again, and the
+// moves an earlier attempt already made stay in the Change.
+type deploymentWrites struct {
+	deployment *appsv1.Deployment
+	buffer     *unstructured.Unstructured // scaled to 0 by the hand-back
+	done       []actuator.FieldChange
+}
+
+// observeDeployment reads the placeholder Deployment, and the buffer left
+// from capacityBuffer mode when gvr names the served API, and decides.
+func (a *Actuator) observeDeployment(ctx context.Context, d Desired, gvr schema.GroupVersionResource, w *deploymentWrites) (actuator.Observation, error) {
 	key := d.Namespace + "/" + d.Name
-	var dep *appsv1.Deployment
-	ch, err := actuator.Run(ctx, a.Recorder, d.Mode, ref, d.Reasons, func(ctx context.Context) (actuator.Observation, error) {
-		deps := a.Client.AppsV1().Deployments(d.Namespace)
-		var err error
-		dep, err = deps.Get(ctx, d.Name, metav1.GetOptions{})
-		if apierrors.IsNotFound(err) {
-			return actuator.Observation{Status: actuator.Missing,
-				Notes: []string{fmt.Sprintf("placeholder deployment %s not found: create it from deploy/ first", key)}}, nil
-		}
-		if err != nil {
-			return actuator.Observation{}, fmt.Errorf("get placeholder deployment %s: %w", key, err)
-		}
-		var notes []string
-		if pc := dep.Spec.Template.Spec.PriorityClassName; pc == "" {
-			notes = append(notes, "warning: placeholder pods have no priorityClassName: they compete with real pods")
-		} else if p, err := a.Client.SchedulingV1().PriorityClasses().Get(ctx, pc, metav1.GetOptions{}); err == nil && p.Value >= 0 {
-			notes = append(notes, fmt.Sprintf("warning: priority class %s has value %d; placeholders need a negative one (%d)", pc, p.Value, PlaceholderPriority))
-		}
-		cur := 1
-		if dep.Spec.Replicas != nil {
-			cur = int(*dep.Spec.Replicas)
-		}
-		want, n, decrease := decide(cur, d, a.lastDown(key), a.now())
-		notes = append(notes, n...)
-		obs := actuator.Observation{Notes: notes}
-		if want == cur {
-			return obs, nil
-		}
-		obs.Fields = []actuator.FieldChange{{Field: "replicas", From: strconv.Itoa(cur), To: strconv.Itoa(want)}}
-		obs.Write = func(ctx context.Context) error {
+	deps := a.Client.AppsV1().Deployments(d.Namespace)
+	dep, err := deps.Get(ctx, d.Name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return actuator.Observation{Status: actuator.Missing,
+			Notes: []string{fmt.Sprintf("placeholder deployment %s not found: create it from deploy/ first", key)}}, nil
+	}
+	if err != nil {
+		return actuator.Observation{}, fmt.Errorf("get placeholder deployment %s: %w", key, err)
+	}
+	var notes []string
+	if pc := dep.Spec.Template.Spec.PriorityClassName; pc == "" {
+		notes = append(notes, "warning: placeholder pods have no priorityClassName: they compete with real pods")
+	} else if p, err := a.Client.SchedulingV1().PriorityClasses().Get(ctx, pc, metav1.GetOptions{}); err == nil && p.Value >= 0 {
+		notes = append(notes, fmt.Sprintf("warning: priority class %s has value %d; placeholders need a negative one (%d)", pc, p.Value, PlaceholderPriority))
+	}
+	back, err := a.planHandBack(ctx, d, gvr)
+	if err != nil {
+		return actuator.Observation{}, err
+	}
+	notes = append(notes, back.notes...)
+	cur := 1
+	if dep.Spec.Replicas != nil {
+		cur = int(*dep.Spec.Replicas)
+	}
+	want, n, decrease := decide(cur, d, a.lastDown(key), a.now())
+	notes = append(notes, n...)
+	// The pods take over the room the buffer holds before it goes.
+	want = max(want, back.units)
+	decrease = decrease && want < cur
+	if back.units > max(d.Replicas, 0) {
+		notes = append(notes, fmt.Sprintf("the placeholder deployment keeps the %d pods' worth of room the buffer held, above the planned %d, and comes down along the scale-down limits", back.units, max(d.Replicas, 0)))
+	}
+	obs := actuator.Observation{Notes: notes, Fields: append([]actuator.FieldChange(nil), w.done...)}
+	if want != cur {
+		obs.Fields = append(obs.Fields, actuator.FieldChange{Field: "replicas", From: strconv.Itoa(cur), To: strconv.Itoa(want)})
+	}
+	if back.units > 0 {
+		obs.Fields = append(obs.Fields, actuator.FieldChange{Field: "capacitybuffer replicas", From: strconv.Itoa(back.units), To: "0"})
+	}
+	if len(obs.Fields) == 0 {
+		return obs, nil
+	}
+	// In this order: the pods hold the buffer's room before it goes.
+	obs.Write = func(ctx context.Context) error {
+		if want != cur {
 			err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
 				s, err := deps.GetScale(ctx, d.Name, metav1.GetOptions{})
 				if err != nil {
 					return err
 				}
 				s.Spec.Replicas = int32(want)
-				_, err = deps.UpdateScale(ctx, d.Name, &autoscalingv1.Scale{ObjectMeta: s.ObjectMeta, Spec: s.Spec}, metav1.UpdateOptions{FieldManager: "prescale"})
+				_, err = deps.UpdateScale(ctx, d.Name, &autoscalingv1.Scale{ObjectMeta: s.ObjectMeta, Spec: s.Spec}, metav1.UpdateOptions{FieldManager: FieldManager})
 				return err
 			})
 			if err != nil {
 				return fmt.Errorf("scale placeholder deployment %s to %d: %w", key, want, err)
 			}
+			w.deployment = dep
+			w.done = append(w.done, actuator.FieldChange{Field: "replicas", From: strconv.Itoa(cur), To: strconv.Itoa(want)})
 			if decrease {
 				a.markDown(key)
 			}
-			return nil
 		}
-		return obs, nil
-	})
-	if dep != nil {
-		a.event(ctx, corev1.ObjectReference{APIVersion: "apps/v1", Kind: "Deployment", Namespace: dep.Namespace, Name: dep.Name,
-			UID: dep.UID}, ch)
+		if back.units > 0 {
+			var bw bufferWrites
+			if err := a.writeBuffer(ctx, d, gvr, 0, back.rv, false, &bw); err != nil {
+				return fmt.Errorf("hand capacitybuffer %s back to the placeholder deployment (%d pods): %w", key, want, err)
+			}
+			w.buffer = bw.buffer
+		}
+		return nil
 	}
-	return ch, err
+	return obs, nil
 }
 
 // markDown remembers a decrease, for the scale-down period. Both forms
