@@ -475,7 +475,10 @@ func TestRBAC(t *testing.T) {
 
 	// The placeholder Deployment, and only it, can be scaled.
 	placeholder, pc := headroomtest.Placeholder(t, "../headroom/testdata/placeholder.yaml")
-	if _, err := clientset.SchedulingV1().PriorityClasses().Create(ctx, pc, metav1.CreateOptions{}); err != nil {
+	placeholder.Namespace = ns // a fresh namespace per run: go test -count=2 runs again
+	// The PriorityClass is cluster-wide: an earlier run (or package) may
+	// have made it.
+	if _, err := clientset.SchedulingV1().PriorityClasses().Create(ctx, pc, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 		t.Fatal(err)
 	}
 	if _, err := clientset.AppsV1().Deployments(placeholder.Namespace).Create(ctx, placeholder, metav1.CreateOptions{}); err != nil {
