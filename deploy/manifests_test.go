@@ -28,6 +28,7 @@ import (
 	"k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/kustomize/api/krusty"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
+	sigsyaml "sigs.k8s.io/yaml"
 
 	"github.com/prescale/prescale/config"
 	"github.com/prescale/prescale/metrics"
@@ -60,29 +61,33 @@ func (p permission) String() string {
 // code that makes it: the RBAC rules must grant exactly these. A new call
 // in the code adds a row here and a rule in deploy/rbac (cluster-wide) or
 // deploy/base/role.yaml (prescale's namespace).
+//
+// The rows marked podUsage are needed only with `run --pod-usage`; they are
+// granted by deploy/rbac/pod-usage, which the default build leaves out.
 var needs = []struct {
 	permission
-	by string
+	by       string
+	podUsage bool
 }{
-	{permission{"", "autoscaling", "horizontalpodautoscalers", "get", ""}, "actuator/hpa: Actuator.Apply and Restore read the HPA (HorizontalPodAutoscalers.Get)"},
-	{permission{"", "autoscaling", "horizontalpodautoscalers", "patch", ""}, "actuator/hpa: Actuator.Apply and Restore write by server-side apply (HorizontalPodAutoscalers.Apply, a PATCH)"},
-	{permission{"", "autoscaling", "horizontalpodautoscalers", "list", ""}, "actuator/hpa: Actuator.RestoreAll, `prescale restore` (HorizontalPodAutoscalers.List)"},
-	{permission{"", "", "events", "create", ""}, "actuator/hpa and actuator/headroom: each change is an Event on the HPA, placeholder Deployment or CapacityBuffer (CoreV1 Events.Create)"},
-	{permission{"", "metrics.k8s.io", "pods", "list", ""}, "metrics: PodUsage.Workload reads a workload's pod usage (PodMetricses.List), with run --pod-usage"},
-	{permission{"", "", "pods", "list", ""}, "metrics: HPAUsage.Of reads the state and CPU requests of those pods (CoreV1 Pods.List by the scale's selector), with run --pod-usage"},
-	{permission{"", "apps", "deployments/scale", "get", ""}, "metrics: HPAUsage.Of finds the pods of an HPA's Deployment from its scale's selector (Deployments.GetScale), with run --pod-usage"},
-	{permission{"", "apps", "statefulsets/scale", "get", ""}, "metrics: HPAUsage.Of, for a StatefulSet (StatefulSets.GetScale)"},
-	{permission{"", "apps", "replicasets/scale", "get", ""}, "metrics: HPAUsage.Of, for a ReplicaSet (ReplicaSets.GetScale)"},
-	{permission{"", "apps", "deployments", "get", "prescale-placeholder"}, "actuator/headroom: Actuator.Apply reads the placeholder Deployment (Deployments.Get)"},
-	{permission{"", "apps", "deployments/scale", "get", "prescale-placeholder"}, "actuator/headroom: Actuator.Apply reads its scale (Deployments.GetScale)"},
-	{permission{"", "apps", "deployments/scale", "update", "prescale-placeholder"}, "actuator/headroom: Actuator.Apply scales it (Deployments.UpdateScale)"},
-	{permission{"", "autoscaling.x-k8s.io", "capacitybuffers", "get", "prescale-placeholder"}, "actuator/headroom: Actuator.Apply reads the CapacityBuffer (dynamic Resource.Get)"},
-	{permission{"", "autoscaling.x-k8s.io", "capacitybuffers", "patch", "prescale-placeholder"}, "actuator/headroom: Actuator.Apply sets it by server-side apply (dynamic Resource.Apply, a PATCH)"},
-	{permission{"", "autoscaling.x-k8s.io", "capacitybuffers", "create", "prescale-placeholder"}, "actuator/headroom: the first apply creates it; the API server checks create for an apply that creates, with the name"},
-	{permission{"", "scheduling.k8s.io", "priorityclasses", "get", ""}, "actuator/headroom: Actuator.Apply checks the placeholder's priority is negative (PriorityClasses.Get)"},
-	{permission{"prescale", "coordination.k8s.io", "leases", "create", ""}, "controller/leader: client-go's LeaseLock.Create when the Lease is missing"},
-	{permission{"prescale", "coordination.k8s.io", "leases", "get", "prescale"}, "controller/leader: LeaseLock.Get on every acquire and renew attempt"},
-	{permission{"prescale", "coordination.k8s.io", "leases", "update", "prescale"}, "controller/leader: LeaseLock.Update to take, renew and release the Lease"},
+	{permission{"", "autoscaling", "horizontalpodautoscalers", "get", ""}, "actuator/hpa: Actuator.Apply and Restore read the HPA (HorizontalPodAutoscalers.Get)", false},
+	{permission{"", "autoscaling", "horizontalpodautoscalers", "patch", ""}, "actuator/hpa: Actuator.Apply and Restore write by server-side apply (HorizontalPodAutoscalers.Apply, a PATCH)", false},
+	{permission{"", "autoscaling", "horizontalpodautoscalers", "list", ""}, "actuator/hpa: Actuator.RestoreAll, `prescale restore` (HorizontalPodAutoscalers.List)", false},
+	{permission{"", "", "events", "create", ""}, "actuator/hpa and actuator/headroom: each change is an Event on the HPA, placeholder Deployment or CapacityBuffer (CoreV1 Events.Create)", false},
+	{permission{"", "metrics.k8s.io", "pods", "list", ""}, "metrics: PodUsage.Workload reads a workload's pod usage (PodMetricses.List), with run --pod-usage", true},
+	{permission{"", "", "pods", "list", ""}, "metrics: HPAUsage.Of reads the state and CPU requests of those pods (CoreV1 Pods.List by the scale's selector), with run --pod-usage", true},
+	{permission{"", "apps", "deployments/scale", "get", ""}, "metrics: HPAUsage.Of finds the pods of an HPA's Deployment from its scale's selector (Deployments.GetScale), with run --pod-usage", true},
+	{permission{"", "apps", "statefulsets/scale", "get", ""}, "metrics: HPAUsage.Of, for a StatefulSet (StatefulSets.GetScale)", true},
+	{permission{"", "apps", "replicasets/scale", "get", ""}, "metrics: HPAUsage.Of, for a ReplicaSet (ReplicaSets.GetScale)", true},
+	{permission{"", "apps", "deployments", "get", "prescale-placeholder"}, "actuator/headroom: Actuator.Apply reads the placeholder Deployment (Deployments.Get)", false},
+	{permission{"", "apps", "deployments/scale", "get", "prescale-placeholder"}, "actuator/headroom: Actuator.Apply reads its scale (Deployments.GetScale)", false},
+	{permission{"", "apps", "deployments/scale", "update", "prescale-placeholder"}, "actuator/headroom: Actuator.Apply scales it (Deployments.UpdateScale)", false},
+	{permission{"", "autoscaling.x-k8s.io", "capacitybuffers", "get", "prescale-placeholder"}, "actuator/headroom: Actuator.Apply reads the CapacityBuffer (dynamic Resource.Get)", false},
+	{permission{"", "autoscaling.x-k8s.io", "capacitybuffers", "patch", "prescale-placeholder"}, "actuator/headroom: Actuator.Apply sets it by server-side apply (dynamic Resource.Apply, a PATCH)", false},
+	{permission{"", "autoscaling.x-k8s.io", "capacitybuffers", "create", "prescale-placeholder"}, "actuator/headroom: the first apply creates it; the API server checks create for an apply that creates, with the name", false},
+	{permission{"", "scheduling.k8s.io", "priorityclasses", "get", ""}, "actuator/headroom: Actuator.Apply checks the placeholder's priority is negative (PriorityClasses.Get)", false},
+	{permission{"prescale", "coordination.k8s.io", "leases", "create", ""}, "controller/leader: client-go's LeaseLock.Create when the Lease is missing", false},
+	{permission{"prescale", "coordination.k8s.io", "leases", "get", "prescale"}, "controller/leader: LeaseLock.Get on every acquire and renew attempt", false},
+	{permission{"prescale", "coordination.k8s.io", "leases", "update", "prescale"}, "controller/leader: LeaseLock.Update to take, renew and release the Lease", false},
 }
 
 // The daemon's command line (cmd/prescale run): the manifests must match it.
@@ -501,9 +506,74 @@ func TestRBAC(t *testing.T) {
 	}
 	grant("Role "+role.Name, role.Namespace, role.Rules)
 
+	checkGrants(t, granted, false)
+}
+
+// TestPodUsageRBAC: deploy/rbac/pod-usage binds prescale's ServiceAccount
+// to exactly what `run --pod-usage` adds, cluster-wide reads only.
+func TestPodUsageRBAC(t *testing.T) {
+	k := krusty.MakeKustomizer(krusty.MakeDefaultOptions())
+	rm, err := k.Run(filesys.MakeFsOnDisk(), "rbac/pod-usage")
+	if err != nil {
+		t.Fatalf("kustomize build deploy/rbac/pod-usage: %v", err)
+	}
+	sa := one[*corev1.ServiceAccount](t, build(t), "")
+	var roles []rbacv1.ClusterRole
+	var bindings []rbacv1.ClusterRoleBinding
+	for _, r := range rm.Resources() {
+		y, err := r.AsYAML()
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch r.GetKind() {
+		case "ClusterRole":
+			var cr rbacv1.ClusterRole
+			if err := sigsyaml.UnmarshalStrict(y, &cr); err != nil {
+				t.Fatal(err)
+			}
+			roles = append(roles, cr)
+		case "ClusterRoleBinding":
+			var b rbacv1.ClusterRoleBinding
+			if err := sigsyaml.UnmarshalStrict(y, &b); err != nil {
+				t.Fatal(err)
+			}
+			bindings = append(bindings, b)
+		default:
+			t.Errorf("deploy/rbac/pod-usage holds a %s: only a ClusterRole and its binding belong there", r.GetKind())
+		}
+	}
+	if len(roles) != 1 || len(bindings) != 1 {
+		t.Fatalf("%d ClusterRoles and %d bindings, want one each", len(roles), len(bindings))
+	}
+	b := bindings[0]
+	if b.RoleRef.Name != roles[0].Name || len(b.Subjects) != 1 || b.Subjects[0].Name != sa.Name || b.Subjects[0].Namespace != sa.Namespace {
+		t.Errorf("binding %s: roleRef %+v, subjects %+v; want ServiceAccount %s/%s bound to %s", b.Name, b.RoleRef, b.Subjects, sa.Namespace, sa.Name, roles[0].Name)
+	}
+	granted := map[permission]bool{}
+	for _, r := range roles[0].Rules {
+		for _, g := range r.APIGroups {
+			for _, res := range r.Resources {
+				for _, v := range r.Verbs {
+					if len(r.ResourceNames) > 0 || v != "get" && v != "list" {
+						t.Errorf("%s grants %s %s %s%v: pod usage only reads, and any object", roles[0].Name, g, res, v, r.ResourceNames)
+					}
+					granted[permission{"", g, res, v, ""}] = true
+				}
+			}
+		}
+	}
+	checkGrants(t, granted, true)
+}
+
+// checkGrants compares granted with the needs rows of one kind (podUsage
+// or the default).
+func checkGrants(t *testing.T, granted map[permission]bool, podUsage bool) {
+	t.Helper()
 	want := map[permission]string{}
 	for _, n := range needs {
-		want[n.permission] = n.by
+		if n.podUsage == podUsage {
+			want[n.permission] = n.by
+		}
 	}
 	for _, p := range slices.SortedFunc(maps.Keys(want), comparePermissions) {
 		if !granted[p] {

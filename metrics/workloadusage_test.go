@@ -3,6 +3,7 @@ package metrics
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -136,7 +137,20 @@ func TestHPAUsage(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	asPrescale := kubernetes.NewForConfigOrDie(kubetest.AsPrescale(t, env.Config))
+	// The shipped deploy/rbac alone does not read pods: that is
+	// deploy/rbac/pod-usage's, applied with --pod-usage only.
+	bare := HPAUsage{Kube: kubernetes.NewForConfigOrDie(kubetest.AsPrescale(t, env.Config)), Usage: NewPodUsage(mc)}
+	var bareErr error
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		// Retry while the HPA itself is forbidden (the authorizer lags).
+		if _, bareErr = bare.Of(ctx, ns, "api"); !strings.Contains(fmt.Sprint(bareErr), "horizontalpodautoscalers") || time.Now().After(deadline) {
+			break
+		}
+	}
+	if !apierrors.IsForbidden(bareErr) || !strings.Contains(bareErr.Error(), "scale of Deployment api") {
+		t.Errorf("without deploy/rbac/pod-usage: %v, want the workload's scale forbidden", bareErr)
+	}
+	asPrescale := kubernetes.NewForConfigOrDie(kubetest.AsPrescale(t, env.Config, "pod-usage"))
 	h := HPAUsage{Kube: asPrescale, Usage: NewPodUsage(mc)}
 	// The authorizer may lag the binding a moment: retry while forbidden.
 	var u Usage

@@ -60,7 +60,7 @@ func addDaemonFlags(fs *flag.FlagSet) *daemonOptions {
 	fs.StringVar(&d.prometheusURL, "prometheus-url", "", "Prometheus URL, when no --prometheus-config is given")
 	fs.DurationVar(&d.tick, "tick", 30*time.Second, "planning period")
 	fs.DurationVar(&d.refit, "refit", 15*time.Minute, "forecast refit period")
-	fs.BoolVar(&d.podUsage, "pod-usage", false, "read each managed workload's pod CPU from the metrics API (metrics-server) and its pods' CPU requests once per refit, exported beside its demand per pod with the capacity per pod they imply, to check the capacity model; four API reads per target")
+	fs.BoolVar(&d.podUsage, "pod-usage", false, "read each managed workload's pod CPU from the metrics API (metrics-server) and its pods' CPU requests once per refit, exported beside its demand per pod with the capacity per pod they imply, to check the capacity model; four API reads per target; needs deploy/rbac/pod-usage")
 	fs.DurationVar(&d.reselect, "reselect", 6*time.Hour, "how often each signal's model is chosen afresh by validation (each signal after between half and all of it); refits in between refit the chosen models only; negative: at every refit")
 	fs.DurationVar(&d.history, "history", 14*24*time.Hour, "history backfilled and kept per signal")
 	fs.DurationVar(&d.reload, "reload", 10*time.Second, "how often the policy files are checked for changes")

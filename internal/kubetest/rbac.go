@@ -22,15 +22,18 @@ import (
 // under test then runs with the permissions the manifests grant and no
 // more. Installing them again (another test) is harmless. The authorizer
 // may lag the binding a moment; callers retry their first call.
-func AsPrescale(t testing.TB, cfg *rest.Config) *rest.Config {
+// Each name in extra is a directory of deploy/rbac with a further
+// ClusterRole and binding installed too ("pod-usage": what `run
+// --pod-usage` adds).
+func AsPrescale(t testing.TB, cfg *rest.Config, extra ...string) *rest.Config {
 	t.Helper()
 	ctx := context.Background()
-	dir := filepath.Join(moduleRoot(), "deploy", "rbac")
+	dir0 := filepath.Join(moduleRoot(), "deploy", "rbac")
 	var role rbacv1.ClusterRole
 	var binding rbacv1.ClusterRoleBinding
 	var sa corev1.ServiceAccount
 	for file, into := range map[string]any{"clusterrole.yaml": &role, "clusterrolebinding.yaml": &binding, "serviceaccount.yaml": &sa} {
-		b, err := os.ReadFile(filepath.Join(dir, file))
+		b, err := os.ReadFile(filepath.Join(dir0, file))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -63,6 +66,25 @@ func AsPrescale(t testing.TB, cfg *rest.Config) *rest.Config {
 	} {
 		if err := step.create(); err != nil && !apierrors.IsAlreadyExists(err) {
 			t.Fatalf("install deploy/rbac: %s: %v", step.what, err)
+		}
+	}
+	for _, dir := range extra {
+		var role rbacv1.ClusterRole
+		var binding rbacv1.ClusterRoleBinding
+		for file, into := range map[string]any{"clusterrole.yaml": &role, "clusterrolebinding.yaml": &binding} {
+			b, err := os.ReadFile(filepath.Join(dir0, dir, file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := yaml.UnmarshalStrict(b, into); err != nil {
+				t.Fatalf("%s/%s: %v", dir, file, err)
+			}
+		}
+		if _, err := c.RbacV1().ClusterRoles().Create(ctx, &role, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+			t.Fatalf("install deploy/rbac/%s: cluster role: %v", dir, err)
+		}
+		if _, err := c.RbacV1().ClusterRoleBindings().Create(ctx, &binding, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+			t.Fatalf("install deploy/rbac/%s: cluster role binding: %v", dir, err)
 		}
 	}
 	as := rest.CopyConfig(cfg)
