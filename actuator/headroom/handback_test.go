@@ -426,20 +426,8 @@ func TestHandBackRBAC(t *testing.T) {
 	installBufferCRD(t)
 	ns, name := placeholderIn(t)
 	f := handOverFixture{t: t, namespace: ns, name: name}
-	as := kubetest.AsPrescale(t, kubetest.Config)
-	a := &Actuator{Client: kubernetes.NewForConfigOrDie(as), Dynamic: dynamic.NewForConfigOrDie(as)}
-	// The authorizer's cache may lag the binding a moment.
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		ch, err := a.Apply(ctx, Desired{Mode: actuator.Active, Strategy: CapacityBuffer, Namespace: ns, Name: name, Replicas: 3})
-		if err == nil && ch.Status == actuator.Applied {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("apply the buffer as the service account: %v %v", ch.Status, err)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+	a := asPrescale(t)
+	applyOnceAuthorized(t, a, Desired{Mode: actuator.Active, Strategy: CapacityBuffer, Namespace: ns, Name: name, Replicas: 3})
 	ch, err := a.Apply(ctx, Desired{Mode: actuator.Active, Strategy: Deployment, Namespace: ns, Name: name, Replicas: 1})
 	if err != nil || ch.Status != actuator.Applied {
 		t.Fatalf("hand back as the service account: %v %v %q", ch.Status, err, ch.Reasons)

@@ -412,6 +412,28 @@ func TestHandOverRace(t *testing.T) {
 	}
 }
 
+// asPrescale is an Actuator that impersonates prescale's ServiceAccount,
+// bound to deploy/rbac as shipped.
+func asPrescale(t *testing.T) *Actuator {
+	as := kubetest.AsPrescale(t, kubetest.Config)
+	return &Actuator{Client: kubernetes.NewForConfigOrDie(as), Dynamic: dynamic.NewForConfigOrDie(as)}
+}
+
+// applyOnceAuthorized applies d until it is applied: the authorizer's
+// cache may lag a new binding a moment.
+func applyOnceAuthorized(t *testing.T, a *Actuator, d Desired) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		ch, err := a.Apply(context.Background(), d)
+		if err == nil && ch.Status == actuator.Applied {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("apply %s %d as the service account: %v %v", d.Strategy, d.Replicas, ch.Status, err)
+		}
+	}
+}
+
 // TestHandOverRBAC hands the placeholder over as the ServiceAccount bound
 // only to deploy/rbac's ClusterRole: the scale subresource update it
 // already has for deployment mode is all the hand-over needs.
@@ -420,20 +442,8 @@ func TestHandOverRBAC(t *testing.T) {
 	installBufferCRD(t)
 	ns, name := placeholderIn(t)
 	f := handOverFixture{t: t, namespace: ns, name: name}
-	as := kubetest.AsPrescale(t, kubetest.Config)
-	a := &Actuator{Client: kubernetes.NewForConfigOrDie(as), Dynamic: dynamic.NewForConfigOrDie(as)}
-	// The authorizer's cache may lag the binding a moment.
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		ch, err := a.Apply(ctx, Desired{Mode: actuator.Active, Strategy: Deployment, Namespace: ns, Name: name, Replicas: 2})
-		if err == nil && ch.Status == actuator.Applied {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("scale the placeholder as the service account: %v %v", ch.Status, err)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+	a := asPrescale(t)
+	applyOnceAuthorized(t, a, Desired{Mode: actuator.Active, Strategy: Deployment, Namespace: ns, Name: name, Replicas: 2})
 	ch, err := a.Apply(ctx, Desired{Mode: actuator.Active, Strategy: CapacityBuffer, Namespace: ns, Name: name, Replicas: 2})
 	if err != nil || ch.Status != actuator.Applied {
 		t.Fatalf("hand over as the service account: %v %v", ch.Status, err)
