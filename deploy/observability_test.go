@@ -188,4 +188,9 @@ func TestAlertRules(t *testing.T) {
 	if out, err := exec.Command(promtool, "check", "rules", "prometheus/alerts.yaml").CombinedOutput(); err != nil {
 		t.Errorf("promtool check rules: %v\n%s", err, out)
 	}
+	// And the alerts that compare series fire when they should, and
+	// only then.
+	if out, err := exec.Command(promtool, "test", "rules", "prometheus/alerts_test.yaml").CombinedOutput(); err != nil {
+		t.Errorf("promtool test rules: %v\n%s", err, out)
+	}
 }
