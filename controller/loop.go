@@ -372,6 +372,9 @@ func (l *Loop) promotions(p *config.Policy) map[string]string {
 	for i := range p.Spec.Targets {
 		t := &p.Spec.Targets[i]
 		if t.HPA.Mode != "shadow" || t.HPA.Promote == nil {
+			if l.exp != nil {
+				l.exp.Promoted.DeleteLabelValues(t.Name) // no stale 0 once promote goes
+			}
 			continue
 		}
 		key := p.Metadata.Name + "/" + t.Name
