@@ -81,6 +81,18 @@ func (f *flakySource) Range(ctx context.Context, q metrics.Query, start, end tim
 
 func newHarness(t *testing.T, doc string) *harness {
 	t.Helper()
+	h := &harness{act: NewMemoryActuator(), exp: metrics.NewExporter("test", nil)}
+	h.loop, h.tr = elbLoop(t, doc, &h.now, Config{Tick: 5 * time.Minute, Refit: 15 * time.Minute}, h.act, h.exp,
+		func(r *metrics.Replay) metrics.Source { h.src = &flakySource{Replay: r}; return h.src })
+	return h
+}
+
+// elbLoop is the tests' rig: a loop over doc's policies with the ELB trace
+// replayed up to *now (ten days in, on the 5-minute grid, when zero) as
+// query "elb", kept for ten days. cfg's clock is *now; wrap, when set,
+// stands between the replay and the history.
+func elbLoop(t *testing.T, doc string, now *time.Time, cfg Config, act Actuator, exp *metrics.Exporter, wrap func(*metrics.Replay) metrics.Source) (*Loop, forecast.Series) {
+	t.Helper()
 	ps, err := config.Parse([]byte(doc), "test.yaml")
 	if err != nil {
 		t.Fatal(err)
@@ -89,16 +101,22 @@ func newHarness(t *testing.T, doc string) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &harness{tr: tr, act: NewMemoryActuator(), exp: metrics.NewExporter("test", nil)}
-	// Ten days of history, on the 5-minute grid.
-	h.now = tr.Start.Add(10 * 24 * time.Hour).Truncate(5 * time.Minute)
-	rep := metrics.NewReplay(func() time.Time { return h.now })
+	if now.IsZero() {
+		*now = tr.Start.Add(10 * 24 * time.Hour).Truncate(5 * time.Minute)
+	}
+	rep := metrics.NewReplay(func() time.Time { return *now })
 	rep.Add("elb", tr)
-	h.src = &flakySource{Replay: rep}
-	hist := metrics.NewHistory(h.src, metrics.HistoryConfig{Step: 5 * time.Minute, Window: 10 * 24 * time.Hour}, h.exp)
-	h.loop = New(Config{Tick: 5 * time.Minute, Refit: 15 * time.Minute, Now: func() time.Time { return h.now }},
-		func() []*config.Policy { return ps }, hist, h.act, h.exp, nil)
-	return h
+	var src metrics.Source = rep
+	if wrap != nil {
+		src = wrap(rep)
+	}
+	var obs metrics.SourceObserver // not a typed nil when exp is nil
+	if exp != nil {
+		obs = exp
+	}
+	hist := metrics.NewHistory(src, metrics.HistoryConfig{Step: 5 * time.Minute, Window: 10 * 24 * time.Hour}, obs)
+	cfg.Now = func() time.Time { return *now }
+	return New(cfg, func() []*config.Policy { return ps }, hist, act, exp, nil), tr
 }
 
 func (h *harness) tick(t *testing.T) policy.Plan {

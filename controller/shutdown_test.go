@@ -8,8 +8,6 @@ import (
 	"time"
 
 	"github.com/prescale/prescale/config"
-	"github.com/prescale/prescale/metrics"
-	"github.com/prescale/prescale/metrics/trace"
 	"github.com/prescale/prescale/policy"
 )
 
@@ -60,22 +58,8 @@ func (s *stallingActuator) Apply(ctx context.Context, p *config.Policy, r policy
 
 func newLoopWith(t *testing.T, doc string, act Actuator, now *time.Time, workers int) *Loop {
 	t.Helper()
-	ps, err := config.Parse([]byte(doc), "test.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	tr, err := trace.ReadFile("../testdata/elb_request_count_8c0756.csv")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if now.IsZero() {
-		*now = tr.Start.Add(10 * 24 * time.Hour).Truncate(5 * time.Minute)
-	}
-	rep := metrics.NewReplay(func() time.Time { return *now })
-	rep.Add("elb", tr)
-	hist := metrics.NewHistory(rep, metrics.HistoryConfig{Step: 5 * time.Minute, Window: 10 * 24 * time.Hour}, nil)
-	return New(Config{Tick: time.Hour, Refit: 15 * time.Minute, Now: func() time.Time { return *now }, Workers: workers},
-		func() []*config.Policy { return ps }, hist, act, nil, nil)
+	loop, _ := elbLoop(t, doc, now, Config{Tick: time.Hour, Refit: 15 * time.Minute, Workers: workers}, act, nil, nil)
+	return loop
 }
 
 // TestShutdownMidActuationLeavesFloors: when the context ends (SIGTERM)
