@@ -3,7 +3,6 @@ package headroom
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -123,15 +122,11 @@ func (a *Actuator) planHandBack(ctx context.Context, d Desired, gvr schema.Group
 	if ref["kind"] != "Deployment" || ref["name"] != d.Name || ref["apiGroup"] != "apps" {
 		return handBack{notes: []string{fmt.Sprintf("%s (not handed back: its units take their shape from %s %q, not from this deployment)", warning, ref["kind"], ref["name"])}}, nil
 	}
-	managers, err := replicasManagers(b.GetManagedFields())
+	owner, err := replicasOwner(b.GetManagedFields())
 	if err != nil {
 		return handBack{}, fmt.Errorf("capacitybuffer %s: %w", key, err)
 	}
-	if len(managers) != 1 || managers[0] != FieldManager {
-		owner := "no field manager"
-		if len(managers) > 0 {
-			owner = strings.Join(managers, ", ")
-		}
+	if owner != "" {
 		return handBack{notes: []string{fmt.Sprintf("%s (not handed back: its replicas are managed by %s, not %s alone)", warning, owner, FieldManager)}}, nil
 	}
 	return handBack{units: n, rv: b.GetResourceVersion(), notes: []string{fmt.Sprintf(

@@ -220,40 +220,12 @@ func TestHandBack(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			ctx := context.Background()
-			ns, name := placeholderIn(t)
-			f := handOverFixture{t: t, namespace: ns, name: name}
-			for _, s := range tt.setup {
-				s(f)
-			}
-
 			g := &guard{handBack: true}
-			client, dyn := g.clients()
-			var j actuator.Journal
-			a := &Actuator{Client: client, Dynamic: dyn, Recorder: &j}
-			d := Desired{Mode: tt.mode, Strategy: Deployment, Target: "tickets", Namespace: ns, Name: name, Replicas: tt.plan,
-				Reasons: []string{"plan: nodes"}}
-			ch, err := a.Apply(ctx, d)
-			if err != nil || ch.Status != tt.wantStatus {
-				t.Fatalf("Apply: %v %v %q, want %v", ch.Status, err, ch.Reasons, tt.wantStatus)
-			}
-			if fmt.Sprint(ch.Fields) != fmt.Sprint(tt.wantFields) {
-				t.Errorf("fields %v, want %v", ch.Fields, tt.wantFields)
-			}
-			reasons := strings.Join(ch.Reasons, "; ")
-			if !strings.Contains(reasons, tt.wantReason) {
-				t.Errorf("reasons %q lack %q", reasons, tt.wantReason)
-			}
-			if tt.wantReason == "" && strings.Contains(reasons, "capacitybuffer") {
+			r := firstHandApply(t, g, tt.setup, Desired{Mode: tt.mode, Strategy: Deployment, Replicas: tt.plan},
+				handWant{tt.wantStatus, tt.wantFields, tt.wantReason, tt.wantDeployment, tt.wantBuffer})
+			f, a, d, ch, ns, name := r.f, r.a, r.d, r.ch, r.f.namespace, r.f.name
+			if reasons := strings.Join(ch.Reasons, "; "); tt.wantReason == "" && strings.Contains(reasons, "capacitybuffer") {
 				t.Errorf("reasons %q speak of a buffer with nothing to hand back", reasons)
-			}
-			if got := j.Changes(); len(got) != 1 || fmt.Sprint(got[0].Fields) != fmt.Sprint(ch.Fields) {
-				t.Errorf("journal %+v, want the one change", got)
-			}
-			if got := f.deploymentReplicas(); got != tt.wantDeployment {
-				t.Errorf("deployment replicas %d, want %d", got, tt.wantDeployment)
-			}
-			if got := f.bufferReplicas(); got != tt.wantBuffer {
-				t.Errorf("buffer replicas %d, want %d", got, tt.wantBuffer)
 			}
 			last := tt.wantFields[len(tt.wantFields)-1]
 			handing := tt.mode.Writes() && last.Field == "capacitybuffer replicas"
@@ -275,7 +247,7 @@ func TestHandBack(t *testing.T) {
 				return
 			}
 
-			ch, err = a.Apply(ctx, d)
+			ch, err := a.Apply(ctx, d)
 			if err != nil {
 				t.Fatalf("second Apply: %v", err)
 			}

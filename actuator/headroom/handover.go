@@ -63,20 +63,32 @@ func planHandOver(dep *appsv1.Deployment, theirTemplate bool) (handOver, error) 
 	if theirTemplate {
 		return handOver{notes: []string{warning + " (not handed over: the buffer's units take their shape from its podTemplateRef, not from these pods)"}}, nil
 	}
-	managers, err := replicasManagers(dep.ManagedFields)
+	owner, err := replicasOwner(dep.ManagedFields)
 	if err != nil {
 		return handOver{}, fmt.Errorf("placeholder deployment %s: %w", key, err)
 	}
-	if len(managers) != 1 || managers[0] != FieldManager {
-		owner := "no field manager"
-		if len(managers) > 0 {
-			owner = strings.Join(managers, ", ")
-		}
+	if owner != "" {
 		return handOver{notes: []string{fmt.Sprintf("%s (not handed over: its replicas are managed by %s, not %s alone)", warning, owner, FieldManager)}}, nil
 	}
 	return handOver{pods: n, notes: []string{fmt.Sprintf(
 		"placeholder deployment %s runs %d pods %s scaled up: handed over to the CapacityBuffer, which holds at least %d units before the deployment goes to 0",
 		key, n, FieldManager, n)}}, nil
+}
+
+// replicasOwner is "" when FieldManager alone manages spec.replicas in
+// entries (the object's count is prescale's to hand over or back), and
+// otherwise who does, for the warning.
+func replicasOwner(entries []metav1.ManagedFieldsEntry) (string, error) {
+	managers, err := replicasManagers(entries)
+	switch {
+	case err != nil:
+		return "", err
+	case len(managers) == 0:
+		return "no field manager", nil
+	case len(managers) == 1 && managers[0] == FieldManager:
+		return "", nil
+	}
+	return strings.Join(managers, ", "), nil
 }
 
 // replicasManagers lists, each once and sorted, the field managers whose

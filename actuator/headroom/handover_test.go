@@ -300,37 +300,10 @@ func TestHandOver(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			ctx := context.Background()
-			ns, name := placeholderIn(t)
-			f := handOverFixture{t: t, namespace: ns, name: name}
-			for _, s := range tt.setup {
-				s(f)
-			}
-
 			g := &guard{}
-			client, dyn := g.clients()
-			var j actuator.Journal
-			a := &Actuator{Client: client, Dynamic: dyn, Recorder: &j}
-			d := Desired{Mode: tt.mode, Strategy: CapacityBuffer, Target: "tickets", Namespace: ns, Name: name, Replicas: tt.plan,
-				Reasons: []string{"plan: nodes"}}
-			ch, err := a.Apply(ctx, d)
-			if err != nil || ch.Status != tt.wantStatus {
-				t.Fatalf("Apply: %v %v %q, want %v", ch.Status, err, ch.Reasons, tt.wantStatus)
-			}
-			if fmt.Sprint(ch.Fields) != fmt.Sprint(tt.wantFields) {
-				t.Errorf("fields %v, want %v", ch.Fields, tt.wantFields)
-			}
-			if reasons := strings.Join(ch.Reasons, "; "); !strings.Contains(reasons, tt.wantReason) {
-				t.Errorf("reasons %q lack %q", reasons, tt.wantReason)
-			}
-			if got := j.Changes(); len(got) != 1 || fmt.Sprint(got[0].Fields) != fmt.Sprint(ch.Fields) {
-				t.Errorf("journal %+v, want the one change", got)
-			}
-			if got := f.deploymentReplicas(); got != tt.wantDeployment {
-				t.Errorf("deployment replicas %d, want %d", got, tt.wantDeployment)
-			}
-			if got := f.bufferReplicas(); got != tt.wantBuffer {
-				t.Errorf("buffer replicas %d, want %d", got, tt.wantBuffer)
-			}
+			r := firstHandApply(t, g, tt.setup, Desired{Mode: tt.mode, Strategy: CapacityBuffer, Replicas: tt.plan},
+				handWant{tt.wantStatus, tt.wantFields, tt.wantReason, tt.wantDeployment, tt.wantBuffer})
+			f, a, d, ch, ns, name := r.f, r.a, r.d, r.ch, r.f.namespace, r.f.name
 			handing := tt.mode.Writes() && tt.wantDeployment == 0
 			wantScaleWrites, wantEvents := 0, 0
 			if handing {
@@ -356,7 +329,7 @@ func TestHandOver(t *testing.T) {
 				return
 			}
 
-			ch, err = a.Apply(ctx, d)
+			ch, err := a.Apply(ctx, d)
 			if err != nil {
 				t.Fatalf("second Apply: %v", err)
 			}
@@ -410,6 +383,62 @@ func TestHandOverRace(t *testing.T) {
 	if g.scaleWrites != 2 || len(g.violations) > 0 {
 		t.Errorf("%d scale writes (want the refused one and the one after the new decision); violations %q", g.scaleWrites, g.violations)
 	}
+}
+
+// handWant is what a hand-over or hand-back case expects of its first
+// Apply.
+type handWant struct {
+	status     actuator.Status
+	fields     []actuator.FieldChange
+	reason     string
+	deployment int32
+	buffer     int64 // -1: none
+}
+
+// handRun is a case's first Apply and what it ran on.
+type handRun struct {
+	f  handOverFixture
+	a  *Actuator
+	d  Desired
+	ch actuator.Change
+}
+
+// firstHandApply makes a fresh placeholder, runs setup on it, applies d
+// (in its namespace, with a plan reason) through an Actuator behind g that
+// records into a journal, and checks what both directions promise of the
+// first Apply: its status, its moves, its reason, one journal entry, and
+// the pods and units left.
+func firstHandApply(t *testing.T, g *guard, setup []func(handOverFixture), d Desired, want handWant) handRun {
+	t.Helper()
+	ns, name := placeholderIn(t)
+	f := handOverFixture{t: t, namespace: ns, name: name}
+	for _, s := range setup {
+		s(f)
+	}
+	client, dyn := g.clients()
+	var j actuator.Journal
+	a := &Actuator{Client: client, Dynamic: dyn, Recorder: &j}
+	d.Target, d.Namespace, d.Name, d.Reasons = "tickets", ns, name, []string{"plan: nodes"}
+	ch, err := a.Apply(context.Background(), d)
+	if err != nil || ch.Status != want.status {
+		t.Fatalf("Apply: %v %v %q, want %v", ch.Status, err, ch.Reasons, want.status)
+	}
+	if fmt.Sprint(ch.Fields) != fmt.Sprint(want.fields) {
+		t.Errorf("fields %v, want %v", ch.Fields, want.fields)
+	}
+	if reasons := strings.Join(ch.Reasons, "; "); !strings.Contains(reasons, want.reason) {
+		t.Errorf("reasons %q lack %q", reasons, want.reason)
+	}
+	if got := j.Changes(); len(got) != 1 || fmt.Sprint(got[0].Fields) != fmt.Sprint(ch.Fields) {
+		t.Errorf("journal %+v, want the one change", got)
+	}
+	if got := f.deploymentReplicas(); got != want.deployment {
+		t.Errorf("deployment replicas %d, want %d", got, want.deployment)
+	}
+	if got := f.bufferReplicas(); got != want.buffer {
+		t.Errorf("buffer replicas %d, want %d", got, want.buffer)
+	}
+	return handRun{f: f, a: a, d: d, ch: ch}
 }
 
 // asPrescale is an Actuator that impersonates prescale's ServiceAccount,
