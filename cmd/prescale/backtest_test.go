@@ -2,12 +2,14 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"image/png"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
+	"time"
 )
 
 // shortTrace writes the first n rows of testdata/nyc_taxi.csv (half-hourly)
@@ -95,26 +97,38 @@ func TestBacktestTable(t *testing.T) {
 	}
 }
 
-// TestBacktestPerfectForecast: the bound is labelled as such in the table
-// and leaves no more unserved than the forecast's floors.
+// TestBacktestPerfectForecast: the flag replaces the predictive floors
+// with the bound, which serves a daily jump that the HPA alone leaves
+// partly unserved, and the table says the row is a bound.
 func TestBacktestPerfectForecast(t *testing.T) {
-	in := shortTrace(t, 3*48)
-	unserved := func(extra ...string) float64 {
-		t.Helper()
-		code, out, errOut := runCLI(append([]string{"backtest", "--input", in, "--warmup", "36h", "--json"}, extra...)...)
-		if code != exitOK {
-			t.Fatalf("exit %d: %s", code, errOut)
+	var b strings.Builder
+	b.WriteString("timestamp,value\n")
+	start := time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC)
+	for m := 0; m < 4*1440; m += 5 {
+		v := 40 // at night; ten times that from 09:00 to 12:00
+		if h := (m % 1440) / 60; h >= 9 && h < 12 {
+			v = 400
 		}
-		var got backtestJSON
-		if err := json.Unmarshal([]byte(out), &got); err != nil {
-			t.Fatal(err)
-		}
-		return got.Strategies["predictive"].UnservedFraction
+		fmt.Fprintf(&b, "%s,%d\n", start.Add(time.Duration(m)*time.Minute).Format(time.RFC3339), v)
 	}
-	if p, f := unserved("--perfect-forecast"), unserved(); p > f {
-		t.Errorf("perfect forecast leaves %.5f unserved, the forecast %.5f", p, f)
+	in := filepath.Join(t.TempDir(), "jump.csv")
+	if err := os.WriteFile(in, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
 	}
-	_, out, _ := runCLI("backtest", "--input", in, "--warmup", "36h", "--perfect-forecast")
+	code, out, errOut := runCLI("backtest", "--input", in, "--warmup", "24h", "--json", "--perfect-forecast")
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var got backtestJSON
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatal(err)
+	}
+	r, p := got.Strategies["reactive"], got.Strategies["predictive"]
+	if r.UnservedFraction < 1e-3 || p.UnservedFraction > 1e-6 || p.ReplicaHours <= r.ReplicaHours {
+		t.Errorf("reactive leaves %.5f unserved at %.1f replica-hours, the perfect-forecast floors %.6f at %.1f; want some, none, at more",
+			r.UnservedFraction, r.ReplicaHours, p.UnservedFraction, p.ReplicaHours)
+	}
+	_, out, _ = runCLI("backtest", "--input", in, "--warmup", "24h", "--perfect-forecast")
 	if !strings.Contains(out, "perfect forecast (the trace's own future): a bound, not a strategy") {
 		t.Errorf("table does not say the predictive row is a bound:\n%s", out)
 	}
