@@ -557,8 +557,7 @@ func (l *Loop) inputs(ctx context.Context, p *config.Policy, now time.Time) poli
 			if u, err := l.cfg.Usage(ctx, j.t.HPA.Namespace, j.t.HPA.Name); err != nil {
 				l.log.Warn("pod usage not read", "target", j.t.Name, "err", err)
 			} else if d, ok := j.res.observed["demand"]; ok {
-				l.exp.ObserveUsage(j.t.Name, u, d)
-				if _, why := u.ImpliedCapacity(d); why != "" {
+				if why := l.exp.ObserveUsage(j.t.Name, u, d); why != "" {
 					l.log.Debug("implied capacity per pod unknown", "target", j.t.Name, "why", why)
 				}
 			}

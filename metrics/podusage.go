@@ -128,16 +128,18 @@ func ImpliedCapacity(demandPerPod, cpuPerPod, cpuRequest, targetUtilization floa
 // ObserveUsage exports a target's pod usage, demand per pod and the
 // capacity per pod they imply. An implied capacity that cannot be computed
 // is removed rather than left at its last value, so that a graph does not
-// show a stale number as current.
-func (e *Exporter) ObserveUsage(target string, u Usage, demand float64) {
-	if implied, _ := u.ImpliedCapacity(demand); math.IsNaN(implied) {
+// show a stale number as current; unknown says why, for the caller's log
+// ("" when it was exported).
+func (e *Exporter) ObserveUsage(target string, u Usage, demand float64) (unknown string) {
+	implied, unknown := u.ImpliedCapacity(demand)
+	if math.IsNaN(implied) {
 		e.ImpliedCapacityPerPod.DeleteLabelValues(target)
 	} else {
 		e.ImpliedCapacityPerPod.WithLabelValues(target).Set(implied)
 	}
-	if u.Pods == 0 {
-		return
+	if u.Pods > 0 {
+		e.PodCPU.WithLabelValues(target).Set(u.CPUPerPod())
+		e.DemandPerPod.WithLabelValues(target).Set(demand / float64(u.Pods))
 	}
-	e.PodCPU.WithLabelValues(target).Set(u.CPUPerPod())
-	e.DemandPerPod.WithLabelValues(target).Set(demand / float64(u.Pods))
+	return unknown
 }
