@@ -1,0 +1,69 @@
+package controller
+
+import (
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/prescale/prescale/config"
+)
+
+// promotions returns, by target name, the shadow targets of p with
+// hpa.promote that are applied as active, and promotes those whose demand
+// forecasts now meet their bar. A target whose HPA prescale already
+// manages (it was promoted, or active, before this process started) is
+// promoted at once: taking it back to shadow would leave its floors in
+// place unmanaged.
+func (l *Loop) promotions(p *config.Policy) map[string]string {
+	out := map[string]string{}
+	for i := range p.Spec.Targets {
+		t := &p.Spec.Targets[i]
+		if t.HPA.Mode != "shadow" || t.HPA.Promote == nil {
+			if l.exp != nil {
+				l.exp.Promoted.DeleteLabelValues(t.Name) // no stale 0 once promote goes
+			}
+			continue
+		}
+		key := p.Metadata.Name + "/" + t.Name
+		why, ok := l.promoted[key]
+		if !ok {
+			if _, managed := l.managed[key]; managed {
+				why, ok = "prescale already manages its HPA (promoted or active before)", true
+			} else if ft := l.fits[fitKey{p.Metadata.Name, t.Name, "demand"}]; ft != nil && !ft.scoredSince.IsZero() && ft.f != nil {
+				scored := ft.f.Start.Sub(ft.scoredSince)
+				ok, why = promotion(t.HPA.Promote, scored, ft.mase, ft.coverage)
+				if !ok {
+					l.log.Debug("not promoted yet", "target", t.Name, "why", why)
+				}
+			}
+			if ok {
+				l.promoted[key] = why
+				l.log.Info("promoted from shadow: the plan is applied from now on", "target", t.Name, "why", why)
+			}
+		}
+		v := 0.0
+		if ok {
+			out[t.Name], v = why, 1
+		}
+		if l.exp != nil {
+			l.exp.Promoted.WithLabelValues(t.Name).Set(v)
+		}
+	}
+	return out
+}
+
+// promotion judges a shadow target's demand forecasts, scored for scored
+// with rolling MASE mase and coverage of the provisioning quantile
+// coverage, against its bar: whether they meet it, and why (or why not).
+func promotion(bar *config.Promote, scored time.Duration, mase, coverage float64) (bool, string) {
+	after := bar.After.D()
+	switch {
+	case scored < after:
+		return false, fmt.Sprintf("scored for %s of the %s required", config.FormatDuration(scored.Truncate(time.Minute)), bar.After)
+	case math.IsNaN(mase) || mase > bar.MaxMASE:
+		return false, fmt.Sprintf("rolling MASE %.3g above %g", mase, bar.MaxMASE)
+	case math.IsNaN(coverage) || coverage < bar.MinCoverage:
+		return false, fmt.Sprintf("rolling coverage %.3g below %g", coverage, bar.MinCoverage)
+	}
+	return true, fmt.Sprintf("rolling MASE %.3g ≤ %g and coverage %.3g ≥ %g after %s in shadow", mase, bar.MaxMASE, coverage, bar.MinCoverage, bar.After)
+}
