@@ -353,8 +353,11 @@ func TestRollingMASEExported(t *testing.T) {
 		h.now = h.now.Add(5 * time.Minute)
 	}
 	v := testutil.ToFloat64(h.exp.ForecastMASE.WithLabelValues("web", "demand"))
-	if !(v > 0.05 && v < 3) {
-		t.Errorf("rolling MASE %v, want a sane positive value", v)
+	// MASE below 1 is what "beats the seasonal naive" means (measured
+	// 0.555); a forecast no better than the naive scores 1 or more.
+	t.Logf("rolling MASE %.4f", v)
+	if !(v > 0.05 && v < 1) {
+		t.Errorf("rolling MASE %v, want positive and below 1 (better than the seasonal naive)", v)
 	}
 }
 

@@ -333,7 +333,13 @@ func TestEvaluateRealTrace(t *testing.T) {
 	if r := sel.MASE / base.MASE; r > 0.9 {
 		t.Errorf("selection MASE %.3f / seasonal naive %.3f = %.3f, want below 0.9", sel.MASE, base.MASE, r)
 	}
-	if sel.Coverage < 0.8 || sel.Coverage > 0.97 {
-		t.Errorf("90%% interval coverage %.1f%%", 100*sel.Coverage)
+	t.Logf("selection MASE %.3f, seasonal naive %.3f, 90%% coverage %.4f", sel.MASE, base.MASE, sel.Coverage)
+	// Measured 0.842 (issue 16): the band undercovers here, the January
+	// 2015 blizzard days being outside any band. The same band 1.5 times
+	// as wide covered 0.928, 0.85 times as wide 0.799: this range rejects
+	// both. The band's exact width is pinned by TestCalibrate* (package
+	// forecast), which a real trace cannot do.
+	if sel.Coverage < 0.82 || sel.Coverage > 0.92 {
+		t.Errorf("90%% interval coverage %.1f%%, want 82%%–92%%", 100*sel.Coverage)
 	}
 }

@@ -164,9 +164,13 @@ func TestRefitCalibratesOnItsOwnErrors(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	// Uniform noise of ±30: its 0.9 quantile is +24.
-	if w := width(f); w < 12 || w > 40 {
-		t.Errorf("band %.1f after 180 noisy samples, want about 24", w)
+	// Uniform noise of ±30: its 0.9 quantile is +24, and the 0.9 quantile
+	// of 180 draws has a standard error of sqrt(0.9 × 0.1 / 180) × 60 ≈
+	// 1.34: within 3 of them, 20 to 28 (a band 0.85 or 1.5 times as wide
+	// measured 18.5 and 32.7; this one 21.8).
+	t.Logf("band %.3f", width(f))
+	if w := width(f); w < 20 || w > 28 {
+		t.Errorf("band %.1f after 180 noisy samples, want 24 ± 4", w)
 	}
 }
 

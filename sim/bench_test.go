@@ -18,7 +18,7 @@ import (
 func BenchmarkBacktest30Days(b *testing.B) {
 	s, err := trace.ReadFile("../testdata/nyc_taxi.csv")
 	if err != nil {
-		b.Skip(err)
+		b.Fatal(err)
 	}
 	d, err := Resample(s, 15*time.Minute)
 	if err != nil {

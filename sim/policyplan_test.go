@@ -94,7 +94,7 @@ func TestPolicyPlannerForecast(t *testing.T) {
 func TestBacktestWithPolicy(t *testing.T) {
 	s, err := trace.ReadFile("../testdata/nyc_taxi.csv")
 	if err != nil {
-		t.Skip(err)
+		t.Fatal(err)
 	}
 	s = s.Slice(0, 4*48)
 	rep, err := Backtest(context.Background(), s, Setup{Policy: loadEngine(t), Warmup: 36 * time.Hour,
