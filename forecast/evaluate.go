@@ -19,6 +19,36 @@ type EvalOptions struct {
 	Coverage float64
 	// Location for seasonal slots; nil means UTC.
 	Location *time.Location
+	// Levels are the quantile levels whose calibration is reported for
+	// the selection (the share of actuals at or under each quantile); nil
+	// means DefaultLevels. The central interval's two ends are added.
+	Levels []float64
+	// Blocks is how many blocks of consecutive horizon steps the
+	// calibration is also reported for; 0 means 4 (or the horizon, if
+	// shorter).
+	Blocks int
+}
+
+// DefaultLevels are the quantile levels Evaluate scores by default: both
+// ends of the 80% and 90% intervals, the median, and the 80% quantile.
+var DefaultLevels = []float64{0.05, 0.1, 0.5, 0.8, 0.9, 0.95}
+
+// LevelCoverage is how a quantile level of the selection held: the share
+// of actual values at or under its quantile, over all steps and per block
+// of horizon steps. A calibrated 0.9 quantile has 0.9 of the actuals at or
+// under it.
+type LevelCoverage struct {
+	Level float64 `json:"level"`
+	// Below is the share of actual values at or under the quantile.
+	Below float64 `json:"below"`
+	// Blocks holds Below per block of horizon steps (Evaluation.Blocks).
+	Blocks []float64 `json:"blocks"`
+}
+
+// StepBlock is a block of horizon steps, 1-based and inclusive.
+type StepBlock struct {
+	From int `json:"from"`
+	To   int `json:"to"`
 }
 
 // Score is one method's accuracy over all evaluated origins.
@@ -49,6 +79,15 @@ type Evaluation struct {
 	Scores []Score `json:"scores"`
 	// Notes explains dropped origins and fallbacks.
 	Notes []string `json:"notes,omitempty"`
+	// Blocks are the blocks of horizon steps the calibration is reported
+	// for.
+	Blocks []StepBlock `json:"blocks"`
+	// Calibration reports, per quantile level, how the selection's
+	// quantiles held (see LevelCoverage), lowest level first.
+	Calibration []LevelCoverage `json:"calibration"`
+	// IntervalBlocks is the selection's central interval coverage per
+	// block.
+	IntervalBlocks []float64 `json:"interval_blocks"`
 }
 
 // Score returns the named score, or false.
@@ -78,7 +117,10 @@ func Evaluate(s Series, opts EvalOptions) (*Evaluation, error) {
 	if opts.Coverage <= 0 || opts.Coverage >= 1 {
 		opts.Coverage = 0.9
 	}
-	lo, hi := (1-opts.Coverage)/2, 1-(1-opts.Coverage)/2
+	// Rounded, so that the 90% interval's ends are the levels 0.05 and
+	// 0.95 themselves (1-0.9 is not 0.1 in floating point).
+	lo := math.Round((1-opts.Coverage)/2*1e9) / 1e9
+	hi := math.Round((1-lo)*1e9) / 1e9
 	n := s.Len()
 	ev := &Evaluation{Horizon: h, Coverage: opts.Coverage}
 	var origins []int
@@ -154,16 +196,50 @@ func Evaluate(s Series, opts EvalOptions) (*Evaluation, error) {
 			a.mases = append(a.mases, ae/float64(m)/scale)
 		}
 	}
+	levels := evalLevels(opts.Levels, lo, hi)
+	nb := opts.Blocks
+	if nb <= 0 {
+		nb = 4
+	}
+	nb = min(nb, h)
+	for b := range nb {
+		ev.Blocks = append(ev.Blocks, StepBlock{From: b*h/nb + 1, To: (b + 1) * h / nb})
+	}
+	// below[l][b] counts the actuals at or under level l's quantile in
+	// block b, of n[b]; in[b] those inside the central interval.
+	below := make([][]float64, len(levels))
+	for l := range below {
+		below[l] = make([]float64, nb)
+	}
+	inside, nBlock := make([]float64, nb), make([]float64, nb)
+	calib := func(f *Forecast, actual []float64) {
+		for k, y := range actual {
+			if math.IsNaN(y) || f.Quantiles == nil {
+				continue
+			}
+			b := k * nb / h
+			nBlock[b]++
+			for l, q := range levels {
+				if y <= f.Quantiles[q][k] {
+					below[l][b]++
+				}
+			}
+			if y >= f.Quantiles[lo][k] && y <= f.Quantiles[hi][k] {
+				inside[b]++
+			}
+		}
+	}
 	for _, o := range origins {
 		hist := s.Slice(0, o)
 		actual := s.Values[o : o+h]
 		scale := naiveScale(hist.Values, base.Period)
-		r, err := run(hist, Options{Horizon: h, Quantiles: []float64{lo, hi}, Location: opts.Location}, true)
+		r, err := run(hist, Options{Horizon: h, Quantiles: levels, Location: opts.Location}, true)
 		if err != nil {
 			return nil, fmt.Errorf("origin %s: %w", hist.Time(o).Format(time.RFC3339), err)
 		}
 		ev.Origins = append(ev.Origins, s.Time(o))
 		add("selection", r.final, actual, scale)
+		calib(r.final, actual)
 		names := make([]string, 0, len(r.models))
 		for name := range r.models {
 			names = append(names, name)
@@ -195,7 +271,48 @@ func Evaluate(s Series, opts EvalOptions) (*Evaluation, error) {
 		}
 		ev.Scores = append(ev.Scores, sc)
 	}
+	var all float64
+	for _, x := range nBlock {
+		all += x
+	}
+	share := func(k, n float64) float64 {
+		if n == 0 {
+			return math.NaN()
+		}
+		return k / n
+	}
+	for l, q := range levels {
+		lc := LevelCoverage{Level: q}
+		var t float64
+		for b := range nb {
+			t += below[l][b]
+			lc.Blocks = append(lc.Blocks, share(below[l][b], nBlock[b]))
+		}
+		lc.Below = share(t, all)
+		ev.Calibration = append(ev.Calibration, lc)
+	}
+	for b := range nb {
+		ev.IntervalBlocks = append(ev.IntervalBlocks, share(inside[b], nBlock[b]))
+	}
 	return ev, nil
+}
+
+// evalLevels is levels (or DefaultLevels) with lo and hi added, sorted,
+// without duplicates.
+func evalLevels(levels []float64, lo, hi float64) []float64 {
+	if levels == nil {
+		levels = DefaultLevels
+	}
+	seen := map[float64]bool{}
+	var out []float64
+	for _, q := range append(append([]float64(nil), levels...), lo, hi) {
+		if q > 0 && q < 1 && !seen[q] {
+			seen[q] = true
+			out = append(out, q)
+		}
+	}
+	sort.Float64s(out)
+	return out
 }
 
 // baselineForecast is the seasonal naive at the given season, with no

@@ -218,6 +218,12 @@ type evaluationOut struct {
 	// Ratio is the selection's MASE divided by the baseline's.
 	Ratio float64  `json:"mase_ratio_vs_baseline"`
 	Notes []string `json:"notes,omitempty"`
+	// Blocks, Calibration and IntervalBlocks: how the selection's
+	// quantiles held, per level and per block of horizon steps (-1: no
+	// actual value in the block).
+	Blocks         []forecast.StepBlock     `json:"blocks"`
+	Calibration    []forecast.LevelCoverage `json:"calibration"`
+	IntervalBlocks []float64                `json:"interval_blocks"`
 }
 
 func evaluationJSON(ev *forecast.Evaluation) evaluationOut {
@@ -243,6 +249,23 @@ func evaluationJSON(ev *forecast.Evaluation) evaluationOut {
 	if math.IsNaN(out.Ratio) {
 		out.Ratio = -1
 	}
+	known := func(xs []float64) []float64 {
+		out := make([]float64, len(xs))
+		for i, x := range xs {
+			out[i] = x
+			if math.IsNaN(x) {
+				out[i] = -1
+			}
+		}
+		return out
+	}
+	out.Blocks = ev.Blocks
+	for _, lc := range ev.Calibration {
+		lc.Below = known([]float64{lc.Below})[0]
+		lc.Blocks = known(lc.Blocks)
+		out.Calibration = append(out.Calibration, lc)
+	}
+	out.IntervalBlocks = known(ev.IntervalBlocks)
 	return out
 }
 
@@ -274,6 +297,37 @@ func printEvaluation(w io.Writer, name string, ev *forecast.Evaluation) {
 	if r := maseRatio(ev); !math.IsNaN(r) {
 		fmt.Fprintf(w, "\nselection MASE / %s MASE = %.3f\n", ev.BaselineName(), r)
 	}
+	if len(ev.Calibration) == 0 {
+		return
+	}
+	// Calibration of the selection's quantiles: the share of actual
+	// values at or under each, which should equal its level.
+	fmt.Fprintf(w, "\nselection quantiles: share of actual values at or under each, by block of horizon steps\n")
+	pct := func(x float64) string {
+		if math.IsNaN(x) {
+			return "-"
+		}
+		return fmt.Sprintf("%.1f%%", 100*x)
+	}
+	fmt.Fprint(tw, "level\tall steps\t")
+	for _, b := range ev.Blocks {
+		fmt.Fprintf(tw, "steps %d-%d\t", b.From, b.To)
+	}
+	fmt.Fprintln(tw)
+	for _, lc := range ev.Calibration {
+		fmt.Fprintf(tw, "q%s\t%s\t", quantileKey(lc.Level), pct(lc.Below))
+		for _, x := range lc.Blocks {
+			fmt.Fprintf(tw, "%s\t", pct(x))
+		}
+		fmt.Fprintln(tw)
+	}
+	sel, _ := ev.Score("selection")
+	fmt.Fprintf(tw, "interval %.0f%%\t%s\t", 100*ev.Coverage, pct(sel.Coverage))
+	for _, x := range ev.IntervalBlocks {
+		fmt.Fprintf(tw, "%s\t", pct(x))
+	}
+	fmt.Fprintln(tw)
+	tw.Flush()
 }
 
 func writeJSON(stdout, stderr io.Writer, v any) int {
