@@ -41,6 +41,9 @@ func (l *Loop) refit(p *config.Policy, t *config.Target, sg signal, series forec
 		if first {
 			opts.Origins = quickOrigins
 		}
+		// The signal's online calibration of its quantiles outlives the
+		// selection (forecast.Options.Previous).
+		opts.Previous = ft.sel
 		f, ft.sel, err = forecast.Select(series, opts)
 		ft.quick = first && err == nil
 	}

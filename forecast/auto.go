@@ -95,6 +95,7 @@ func NewInput(s Series, h int, loc *time.Location, seasons []Season, regressors 
 // requested quantiles calibrated on the out-of-sample errors of that
 // validation.
 func Auto(s Series, opts Options) (*Forecast, error) {
+	opts.Previous = nil
 	r, err := run(s, opts, false)
 	if err != nil {
 		return nil, err
@@ -162,11 +163,19 @@ func run(s Series, opts Options, allModels bool) (*result, error) {
 	cands := candidates(in)
 	v := validate(&fitIn, s.Values, cands, opts.Horizon, opts.Origins)
 
+	// The signal's online calibration, when a previous selection of it
+	// is given, after scoring its forecasts that s now observes.
+	var adapt *online
+	if prev := opts.Previous; prev != nil {
+		prev.score(s)
+		adapt = prev.adapt
+	}
+
 	res := &result{models: map[string]*Forecast{}}
 	start := s.Time(s.Len())
-	mk := func(name, detail string, mean []float64, errs [][]float64) *Forecast {
+	mk := func(name, detail string, mean []float64, errs [][]float64, adapt *online) *Forecast {
 		f := &Forecast{Model: name, Detail: detail, Start: start, Step: s.Step, Mean: mean, Seasons: in.Seasons}
-		f.Quantiles = calibrate(mean, errs, opts.Quantiles, in.NonNegative)
+		f.Quantiles = calibrate(mean, errs, opts.Quantiles, in.NonNegative, adapt)
 		return f
 	}
 
@@ -198,7 +207,7 @@ func run(s Series, opts Options, allModels bool) (*result, error) {
 	if allModels {
 		for i, c := range cands {
 			if fitFinal(i) {
-				res.models[c.name] = mk(c.name, finals[c.name].Detail, finals[c.name].Mean, v.errors(i))
+				res.models[c.name] = mk(c.name, finals[c.name].Detail, finals[c.name].Mean, v.errors(i), nil)
 			}
 		}
 	}
@@ -241,10 +250,14 @@ func run(s Series, opts Options, allModels bool) (*result, error) {
 	if errs == nil {
 		errs = naiveErrors(s.Values, opts.Horizon)
 	}
-	res.final = mk(name, detail, mean, errs)
+	res.final = mk(name, detail, mean, errs, adapt)
 	res.final.Notes = notes
 	res.sel = &Selection{name: name, seasons: in.Seasons, step: s.Step, notes: seasonNotes, detail: strings.Join(parts, " + ")}
 	res.sel.setErrors(errs)
+	res.sel.inherit(opts.Previous)
+	if res.sel.adapt == nil {
+		res.sel.adapt = newOnline()
+	}
 	for _, w := range choice.weights {
 		res.sel.models = append(res.sel.models, finalModels[cands[w.i].name])
 		res.sel.weights = append(res.sel.weights, w.w)

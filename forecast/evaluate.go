@@ -23,6 +23,12 @@ type EvalOptions struct {
 	// the selection (the share of actuals at or under each quantile); nil
 	// means DefaultLevels. The central interval's two ends are added.
 	Levels []float64
+	// Independent forecasts every origin as Auto does, on its own. By
+	// default the selection at each origin inherits the online
+	// calibration of the one before (Options.Previous), scored on the
+	// actual values that followed it, as a daemon that selects afresh
+	// now and then does.
+	Independent bool
 	// Blocks is how many blocks of consecutive horizon steps the
 	// calibration is also reported for; 0 means 4 (or the horizon, if
 	// shorter).
@@ -103,9 +109,12 @@ func (e *Evaluation) Score(model string) (Score, bool) {
 // BaselineName is the model name of the seasonal naive baseline.
 func (e *Evaluation) BaselineName() string { return "snaive-" + e.Baseline.Name }
 
-// Evaluate runs Auto at rolling origins on s, each time on the past only,
-// and scores its forecasts, each candidate model's, and the seasonal naive
-// baseline's against what followed.
+// Evaluate runs the selection at rolling origins on s, each time on the
+// past only, and scores its forecasts, each candidate model's, and the
+// seasonal naive baseline's against what followed. Unless
+// opts.Independent, the selection at each origin carries the online
+// calibration of its quantiles over from the origin before, as a daemon's
+// does (see Options.Previous); candidates and baseline never do.
 func Evaluate(s Series, opts EvalOptions) (*Evaluation, error) {
 	h := opts.Horizon
 	if h <= 0 {
@@ -229,13 +238,18 @@ func Evaluate(s Series, opts EvalOptions) (*Evaluation, error) {
 			}
 		}
 	}
+	var prev *Selection
 	for _, o := range origins {
 		hist := s.Slice(0, o)
 		actual := s.Values[o : o+h]
 		scale := naiveScale(hist.Values, base.Period)
-		r, err := run(hist, Options{Horizon: h, Quantiles: levels, Location: opts.Location}, true)
+		r, err := run(hist, Options{Horizon: h, Quantiles: levels, Location: opts.Location, Previous: prev}, true)
 		if err != nil {
 			return nil, fmt.Errorf("origin %s: %w", hist.Time(o).Format(time.RFC3339), err)
+		}
+		if !opts.Independent {
+			r.sel.track(r.final)
+			prev = r.sel
 		}
 		ev.Origins = append(ev.Origins, s.Time(o))
 		add("selection", r.final, actual, scale)

@@ -47,4 +47,12 @@ type Options struct {
 	// fewer errors: the daemon's first selection after a start uses them so
 	// that every target has a plan soon, then selects again in full.
 	Origins int
+	// Previous, when set, is the selection of the same signal that a
+	// Select replaces: its online calibration of the quantiles (see
+	// online) and its forecasts still awaiting their actual values carry
+	// over, after scoring those that the series now observes. Without
+	// it, a signal that is selected afresh every few hours would forget
+	// its misses each time. The previous selection must not be used
+	// afterwards. Auto ignores it.
+	Previous *Selection
 }

@@ -3,8 +3,6 @@ package forecast
 import (
 	"math"
 	"sort"
-
-	"gonum.org/v1/gonum/stat"
 )
 
 // calibrate turns out-of-sample errors into quantiles around mean.
@@ -22,7 +20,11 @@ import (
 //
 // With no validation errors, quantiles come from nothing reliable; the
 // caller passes none and gets none (see run for the fallback).
-func calibrate(mean []float64, errs [][]float64, qs []float64, nonNegative bool) map[float64][]float64 {
+//
+// adapt, when not nil, holds a signal's online corrections (see online):
+// the quantile of level q at step k is then read at adapt's working level
+// for them rather than at q.
+func calibrate(mean []float64, errs [][]float64, qs []float64, nonNegative bool, adapt *online) map[float64][]float64 {
 	if len(qs) == 0 {
 		return nil
 	}
@@ -39,14 +41,20 @@ func calibrate(mean []float64, errs [][]float64, qs []float64, nonNegative bool)
 	}
 	hv := len(scale)
 	for _, q := range qs {
-		zq := stat.Quantile(q, stat.LinInterp, z, nil)
+		zq := onlineQuantile(z, q)
 		vals := make([]float64, len(mean))
 		for k := range mean {
 			s := scale[min(k, hv-1)]
 			if k >= hv {
 				s *= math.Sqrt(float64(k+1) / float64(hv))
 			}
-			vals[k] = mean[k] + zq*s
+			zk := zq
+			if adapt != nil {
+				if l := adapt.level(q, k); l != q {
+					zk = onlineQuantile(z, l)
+				}
+			}
+			vals[k] = mean[k] + zk*s
 			if nonNegative && vals[k] < 0 {
 				vals[k] = 0
 			}

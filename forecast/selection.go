@@ -38,8 +38,12 @@ type Selection struct {
 	// end is the time after the last sample of the history selected on.
 	end time.Time
 	// pending are refitted forecasts not yet fully observed; once they
-	// are, their errors join errs (see score).
+	// are, their errors join errs and their misses correct adapt (see
+	// score).
 	pending []*Forecast
+	// adapt corrects the quantiles online from their misses (see
+	// online); it carries over to the selection that replaces this one.
+	adapt *online
 }
 
 // maxErrorRows bounds the calibration errors a selection keeps: the
@@ -54,7 +58,28 @@ func Select(s Series, opts Options) (*Forecast, *Selection, error) {
 		return nil, nil, err
 	}
 	r.sel.end = s.Time(s.Len())
+	r.sel.track(r.final)
 	return r.final, r.sel, nil
+}
+
+// track keeps f to be scored once its actual values arrive.
+func (sel *Selection) track(f *Forecast) {
+	if sel.hv > 0 || len(f.Quantiles) > 0 {
+		sel.pending = append(sel.pending, f)
+	}
+}
+
+// inherit carries what prev learnt online into sel, after scoring prev's
+// pending forecasts on s: the quantiles' online corrections, and the
+// forecasts not yet observed in full.
+func (sel *Selection) inherit(prev *Selection) {
+	if prev == nil {
+		return
+	}
+	if prev.adapt != nil {
+		sel.adapt = prev.adapt
+	}
+	sel.pending = append(prev.pending[:0:0], prev.pending...)
 }
 
 // Model names the selection: a single model's name or "combination".
@@ -111,52 +136,74 @@ func (sel *Selection) Refit(s Series, opts Options) (*Forecast, error) {
 		Mean:    mean,
 		Seasons: sel.seasons,
 	}
-	f.Quantiles = calibrate(mean, sel.errorRows(), opts.Quantiles, in.NonNegative)
+	f.Quantiles = calibrate(mean, sel.errorRows(), opts.Quantiles, in.NonNegative, sel.adapt)
 	f.Notes = append(f.Notes, sel.notes...)
 	if removed > 0 {
 		f.Notes = append(f.Notes, fmt.Sprintf("%d outlier(s) ignored in fitting", removed))
 	}
-	if sel.hv > 0 {
-		sel.pending = append(sel.pending, f)
-	}
+	sel.track(f)
 	return f, nil
 }
 
-// score moves the refitted forecasts that s now observes in full (over the
-// validated horizon) from pending to the calibration errors, dropping the
-// oldest errors beyond maxErrorRows. The intervals of later refits are so
-// calibrated on the errors of the very forecasts the caller acted on, out
-// of sample, over a day rather than over the few hours a short-horizon
-// validation spans; and one burst weighs little among a day of errors.
+// Coverage reports, per quantile level, the share of actual values that
+// came in at or under the quantiles of this signal's forecasts (those of
+// this selection and of the selections it replaced, see
+// Options.Previous), as scored so far. With online calibration it
+// converges to the level; a level that was never scored is absent.
+func (sel *Selection) Coverage() map[float64]float64 { return sel.adapt.coverage() }
+
+// score moves the forecasts that s now observes in full from pending to
+// the calibration errors (over the validated horizon), dropping the oldest
+// errors beyond maxErrorRows, and corrects the quantiles online from their
+// misses (see online). The intervals of later refits are so calibrated on
+// the errors of the very forecasts the caller acted on, out of sample,
+// over a day rather than over the few hours a short-horizon validation
+// spans; and one burst weighs little among a day of errors.
 func (sel *Selection) score(s Series) {
 	hv := sel.hv
-	if hv == 0 {
-		return
-	}
 	end := s.Time(s.Len())
 	kept := sel.pending[:0]
 	for _, f := range sel.pending {
-		if f.Step != s.Step || f.Time(hv).After(end) {
-			if f.Step == s.Step {
-				kept = append(kept, f)
-			}
+		if f.Step != s.Step {
 			continue
 		}
-		row := make([]float32, hv)
+		if f.Time(f.Len()).After(end) {
+			kept = append(kept, f)
+			continue
+		}
+		actual := make([]float64, f.Len())
 		any := false
-		for k := range row {
-			row[k] = float32(math.NaN())
+		for k := range actual {
+			actual[k] = math.NaN()
 			i := int(f.Time(k).Sub(s.Start) / s.Step)
-			if k < f.Len() && i >= 0 && i < s.Len() && !math.IsNaN(s.Values[i]) {
-				row[k] = float32(s.Values[i] - f.Mean[k])
+			if i >= 0 && i < s.Len() && !math.IsNaN(s.Values[i]) {
+				actual[k] = s.Values[i]
 				any = true
 			}
 		}
-		if any {
-			sel.errs = append(sel.errs, row...)
+		if !any {
+			continue
 		}
+		if sel.adapt != nil {
+			sel.adapt.observe(f, actual)
+		}
+		if hv == 0 {
+			continue
+		}
+		row := make([]float32, hv)
+		for k := range row {
+			row[k] = float32(math.NaN())
+			if k < len(actual) && !math.IsNaN(actual[k]) {
+				row[k] = float32(actual[k] - f.Mean[k])
+			}
+		}
+		sel.errs = append(sel.errs, row...)
 	}
+	clear(sel.pending[len(kept):])
 	sel.pending = kept
+	if hv == 0 {
+		return
+	}
 	if n := len(sel.errs) / hv; n > maxErrorRows {
 		sel.errs = append(sel.errs[:0:0], sel.errs[(n-maxErrorRows)*hv:]...)
 	}

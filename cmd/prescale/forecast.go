@@ -47,6 +47,7 @@ func runForecast(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	evaluate := fs.Bool("evaluate", false, "run a rolling-origin evaluation instead of forecasting")
 	origins := fs.Int("origins", 10, "with --evaluate: number of forecast origins, one horizon apart")
 	coverage := fs.Float64("coverage", 0.9, "with --evaluate: nominal central interval whose coverage is reported")
+	independent := fs.Bool("independent", false, "with --evaluate: forecast every origin on its own, without carrying the online calibration of the quantiles from one origin to the next")
 	plotFile := fs.String("plot", "", "also draw the history, the forecast and its band (outermost quantiles) to this PNG file")
 	if code, done := parseFlags(fs, args, stdout); done {
 		return code
@@ -87,7 +88,7 @@ func runForecast(ctx context.Context, args []string, stdout, stderr io.Writer) i
 			fmt.Fprintf(stderr, "prescale forecast: --origins %d: must be positive\n", *origins)
 			return exitUsage
 		}
-		ev, err := forecast.Evaluate(s, forecast.EvalOptions{Horizon: h, Origins: *origins, Coverage: *coverage, Location: loc})
+		ev, err := forecast.Evaluate(s, forecast.EvalOptions{Horizon: h, Origins: *origins, Coverage: *coverage, Location: loc, Independent: *independent})
 		if err != nil {
 			fmt.Fprintf(stderr, "prescale forecast: %s: %v\n", *input, err)
 			return exitFailure
