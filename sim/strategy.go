@@ -334,6 +334,7 @@ func (p *ForecastPlanner) fit(hist forecast.Series, opts forecast.Options) (*for
 			return fc, nil
 		}
 	}
+	opts.Previous = p.sel // the online calibration outlives the selection
 	fc, sel, err := forecast.Select(hist, opts)
 	if err != nil {
 		return nil, err
