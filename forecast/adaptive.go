@@ -1,6 +1,10 @@
 package forecast
 
-import "math"
+import (
+	"math"
+
+	"gonum.org/v1/gonum/stat"
+)
 
 // Online calibration of quantiles: adaptive conformal inference.
 //
@@ -106,20 +110,22 @@ func (o *online) observe(f *Forecast, actual []float64) {
 			st = &levelState{}
 			o.levels[q] = st
 		}
+		// New steps start from the offset of the last one tracked, their
+		// nearest neighbour, before any of this forecast's scores.
+		if n := min(len(actual), len(vals), maxOnlineSteps); len(st.step) < n {
+			var init float32
+			if len(st.step) > 0 {
+				init = st.step[len(st.step)-1]
+			}
+			for len(st.step) < n {
+				st.step = append(st.step, init)
+			}
+		}
 		var miss float64
 		var n int
 		for k, y := range actual {
-			if k >= len(vals) || k >= maxOnlineSteps || math.IsNaN(y) {
+			if k >= len(st.step) || math.IsNaN(y) {
 				continue
-			}
-			for len(st.step) <= k {
-				// A new step starts from the offset of the last one,
-				// its nearest neighbour.
-				var init float32
-				if len(st.step) > 0 {
-					init = st.step[len(st.step)-1]
-				}
-				st.step = append(st.step, init)
 			}
 			ind := 0.0
 			if y <= vals[k] {
@@ -164,8 +170,7 @@ func (o *online) coverage() map[float64]float64 {
 func clamp(x, lo, hi float64) float64 { return math.Max(lo, math.Min(hi, x)) }
 
 // onlineQuantile is the quantile of the sorted sample z at a working level
-// l that may lie outside [0, 1]. Inside, it interpolates linearly between
-// order statistics. Beyond, it extends the sample's tail linearly, at the
+// l that may lie outside [0, 1]. Inside, it is the sample quantile. Beyond, it extends the sample's tail linearly, at the
 // slope of the tail's outer half (the spread between the median and the
 // extreme, per unit of level), so that the quantile keeps growing with the
 // level and a high enough level covers any error: ACI needs that to keep
@@ -193,21 +198,8 @@ func minSlope(z []float64) float64 {
 	return 1e-9 + 1e-6*math.Max(math.Abs(z[0]), math.Abs(z[len(z)-1]))
 }
 
-// quantileSorted is the p-quantile of sorted z, interpolating linearly
-// between order statistics (the i-th of n at level i/(n-1)).
+// quantileSorted is the p-quantile of sorted z, p in [0, 1], interpolated
+// linearly as gonum's stat.LinInterp does.
 func quantileSorted(z []float64, p float64) float64 {
-	n := len(z)
-	if n == 1 {
-		return z[0]
-	}
-	x := p * float64(n-1)
-	i := int(math.Floor(x))
-	if i >= n-1 {
-		return z[n-1]
-	}
-	if i < 0 {
-		return z[0]
-	}
-	f := x - float64(i)
-	return z[i] + f*(z[i+1]-z[i])
+	return stat.Quantile(p, stat.LinInterp, z, nil)
 }

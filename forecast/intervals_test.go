@@ -48,7 +48,7 @@ func TestCalibrateIsTheErrorQuantile(t *testing.T) {
 	}
 	sort.Float64s(pool)
 	qs := []float64{0.1, 0.5, 0.9}
-	out := calibrate(flatMean(hv, 100), rows, qs, false)
+	out := calibrate(flatMean(hv, 100), rows, qs, false, nil)
 	for _, q := range qs {
 		want := 100 + stat.Quantile(q, stat.LinInterp, pool, nil)
 		for k, v := range out[q] {
@@ -65,7 +65,7 @@ func TestCalibrateIsTheErrorQuantile(t *testing.T) {
 func TestCalibrateWidensPastTheValidatedHorizon(t *testing.T) {
 	const hv, h = 4, 16
 	rows := errRows(50, hv, func(rng *rand.Rand, _ int) float64 { return rng.NormFloat64() * 5 })
-	out := calibrate(flatMean(h, 0), rows, []float64{0.9}, false)[0.9]
+	out := calibrate(flatMean(h, 0), rows, []float64{0.9}, false, nil)[0.9]
 	last := out[hv-1]
 	if last <= 0 {
 		t.Fatalf("band %v at the last validated step", last)
@@ -98,7 +98,7 @@ func TestCalibratePerStepScaleShrunkTowardGlobal(t *testing.T) {
 		}
 		return s
 	})
-	out := calibrate(flatMean(hv, 0), rows, []float64{0.9}, false)[0.9]
+	out := calibrate(flatMean(hv, 0), rows, []float64{0.9}, false, nil)[0.9]
 	r := out[3] / out[0]
 	if !(r > 1.5 && r < 9.5) {
 		t.Errorf("band at step 3 / step 0 = %.3f (%.3f / %.3f), want between 1 (global scale) and 10 (no shrinkage)", r, out[3], out[0])
@@ -111,7 +111,7 @@ func TestCalibratePerStepScaleShrunkTowardGlobal(t *testing.T) {
 		}
 		return 2*float64(rng.IntN(2)) - 1
 	})
-	out = calibrate(flatMean(hv, 0), rows, []float64{0.9}, false)[0.9]
+	out = calibrate(flatMean(hv, 0), rows, []float64{0.9}, false, nil)[0.9]
 	if r2 := out[3] / out[0]; !(r2 > r && r2 < 10) {
 		t.Errorf("with 2000 origins the ratio %.3f, want between %.3f and 10", r2, r)
 	}
