@@ -32,15 +32,20 @@ func flatMean(n int, v float64) []float64 {
 }
 
 // TestCalibrateIsTheErrorQuantile: when every step errs alike (here the
-// same multiset of errors at every step), each step's scale is the same,
-// so the calibrated quantile q is the mean plus the q-quantile of the
-// errors themselves. A band scaled by any factor fails this.
+// same multiset of errors at every step, and every origin's errors with the
+// same mean, so that nothing is common to a whole forecast), each step's
+// scale is the same, so the calibrated quantile q is the mean plus the
+// q-quantile of the errors themselves. A band scaled by any factor fails
+// this.
 func TestCalibrateIsTheErrorQuantile(t *testing.T) {
-	const hv = 6
 	base := []float64{-9, -4, -2, -1, 0, 0.5, 1, 2, 3, 5, 8, 13}
+	hv := len(base)
 	rows := make([][]float64, len(base))
-	for j, e := range base {
-		rows[j] = flatMean(hv, e)
+	for j := range rows {
+		rows[j] = make([]float64, hv)
+		for k := range hv {
+			rows[j][k] = base[(j+k)%len(base)]
+		}
 	}
 	pool := append([]float64(nil), base...)
 	for range hv - 1 {
@@ -56,6 +61,50 @@ func TestCalibrateIsTheErrorQuantile(t *testing.T) {
 				t.Errorf("q%.1f step %d = %.6f, want %.6f (mean + the errors' own quantile)", q, k, v, want)
 			}
 		}
+	}
+}
+
+// TestCalibrateWidensTheCommonPart: when each origin errs by one amount at
+// every step (all of the error common to the forecast), n origins are n
+// draws of it, and the band around their mean is widened by the
+// prediction-interval factor √((n+1)/(n−1))·t₀.₉₅(n−1)/z₀.₉₅ (1.31 for 8),
+// which tends to 1 as origins accumulate.
+func TestCalibrateWidensTheCommonPart(t *testing.T) {
+	const hv = 5
+	base := []float64{-6, -3, -1, 0, 1, 2, 4, 9}
+	rows := make([][]float64, len(base))
+	var m float64
+	for j, e := range base {
+		rows[j] = flatMean(hv, e)
+		m += e / float64(len(base))
+	}
+	var pool []float64 // every step's errors: hv copies of base
+	for range hv {
+		pool = append(pool, base...)
+	}
+	sort.Float64s(pool)
+	n := float64(len(base))
+	c := math.Sqrt((n+1)/(n-1)) * 1.894578605 / 1.644853627 // t₀.₉₅(7) / z₀.₉₅
+	if c < 1.3 || c > 1.32 {
+		t.Fatalf("factor %v", c)
+	}
+	for _, q := range []float64{0.05, 0.5, 0.9} {
+		got := calibrate(flatMean(hv, 0), rows, []float64{q}, false, nil)[q]
+		want := m + c*(stat.Quantile(q, stat.LinInterp, pool, nil)-m)
+		for k, v := range got {
+			if math.Abs(v-want) > 1e-6 {
+				t.Errorf("q%v step %d = %.6f, want %.6f", q, k, v, want)
+			}
+		}
+	}
+	// 400 origins: the factor is within 1% of 1.
+	rows = errRows(400, hv, func(rng *rand.Rand, _ int) float64 { return 0 })
+	for j := range rows {
+		rows[j] = flatMean(hv, base[j%len(base)])
+	}
+	got := calibrate(flatMean(hv, 0), rows, []float64{0.9}, false, nil)[0.9]
+	if want := stat.Quantile(0.9, stat.LinInterp, pool, nil); math.Abs(got[0]-m-(want-m)) > 0.01*math.Abs(want-m)+1e-9 {
+		t.Errorf("400 origins: q0.9 %.4f, want about %.4f", got[0], want)
 	}
 }
 

@@ -45,7 +45,7 @@ MUTANTS = [
     ("calibration-no-prior", "forecast/intervals.go",
      r"const prior = 8\.0", "const prior = 0.0", "./forecast/", "TestCalibrate"),
     ("calibration-band-1.5x", "forecast/intervals.go",
-     r"vals\[k\] = mean\[k\] \+ zq\*s", "vals[k] = mean[k] + 1.5*zq*s", "./forecast/", "TestCalibrate"),
+     r"vals\[k\] = mean\[k\] \+ zk\*s", "vals[k] = mean[k] + 1.5*zk*s", "./forecast/", "TestCalibrate"),
 ]
 
 
