@@ -7,14 +7,20 @@ import (
 
 func TestExamplesValidate(t *testing.T) {
 	files, err := filepath.Glob("../deploy/examples/*.yaml")
-	if err != nil || len(files) != 3 {
-		t.Fatalf("want the three example policies, got %v (%v)", files, err)
+	// The three runbooks, and the ticketing runbook's KEDA variant.
+	if err != nil || len(files) != 4 {
+		t.Fatalf("want the four example policies, got %v (%v)", files, err)
 	}
 	ps, err := Load(files...)
 	if err != nil {
 		t.Fatalf("examples do not validate:\n%v", err)
 	}
-	if len(ps) != 3 {
-		t.Errorf("got %d policies, want 3", len(ps))
+	if len(ps) != 4 {
+		t.Errorf("got %d policies, want 4", len(ps))
+	}
+	for _, p := range ps {
+		if len(p.Warnings) > 0 {
+			t.Errorf("%s: the shipped examples must load without warnings: %v", p.File, p.Warnings)
+		}
 	}
 }

@@ -30,6 +30,9 @@ type Policy struct {
 	Document int    `yaml:"-"`
 	// Location is spec.timeZone, loaded.
 	Location *time.Location `yaml:"-"`
+	// Warnings are problems that do not stop the policy from loading but
+	// need a person's look (prescale validate prints them, exit 0).
+	Warnings Problems `yaml:"-"`
 
 	pos map[string]Pos
 }
@@ -91,6 +94,20 @@ type Target struct {
 	NodeGroup string `yaml:"nodeGroup"`
 	Database  string `yaml:"database"`
 	Cache     string `yaml:"cache"`
+	// ConnectionPool, when set, is where the application reads its
+	// database pool size: prescale writes the size a connection budget
+	// rule (action pool) plans there, ahead of the scale-up.
+	ConnectionPool *ConnectionPool `yaml:"connectionPool"`
+}
+
+// ConnectionPool is a ConfigMap key holding a target's pool size per pod.
+// prescale changes only that key (never a pod's environment, which would
+// restart pods at the peak).
+type ConnectionPool struct {
+	// Namespace of the ConfigMap; default the target's hpa.namespace.
+	Namespace string `yaml:"namespace"`
+	ConfigMap string `yaml:"configMap"`
+	Key       string `yaml:"key"`
 }
 
 // Signals are the PromQL queries prescale reads for a target.
@@ -158,6 +175,11 @@ type Capacity struct {
 type HPA struct {
 	Namespace string `yaml:"namespace"`
 	Name      string `yaml:"name"`
+	// ScaledObject names a KEDA ScaledObject instead of an HPA (set one of
+	// name and scaledObject): KEDA owns the HPA it generates, so the
+	// floor is written to the ScaledObject's minReplicaCount (and a rule's
+	// ceiling to its maxReplicaCount), never to KEDA's HPA.
+	ScaledObject string `yaml:"scaledObject"`
 	// Mode is observe, shadow or active. Default shadow.
 	Mode string `yaml:"mode"`
 	// MinReplicas is the owner's floor: prescale never plans below it. The
@@ -297,6 +319,21 @@ type Database struct {
 	// SnapshotBeforeChange takes a manual RDS snapshot before each class
 	// change, which waits until the snapshot is available (databases only).
 	SnapshotBeforeChange bool `yaml:"snapshotBeforeChange"`
+	// ReadReplicas, on an rds database, lets rules add read replicas.
+	ReadReplicas *ReadReplicas `yaml:"readReplicas"`
+}
+
+// ReadReplicas bounds the read replicas of a database. prescale creates
+// replicas named IDENTIFIER-prescale-N, tagged as its own, and removes only
+// those, after the database's hysteresis and inside a change window.
+type ReadReplicas struct {
+	// Count is the number the owner runs normally (their replicas,
+	// never removed by prescale). Default 0.
+	Count int `yaml:"count"`
+	// Max is the most read replicas a rule may ask for. Required.
+	Max int `yaml:"max"`
+	// Class of the replicas prescale creates; default the source's.
+	Class string `yaml:"class"`
 }
 
 // Tier is one rung of a ladder.
@@ -399,6 +436,10 @@ type ScheduleRule struct {
 	MaxReplicas     int      `yaml:"maxReplicas"`
 	// Ramp raises the floor linearly over this span before a window opens.
 	Ramp Duration `yaml:"ramp"`
+	// RampDown lowers the floor linearly over this span after the window
+	// closes, from minReplicas back to the floor without the rule ("reduce
+	// gradually after the close").
+	RampDown Duration `yaml:"rampDown"`
 
 	// Parsed is Cron, parsed by validation.
 	Parsed cron.Schedule `yaml:"-"`
@@ -424,6 +465,12 @@ type EventStep struct {
 	CacheTiersUp       int      `yaml:"cacheTiersUp"`
 	DatabaseClass      string   `yaml:"databaseClass"`
 	CacheClass         string   `yaml:"cacheClass"`
+	// TargetUtilization plans the HPA's CPU target (0.6 = 60%) from this
+	// step, as a volatility rule does.
+	TargetUtilization float64 `yaml:"targetUtilization"`
+	// ReadReplicas is the number of read replicas of the targets' database
+	// from this step (0 in a later step: back to the owner's count).
+	ReadReplicas *int `yaml:"readReplicas"`
 	// OutsideWindows lets this step's tier change happen outside the
 	// resource's change windows.
 	OutsideWindows bool `yaml:"outsideWindows"`
@@ -451,7 +498,10 @@ type ConnectionBudget struct {
 	PoolSize int    `yaml:"poolSize"`
 	// Fraction of max connections; default the database's connectionFraction.
 	Fraction float64 `yaml:"fraction"`
-	// Action is cap (cap the replicas and plan the next tier) or warn.
-	// Default cap.
+	// Action is cap (cap the replicas and plan the next tier), warn, or
+	// pool (plan a smaller pool per pod, down to minPoolSize, so that the
+	// planned maxReplicas fit; capped below that). Default cap.
 	Action string `yaml:"action"`
+	// MinPoolSize is the smallest pool per pod action pool plans. Default 1.
+	MinPoolSize int `yaml:"minPoolSize"`
 }

@@ -134,9 +134,13 @@ func (p *Policy) validate() Problems {
 		v.name(path, t.Name, targets)
 		targets[t.Name] = t
 		v.target(path, t)
-		if key := t.HPA.Namespace + "/" + t.HPA.Name; t.HPA.Name != "" {
+		if key := t.HPA.Namespace + "/" + t.HPA.Name + t.HPA.ScaledObject; t.HPA.Name != "" || t.HPA.ScaledObject != "" {
 			if other, dup := hpas[key]; dup {
-				v.errf(path+".hpa.name", "HPA %s is already managed by target %q", key, other)
+				field := ".hpa.name"
+				if t.HPA.ScaledObject != "" {
+					field = ".hpa.scaledObject"
+				}
+				v.errf(path+field, "%s %s/%s is already managed by target %q", t.HPA.KindName(), t.HPA.Namespace, t.HPA.Object(), other)
 			}
 			hpas[key] = t.Name
 		}
@@ -163,6 +167,7 @@ func (p *Policy) validate() Problems {
 		if t.Cache != "" && caches[t.Cache] == nil {
 			v.errf(path+".cache", "unknown cache %q", t.Cache)
 		}
+		v.connectionPool(path, t)
 	}
 	rules := map[string]*Rule{}
 	for i := range s.Rules {
@@ -172,6 +177,7 @@ func (p *Policy) validate() Problems {
 		rules[r.Name] = r
 		v.rule(path, r, targets, calendars, dbs, caches, loc)
 	}
+	v.runbookRules(targets, dbs)
 	return v.problems
 }
 

@@ -129,6 +129,7 @@ func (v *validator) database(path string, d *Database, defProvider string, provi
 		t := true
 		d.DryRun = &t
 	}
+	v.databaseReplicas(path, d)
 	if d.SnapshotBeforeChange && d.Provider != "rds" {
 		v.errf(path+".snapshotBeforeChange", "applies to rds databases only (ElastiCache node type changes keep the data)")
 	}

@@ -79,6 +79,10 @@ func (v *validator) rule(path string, r *Rule, targets map[string]*Target, calen
 			v.errf(sp+".minReplicas", "floor %d is above the rule's maxReplicas %d", s.MinReplicas, s.MaxReplicas)
 		}
 		v.positive(sp+".ramp", s.Ramp)
+		v.positive(sp+".rampDown", s.RampDown)
+		if s.RampDown > 0 && s.MinReplicas == 0 {
+			v.errf(sp+".rampDown", "a ramp down needs minReplicas to ramp down from")
+		}
 		if s.Ramp > 0 && s.MinReplicas == 0 {
 			v.errf(sp+".ramp", "a ramp needs minReplicas to ramp to")
 		}
@@ -118,6 +122,7 @@ func (v *validator) rule(path string, r *Rule, targets map[string]*Target, calen
 			}
 			v.stepTier(stp, "database", st.DatabaseClass, st.DatabaseTiersUp, applies, targets, dbs, func(t *Target) string { return t.Database })
 			v.stepTier(stp, "cache", st.CacheClass, st.CacheTiersUp, applies, targets, caches, func(t *Target) string { return t.Cache })
+			v.stepRunbook(stp, st, applies, targets, dbs)
 		}
 	case r.Volatility != nil:
 		vr := r.Volatility
@@ -161,7 +166,7 @@ func (v *validator) rule(path string, r *Rule, targets map[string]*Target, calen
 			v.errf(bp+".database", "unknown database %q", b.Database)
 		}
 		if b.PoolSize <= 0 {
-			v.errf(bp+".poolSize", "required and positive: connections per pod")
+			v.errf(bp+".poolSize", "required and at least 1: connections per pod, got %d", b.PoolSize)
 		}
 		if b.Fraction == 0 && db != nil {
 			b.Fraction = db.ConnectionFraction
@@ -170,8 +175,16 @@ func (v *validator) rule(path string, r *Rule, targets map[string]*Target, calen
 		if b.Action == "" {
 			b.Action = DefaultBudgetAction
 		}
-		if !oneOf(b.Action, []string{"cap", "warn"}) {
-			v.errf(bp+".action", "must be cap or warn, got %q", b.Action)
+		if !oneOf(b.Action, BudgetActions) {
+			v.errf(bp+".action", "must be one of %s, got %q", strings.Join(BudgetActions, ", "), b.Action)
+		}
+		if b.MinPoolSize == 0 {
+			b.MinPoolSize = 1
+		}
+		if b.MinPoolSize < 1 {
+			v.errf(bp+".minPoolSize", "a pool needs at least 1 connection per pod, got %d", b.MinPoolSize)
+		} else if b.PoolSize > 0 && b.MinPoolSize > b.PoolSize {
+			v.errf(bp+".minPoolSize", "%d is above poolSize %d", b.MinPoolSize, b.PoolSize)
 		}
 		if db != nil {
 			for _, tn := range applies {

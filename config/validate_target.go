@@ -75,9 +75,7 @@ func (v *validator) target(path string, t *Target) {
 
 	h := &t.HPA
 	hp := path + ".hpa"
-	if h.Name == "" {
-		v.errf(hp+".name", "required: the HorizontalPodAutoscaler to manage")
-	}
+	v.scaleTarget(hp, h)
 	if h.Namespace == "" {
 		v.errf(hp+".namespace", "required")
 	}

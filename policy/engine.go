@@ -61,12 +61,20 @@ type targetPlan struct {
 	ceilHard bool
 	// tier wants from event and budget rules: database/cache name → index.
 	dbWant, cacheWant map[string]tierWant
+	// replicaWant: read replicas event rules ask of a database, by name.
+	replicaWant map[string]replicaWant
+	// pool is the connection pool size planned per pod (0: none).
+	pool    int
+	poolWhy reasons
 }
 
 type tierWant struct {
 	index   int
 	outside bool // may change outside the change windows
 	why     string
+	// event is the start of the event occurrence that wants the tier
+	// (zero for a forecast or a budget).
+	event time.Time
 }
 
 // Plan computes the plan at instant at from the previous state and the
@@ -82,8 +90,16 @@ func (e *Engine) Plan(at time.Time, prev State, in Inputs) (Plan, State) {
 	e.applyBudgets(tps, in, &plan)
 	for _, tp := range tps {
 		e.applyLimits(at, tp, &next)
-		name := tp.t.HPA.Namespace + "/" + tp.t.HPA.Name
+	}
+	// Pools first: a smaller pool is in place before the pods it is sized
+	// for scale up.
+	e.planPools(tps, in, &plan)
+	for _, tp := range tps {
+		name := tp.t.HPA.Namespace + "/" + tp.t.HPA.Object()
 		mode := modeReason(tp.t.HPA.Mode)
+		if so := tp.t.HPA.ScaledObject; so != "" {
+			mode = append([]string{fmt.Sprintf("KEDA ScaledObject %s owns the HPA: minReplicas is its spec.minReplicaCount, maxReplicas its spec.maxReplicaCount", name)}, mode...)
+		}
 		if tp.promoted != "" {
 			mode = []string{"mode shadow, promoted: " + tp.promoted}
 		}
@@ -112,6 +128,7 @@ func (e *Engine) Plan(at time.Time, prev State, in Inputs) (Plan, State) {
 	}
 	e.planNodeGroups(tps, in, &plan)
 	e.planTiers(at, tps, in, &next, &plan)
+	e.planReplicas(at, tps, in, &next, &plan)
 	return plan, next
 }
 
@@ -127,7 +144,7 @@ func modeReason(mode string) []string {
 
 // planTarget runs the capacity model and the rules for one target.
 func (e *Engine) planTarget(at time.Time, t *config.Target, next *State, in Inputs, plan *Plan) *targetPlan {
-	tp := &targetPlan{t: t, dbWant: map[string]tierWant{}, cacheWant: map[string]tierWant{}}
+	tp := &targetPlan{t: t, dbWant: map[string]tierWant{}, cacheWant: map[string]tierWant{}, replicaWant: map[string]replicaWant{}}
 	tp.active = t.HPA.Mode == "active"
 	if why := in.Promoted[t.Name]; why != "" && t.HPA.Mode == "shadow" && t.HPA.Promote != nil {
 		tp.active, tp.promoted = true, why
@@ -172,6 +189,15 @@ func (e *Engine) planTarget(at time.Time, t *config.Target, next *State, in Inpu
 		}
 	}
 
+	// An event step may plan the CPU target too (economic data: the
+	// volatility runbook's values at a known time).
+	if u, why, planned := e.eventUtilization(at, t.Name); planned {
+		tp.utilRule = true
+		if u > 0 && u < util {
+			util = u
+			tp.utilWhy.add("%s", why)
+		}
+	}
 	tp.util = util
 	// 1. Capacity model.
 	perPod := t.Capacity.PerPod
@@ -256,6 +282,13 @@ func (e *Engine) planTarget(at time.Time, t *config.Target, next *State, in Inpu
 			if s.MaxReplicas > 0 {
 				proposeCeiling(s.MaxReplicas, fmt.Sprintf("rule %s (%s): maxReplicas %d", r.Name, w.What, s.MaxReplicas))
 			}
+		case w.RampDown > 0:
+			base := max(tp.floor, tp.current.OwnerMinOr(t.HPA.MinReplicas))
+			v := base + int(math.Ceil(float64(s.MinReplicas-base)*w.RampDown-1e-9))
+			if v > tp.floor {
+				tp.floor = v
+				tp.floorWhy.add("rule %s: ramp down from %d after %s, %.0f%% of the way: floor %d", r.Name, s.MinReplicas, clock(w.Closed), (1-w.RampDown)*100, v)
+			}
 		case w.Ramp > 0:
 			base := max(tp.floor, tp.current.OwnerMinOr(t.HPA.MinReplicas))
 			v := base + int(math.Ceil(float64(s.MinReplicas-base)*w.Ramp-1e-9))
@@ -299,8 +332,13 @@ func (e *Engine) planTarget(at time.Time, t *config.Target, next *State, in Inpu
 			tp.nodesPct = max(tp.nodesPct, ef.NodesPct)
 			tp.nodesWhy = append(tp.nodesWhy, fmt.Sprintf("%s: nodes %+g%%", tag, ef.NodesPct))
 		}
-		e.eventTier(t.Database, e.databases, ef.DBUp, ef.DBClass, ef.Outside, tag, in.Current.Databases, tp.dbWant)
-		e.eventTier(t.Cache, e.caches, ef.CacheUp, ef.CacheClass, ef.Outside, tag, in.Current.Caches, tp.cacheWant)
+		e.eventTier(t.Database, e.databases, ef.DBUp, ef.DBClass, ef.DBOutside, tag, ef.Occurrence.Start, tp.dbWant)
+		e.eventTier(t.Cache, e.caches, ef.CacheUp, ef.CacheClass, ef.CacheOutside, tag, ef.Occurrence.Start, tp.cacheWant)
+		if ef.ReadReplicas != nil && t.Database != "" {
+			if w, ok := tp.replicaWant[t.Database]; !ok || *ef.ReadReplicas > w.count {
+				tp.replicaWant[t.Database] = replicaWant{count: *ef.ReadReplicas, why: fmt.Sprintf("%s: %d read replicas", tag, *ef.ReadReplicas)}
+			}
+		}
 	}
 	for _, v := range vols {
 		vr := v.rule.Volatility
@@ -347,7 +385,7 @@ func secs(s float64) string {
 
 // eventTier records an event step's tier change for a database or cache.
 func (e *Engine) eventTier(name string, ladders map[string]*config.Database, up int, class string, outside bool,
-	tag string, current map[string]string, wants map[string]tierWant) {
+	tag string, start time.Time, wants map[string]tierWant) {
 	d := ladders[name]
 	if d == nil || (up == 0 && class == "") {
 		return
@@ -362,7 +400,7 @@ func (e *Engine) eventTier(name string, ladders map[string]*config.Database, up 
 		why = fmt.Sprintf("%s: %+d tier from %s → %s", tag, up, d.Current, d.Tiers[idx].Class)
 	}
 	if w, ok := wants[name]; !ok || idx > w.index {
-		wants[name] = tierWant{index: idx, outside: outside, why: why}
+		wants[name] = tierWant{index: idx, outside: outside, why: why, event: start}
 	}
 }
 
@@ -383,7 +421,13 @@ func (e *Engine) applyBudgets(tps []*targetPlan, in Inputs, plan *Plan) {
 		class := currentClass(d, in.Current.Databases)
 		tier := d.Tiers[max(d.Tier(class), 0)]
 		budget := int(math.Floor(b.Fraction * float64(tier.MaxConnections)))
-		maxPods := budget / b.PoolSize
+		// Action pool shrinks the pool first (planPools) and caps only
+		// what does not fit even at its smallest pool.
+		pool := b.PoolSize
+		if b.Action == "pool" {
+			pool = b.MinPoolSize
+		}
+		maxPods := budget / pool
 		var members []*targetPlan
 		sumCeil, sumFloor := 0, 0
 		for _, tp := range tps {
@@ -393,11 +437,14 @@ func (e *Engine) applyBudgets(tps []*targetPlan, in Inputs, plan *Plan) {
 				sumFloor += tp.floor
 			}
 		}
-		if len(members) == 0 || sumCeil*b.PoolSize <= budget {
+		if len(members) == 0 || sumCeil*pool <= budget {
 			continue
 		}
 		head := fmt.Sprintf("rule %s: %d pods × %d connections = %d > %d (%g × max_connections %d of %s)",
-			r.Name, sumCeil, b.PoolSize, sumCeil*b.PoolSize, budget, b.Fraction, tier.MaxConnections, class)
+			r.Name, sumCeil, pool, sumCeil*pool, budget, b.Fraction, tier.MaxConnections, class)
+		if b.Action == "pool" {
+			head += fmt.Sprintf(" even at the smallest pool (minPoolSize %d)", pool)
+		}
 		next := d.Tier(class) + 1
 		if b.Action == "warn" {
 			w := "WARNING: " + head + "; not capped (action warn)"
@@ -423,7 +470,7 @@ func (e *Engine) applyBudgets(tps []*targetPlan, in Inputs, plan *Plan) {
 		}
 		if next < len(d.Tiers) {
 			why := fmt.Sprintf("rule %s: connection budget exceeded at %s (%d pods × %d > %d): next tier %s",
-				r.Name, class, sumCeil, b.PoolSize, budget, d.Tiers[next].Class)
+				r.Name, class, sumCeil, pool, budget, d.Tiers[next].Class)
 			if w, ok := members[0].dbWant[d.Name]; !ok || next > w.index {
 				members[0].dbWant[d.Name] = tierWant{index: next, why: why}
 			}

@@ -21,6 +21,12 @@ const (
 	FieldTargetCPU     = "targetCPUUtilizationPercentage"
 	FieldInstanceClass = "instanceClass"
 	FieldNodeType      = "nodeType"
+	// FieldReadReplicas is a database's read replica count.
+	FieldReadReplicas = "readReplicas"
+
+	// KindConnectionPool is a target's connection pool size per pod.
+	KindConnectionPool = "connectionPool"
+	FieldPoolSize      = "poolSize"
 )
 
 // Plan is what prescale wants at one instant.
@@ -47,6 +53,9 @@ type Resource struct {
 	Current any      `json:"current"`
 	Desired any      `json:"desired"`
 	Reasons []string `json:"reasons"`
+	// Snapshot: a manual snapshot is taken before this class change
+	// (the database's snapshotBeforeChange).
+	Snapshot bool `json:"snapshot,omitempty"`
 	// Apply is false when the plan must not be acted on (mode observe or
 	// shadow, dry-run, or no change).
 	Apply bool `json:"-"`

@@ -17,7 +17,12 @@ type windowState struct {
 	Ramp float64
 	// Opens is the start of the window the ramp leads to.
 	Opens time.Time
-	What  string
+	// RampDown is in (0, 1] during the ramp down after a window closed:
+	// the fraction of the rule's floor above the base still held.
+	RampDown float64
+	// Closed is when the window the ramp down follows closed.
+	Closed time.Time
+	What   string
 }
 
 // scheduleWindow evaluates a schedule rule at instant at.
@@ -50,7 +55,26 @@ func (e *Engine) scheduleWindow(s *config.ScheduleRule, at time.Time) windowStat
 			}
 		}
 	}
+	if down := s.RampDown.D(); down > 0 {
+		// The latest window that closed within the ramp down.
+		var closed time.Time
+		for f := s.Parsed.Next(at.Add(-dur - down)); !f.IsZero() && !f.After(at.Add(-dur)); f = s.Parsed.Next(f) {
+			if trading(f) {
+				closed = f.Add(dur)
+			}
+		}
+		if !closed.IsZero() && at.Before(closed.Add(down)) {
+			return windowState{RampDown: rampDownFraction(at, closed, down), Closed: closed}
+		}
+	}
 	return windowState{}
+}
+
+// rampDownFraction is how much of a rule's floor is still held at at, a
+// ramp down of length down after closed: 1 at the close, approaching 0.
+func rampDownFraction(at, closed time.Time, down time.Duration) float64 {
+	f := 1 - float64(at.Sub(closed))/float64(down)
+	return min(max(f, 0), 1)
 }
 
 func sessionWindow(cal *calendar.TradingCalendar, s *config.ScheduleRule, at time.Time) windowState {
@@ -65,7 +89,31 @@ func sessionWindow(cal *calendar.TradingCalendar, s *config.ScheduleRule, at tim
 			return windowState{Active: true, What: what}
 		}
 	}
-	if s.Ramp <= 0 || !day.Trading {
+	if !day.Trading {
+		return windowState{}
+	}
+	if down := s.RampDown.D(); down > 0 {
+		// The latest selected session that ended within the ramp down.
+		var closed time.Time
+		for _, name := range s.Sessions {
+			var end time.Time
+			switch name {
+			case "pre-market":
+				end = day.Open
+			case "regular":
+				end = day.Close
+			case "post-market":
+				end = day.PostMarket
+			}
+			if !end.After(at) && at.Before(end.Add(down)) && end.After(closed) {
+				closed = end
+			}
+		}
+		if !closed.IsZero() {
+			return windowState{RampDown: rampDownFraction(at, closed, down), Closed: closed}
+		}
+	}
+	if s.Ramp <= 0 {
 		return windowState{}
 	}
 	// The earliest selected session still to open today.
@@ -113,7 +161,13 @@ type eventEffect struct {
 	CacheUp     int
 	DBClass     string
 	CacheClass  string
-	Outside     bool
+	// DBOutside and CacheOutside: the step that set the tier allows the
+	// change outside the change windows.
+	DBOutside, CacheOutside bool
+	// TargetUtil is a step's CPU target (0: none).
+	TargetUtil float64
+	// ReadReplicas is the read replica count a step asks for (nil: none).
+	ReadReplicas *int
 }
 
 // eventState evaluates an event rule at instant at: the latest occurrence
@@ -167,12 +221,17 @@ func (e *Engine) eventState(r *config.EventRule, at time.Time) eventEffect {
 				eff.NodesPct = st.NodesPercent
 			}
 			if st.DatabaseTiersUp != 0 || st.DatabaseClass != "" {
-				eff.DBUp, eff.DBClass = st.DatabaseTiersUp, st.DatabaseClass
+				eff.DBUp, eff.DBClass, eff.DBOutside = st.DatabaseTiersUp, st.DatabaseClass, st.OutsideWindows
 			}
 			if st.CacheTiersUp != 0 || st.CacheClass != "" {
-				eff.CacheUp, eff.CacheClass = st.CacheTiersUp, st.CacheClass
+				eff.CacheUp, eff.CacheClass, eff.CacheOutside = st.CacheTiersUp, st.CacheClass, st.OutsideWindows
 			}
-			eff.Outside = eff.Outside || st.OutsideWindows
+			if st.TargetUtilization != 0 {
+				eff.TargetUtil = st.TargetUtilization
+			}
+			if st.ReadReplicas != nil {
+				eff.ReadReplicas = st.ReadReplicas
+			}
 		}
 		// Without a reset step the effects end with the event (validation
 		// requires every step to come before its end).

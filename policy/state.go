@@ -32,6 +32,12 @@ type Current struct {
 	NodeGroups map[string]int       // node group name → min size now
 	Databases  map[string]string    // database name → instance class now
 	Caches     map[string]string    // cache name → node type now
+	// ReadReplicas is the number of read replicas of a database now
+	// (everyone's), by database name.
+	ReadReplicas map[string]int
+	// Pools is the connection pool size per pod now, by target name, as
+	// read from the target's connectionPool ConfigMap.
+	Pools map[string]int
 }
 
 // HPAStatus is what the daemon reads from a managed HPA.
@@ -86,6 +92,8 @@ type TierState struct {
 	// NeededAt is the last time the tier at or above Class was needed;
 	// stepping down waits for the hysteresis period after it.
 	NeededAt time.Time
+	// Replicas is the last planned read replica count ("replicas/NAME").
+	Replicas int
 }
 
 func (s State) clone() State {

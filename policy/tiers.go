@@ -142,6 +142,12 @@ func (e *Engine) planTier(at time.Time, d *config.Database, kind, field string, 
 	if desired != cur && len(d.ChangeWindows) > 0 && !outside {
 		if open, nextOpen := inWindow(d.ChangeWindows, at); !open {
 			why.add("waiting for a change window (next opens %s)", nextOpen.In(e.policy.Location).Format("2006-01-02 15:04 MST"))
+			if target > cur && !want.event.IsZero() && want.index == target && nextOpen.After(want.event) {
+				w := fmt.Sprintf("%s %s: the next change window opens %s, after the event it is for starts (%s): %s arrives late; add a window before the event or allow the step outside windows",
+					kind, d.Name, nextOpen.In(e.policy.Location).Format("2006-01-02 15:04 MST"), want.event.In(e.policy.Location).Format("2006-01-02 15:04 MST"), d.Tiers[target].Class)
+				plan.Warnings = append(plan.Warnings, "WARNING: "+w)
+				why.add("WARNING: %s", w)
+			}
 			desired = cur
 		} else {
 			why.add("inside a change window")
@@ -155,10 +161,17 @@ func (e *Engine) planTier(at time.Time, d *config.Database, kind, field string, 
 	if *d.DryRun {
 		why.add("dry-run: planned only, never applied")
 	}
+	snap := false
+	if desired != cur {
+		var w string
+		if snap, w = snapshotFirst(d, kind); snap {
+			why.add("%s", w)
+		}
+	}
 	st.Class = d.Tiers[desired].Class
 	next.Tiers[key] = st
 	plan.Resources = append(plan.Resources, Resource{Target: strings.Join(names, ","), Kind: kind, Name: d.Name, Field: field,
-		Current: d.Tiers[cur].Class, Desired: d.Tiers[desired].Class, Reasons: why,
+		Current: d.Tiers[cur].Class, Desired: d.Tiers[desired].Class, Reasons: why, Snapshot: snap,
 		Apply: !*d.DryRun && desired != cur && allUsersActive(tps, kind, d.Name)})
 }
 

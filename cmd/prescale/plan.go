@@ -62,12 +62,16 @@ type planOutput struct {
 	Resources []policy.Resource `json:"resources"`
 }
 
+// maxWarmup is the longest --warmup: a month of one-minute ticks, enough
+// for an event's week-ahead steps and a 72-hour hysteresis after it.
+const maxWarmup = 31 * 24 * time.Hour
+
 func runPlan(_ context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("plan", "plan --config FILE.yaml|DIR [--at TIME] [--json] [--input SIGNAL=FILE.csv ...]", planExamples, stdout, stderr)
 	cfg := fs.String("config", "", "policy file or directory (required)")
 	atFlag := fs.String("at", "", "instant to plan for: RFC 3339, or YYYY-MM-DDTHH:MM in the policy's time zone (default: now, or just after the traces' last sample)")
 	asJSON := fs.Bool("json", false, "print JSON")
-	warmup := fs.Duration("warmup", 30*time.Minute, "tick every minute for this long before --at, as a running daemon would (max step up, stabilisation, rates, hysteresis); 0 plans the first tick of a fresh daemon")
+	warmup := fs.Duration("warmup", 30*time.Minute, "tick every minute for this long before --at, as a running daemon would, carrying each tick's planned values into the next as if applied (max step up, stabilisation, rates, a class planned earlier, hysteresis, change windows); 0 plans the first tick of a fresh daemon")
 	var inputs inputFlag
 	fs.Var(&inputs, "input", "trace CSV for a signal, SIGNAL=FILE.csv or TARGET.SIGNAL=FILE.csv (repeatable)")
 	if code, done := parseFlags(fs, args, stdout); done {
@@ -81,8 +85,8 @@ func runPlan(_ context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "prescale plan: --config is required (see --help)")
 		return exitUsage
 	}
-	if *warmup < 0 || *warmup > 7*24*time.Hour {
-		fmt.Fprintln(stderr, "prescale plan: --warmup must be between 0 and 168h")
+	if *warmup < 0 || *warmup > maxWarmup {
+		fmt.Fprintf(stderr, "prescale plan: --warmup must be between 0 and %s\n", maxWarmup)
 		return exitUsage
 	}
 	policies, err := config.Load(*cfg)
@@ -138,8 +142,15 @@ func runPlan(_ context.Context, args []string, stdout, stderr io.Writer) int {
 		e := policy.NewEngine(p)
 		var st policy.State
 		var plan policy.Plan
+		// The warm-up carries what each tick planned into the next tick's
+		// live state, as if applied: a class planned earlier is the class
+		// now, so hysteresis and change windows show in the preview.
+		var cur policy.Current
 		for t := at.Add(-*warmup); !t.After(at); t = t.Add(time.Minute) {
-			plan, st = e.Plan(t, st, observedAt(in, p, inputs, series, t))
+			tin := observedAt(in, p, inputs, series, t)
+			tin.Current = cur
+			plan, st = e.Plan(t, st, tin)
+			cur.Carry(plan, nil)
 		}
 		out.Resources = append(out.Resources, plan.Resources...)
 		for _, w := range plan.Warnings {

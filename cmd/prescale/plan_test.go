@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -36,10 +37,11 @@ func TestPlanJSONShape(t *testing.T) {
 	if err := json.Unmarshal(doc["resources"], &rs); err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]bool{"target": true, "kind": true, "name": true, "field": true, "current": true, "desired": true, "reasons": true}
+	want := map[string]bool{"target": true, "kind": true, "name": true, "field": true, "current": true, "desired": true, "reasons": true,
+		"snapshot": true} // snapshot only on a class change that takes one
 	got := map[string]any{}
 	for _, r := range rs {
-		if len(r) != len(want) {
+		if _, snap := r["snapshot"]; len(r) != len(want)-1 && !(snap && len(r) == len(want)) {
 			t.Errorf("resource keys %v", r)
 		}
 		for k := range r {
@@ -69,15 +71,17 @@ func TestPlanWithTrace(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
 	for _, want := range []string{
-		"tickets-api hpa tickets/api minReplicas: 2 → 10",
+		// After the warm-up, what the daemon would have in place by then.
+		"tickets-api hpa tickets/api minReplicas: 11 = 11",
 		"forecast p90 demand",
-		"16 pods × 20 connections = 320 > 200",
+		"tickets-api connectionPool tickets/api-db-pool:DB_POOL_SIZE poolSize: 10 = 10",
+		"16 pods × 20 connections = 320 > 160 (0.8 × max_connections 200 of db.t3.large): pool 10 per pod",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("missing %q in:\n%s", want, out)
 		}
 	}
-	if !strings.Contains(errOut, "warning: policy ticketing: target tickets-api wants a floor of") {
+	if !strings.Contains(errOut, "warning: policy ticketing: database tickets-db: forecast load") {
 		t.Errorf("stderr: %s", errOut)
 	}
 }
@@ -105,13 +109,55 @@ func TestPlanErrors(t *testing.T) {
 // A fresh daemon's first tick is bounded by the max step up; after the
 // default warm-up the floor is where a running daemon holds it.
 func TestPlanWarmup(t *testing.T) {
-	args := []string{"plan", "--config", "../../deploy/examples/pricing-trading-hours.yaml", "--at", "2026-12-07T09:30"}
+	args := []string{"plan", "--config", "../../deploy/examples/ticketing-on-sale.yaml",
+		"--input", "demand=../../testdata/nyc_taxi.csv", "--at", "2015-01-20T09:00"}
 	_, out, _ := runCmd(t, append(args, "--warmup", "0")...)
-	if !strings.Contains(out, "gateway hpa pricing/gateway minReplicas: 2 → 12") || !strings.Contains(out, "limit: max step up 10 from 2 → 12") {
+	if !strings.Contains(out, "tickets-api hpa tickets/api minReplicas: 2 → 10") || !strings.Contains(out, "limit: max step up 8 from 2 → 10") {
 		t.Errorf("first tick:\n%s", out)
 	}
 	_, out, _ = runCmd(t, args...)
-	if !strings.Contains(out, "gateway hpa pricing/gateway minReplicas: 2 → 15") {
+	if !strings.Contains(out, "tickets-api hpa tickets/api minReplicas: 11 = 11") {
 		t.Errorf("after warm-up:\n%s", out)
+	}
+}
+
+// The DB preview carries state: a class planned in an earlier window is
+// the class now, held by the hysteresis, and comes down only in a window
+// (the pricing onboarding: up in the window of December 1, 02:00 ET; back
+// after T+7d and 72 quiet hours, in the window of December 18, 02:00 ET).
+func TestPlanWarmupCarriesClass(t *testing.T) {
+	plan := func(at, warmup string) map[string]map[string]any {
+		code, out, errOut := runCmd(t, "plan", "--config", "../../deploy/examples/pricing-trading-hours.yaml", "--at", at, "--warmup", warmup, "--json")
+		if code != exitOK {
+			t.Fatalf("exit %d: %s", code, errOut)
+		}
+		var raw struct {
+			Resources []map[string]any `json:"resources"`
+		}
+		if err := json.Unmarshal([]byte(out), &raw); err != nil {
+			t.Fatalf("%v\n%s", err, out)
+		}
+		got := map[string]map[string]any{}
+		for _, r := range raw.Resources {
+			got[r["kind"].(string)+" "+r["name"].(string)+" "+r["field"].(string)] = r
+		}
+		return got
+	}
+	key := "database pricing-db instanceClass"
+	// Without a warm-up the class planned on December 1 is forgotten.
+	if r := plan("2026-12-03T12:00", "0")[key]; r["current"] != "db.r5.xlarge" {
+		t.Errorf("no warm-up: current %v", r["current"])
+	}
+	r := plan("2026-12-03T12:00", "72h")[key]
+	if r["current"] != "db.r5.2xlarge" || r["desired"] != "db.r5.2xlarge" {
+		t.Errorf("with a warm-up across the window: %v → %v, want the class planned on December 1 (db.r5.2xlarge)", r["current"], r["desired"])
+	}
+	r = plan("2026-12-18T01:59", "360h")[key]
+	if r["current"] != "db.r5.2xlarge" || r["desired"] != "db.r5.2xlarge" || !strings.Contains(fmt.Sprint(r["reasons"]), "waiting for a change window") {
+		t.Errorf("the night before the window: %v", r)
+	}
+	r = plan("2026-12-18T02:00", "360h")[key]
+	if r["current"] != "db.r5.2xlarge" || r["desired"] != "db.r5.xlarge" || r["snapshot"] != true {
+		t.Errorf("in the window after the hysteresis: %v", r)
 	}
 }

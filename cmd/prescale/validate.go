@@ -50,6 +50,12 @@ func runValidate(_ context.Context, args []string, stdout, stderr io.Writer) int
 		fmt.Fprintf(stderr, "prescale validate: %v\n", err)
 		return exitFailure
 	}
+	// Warnings do not fail validation: they need a look, not a fix.
+	for _, p := range policies {
+		for _, w := range p.Warnings {
+			fmt.Fprintln(stdout, w.String())
+		}
+	}
 	if !*quiet {
 		fmt.Fprintf(stdout, "%d policies in %d files: ok\n", len(policies), len(files))
 	}

@@ -19,7 +19,7 @@ func TestValidateCommand(t *testing.T) {
 		code int
 		out  string
 	}{
-		{"examples", []string{"../../deploy/examples"}, exitOK, "3 policies in 3 files: ok\n"},
+		{"examples", []string{"../../deploy/examples"}, exitOK, "4 policies in 4 files: ok\n"},
 		{"minimal quiet", []string{"--quiet", "../../testdata/policies/minimal.yaml"}, exitOK, ""},
 		{"invalid", []string{"../../testdata/policies/invalid.yaml"}, exitFailure, string(golden)},
 		{"no args", nil, exitUsage, ""},
