@@ -101,11 +101,14 @@ var ErrNoMetrics = errors.New("no metrics for any ready pod")
 
 // DesiredReplicas is Kubernetes' replica calculator for a utilisation
 // target (ReplicaCalculator.GetResourceReplicas): desired = ceil(ready ×
-// utilisation / target), unchanged within the tolerances. When pods are
-// missing metrics or not ready, it recomputes conservatively as the
-// controller does: missing pods count as using 100% of the target on a
-// scale down and 0% on a scale up, unready pods 0% on a scale up, and if
-// that reverses the direction or lands within tolerance nothing changes.
+// utilisation / target), unchanged within the tolerances. Like the
+// controller, it reads utilisation as a whole percentage of the request,
+// rounded down (metricsclient.GetResourceUtilizationRatio), against a
+// target in whole percent. When pods are missing metrics or not ready, it
+// recomputes conservatively as the controller does: a missing pod counts as
+// using 100% of its request (or the target, when the target is above 100%)
+// on a scale down and 0% on a scale up, unready pods 0% on a scale up, and
+// if that reverses the direction or lands within tolerance nothing changes.
 func DesiredReplicas(current int32, m PodMetrics, target, upTolerance, downTolerance float64) (int32, error) {
 	if m.Ready <= 0 {
 		return current, ErrNoMetrics
@@ -113,27 +116,34 @@ func DesiredReplicas(current int32, m PodMetrics, target, upTolerance, downToler
 	within := func(ratio float64) bool {
 		return ratio >= 1-downTolerance && ratio <= 1+upTolerance
 	}
-	ratio := m.Utilization / target
-	if m.Missing == 0 && m.Unready == 0 {
+	targetPct := math.Round(target * 100)
+	// ratioOf is the usage ratio of a mean utilisation, truncated to a
+	// whole percent (the epsilon absorbs float error such as 0.7×100 =
+	// 69.99…, which the controller's integer millicores never have).
+	ratioOf := func(util float64) float64 { return math.Floor(util*100+1e-9) / targetPct }
+	ratio := ratioOf(m.Utilization)
+	scaleUpWithUnready := m.Unready > 0 && ratio > 1
+	if !scaleUpWithUnready && m.Missing == 0 {
+		// Unready pods are simply left out (a scale down or no change).
 		if within(ratio) {
 			return current, nil
 		}
 		return int32(math.Ceil(ratio * float64(m.Ready))), nil
 	}
-	// Recompute with the conservative assumptions (the sum of per-pod
-	// ratios, then divided by the pods counted).
-	sum := ratio * float64(m.Ready)
+	// Recompute with the conservative assumptions over the pods counted.
+	sum := m.Utilization * float64(m.Ready)
 	n := m.Ready
-	if ratio < 1 {
-		sum += float64(m.Missing) // 100% of target each
+	switch {
+	case ratio < 1:
+		sum += float64(m.Missing) * max(1, targetPct/100) // 100% of request each
 		n += m.Missing
-	} else {
+	case ratio > 1:
 		n += m.Missing // 0% each
 	}
-	if m.Unready > 0 && ratio > 1 {
+	if scaleUpWithUnready {
 		n += m.Unready // 0% each
 	}
-	newRatio := sum / float64(n)
+	newRatio := ratioOf(sum / float64(n))
 	if within(newRatio) || (ratio < 1 && newRatio > 1) || (ratio > 1 && newRatio < 1) {
 		return current, nil
 	}
@@ -154,6 +164,7 @@ type HPA struct {
 	Target   float64
 	Behavior Behavior
 
+	started    bool
 	recs       []timedRecommendation
 	upEvents   []scaleEvent
 	downEvents []scaleEvent
@@ -176,6 +187,24 @@ type scaleEvent struct {
 // and rate-limited by the behaviour. A change is recorded as a scale event.
 // An error from the metrics (no ready pod reports) leaves the scale as is.
 func (h *HPA) Sync(now time.Time, current int32, m PodMetrics) (int32, error) {
+	h.recordInitial(now, current)
+	if current > h.Max || current < h.Min {
+		return h.SyncProposal(now, current, current), nil
+	}
+	rec, err := DesiredReplicas(current, m, h.Target, h.Behavior.ScaleUp.Tolerance, h.Behavior.ScaleDown.Tolerance)
+	if err != nil {
+		return current, err
+	}
+	return h.SyncProposal(now, current, rec), nil
+}
+
+// SyncProposal is Sync given the replica calculator's proposal instead of
+// the pods' metrics: what the controller does with a recommendation (bring
+// the scale within [Min, Max], or stabilise and rate-limit the proposal,
+// and record the change). The fidelity test drives it with the proposals
+// the real controller logged.
+func (h *HPA) SyncProposal(now time.Time, current, proposal int32) int32 {
+	h.recordInitial(now, current)
 	var desired int32
 	switch {
 	case current > h.Max:
@@ -183,16 +212,23 @@ func (h *HPA) Sync(now time.Time, current int32, m PodMetrics) (int32, error) {
 	case current < h.Min:
 		desired = h.Min
 	default:
-		rec, err := DesiredReplicas(current, m, h.Target, h.Behavior.ScaleUp.Tolerance, h.Behavior.ScaleDown.Tolerance)
-		if err != nil {
-			return current, err
-		}
-		desired = h.normalize(now, current, rec)
+		desired = h.normalize(now, current, proposal)
 	}
 	if desired != current {
 		h.storeEvent(now, desired-current)
 	}
-	return desired, nil
+	return desired
+}
+
+// recordInitial is recordInitialRecommendation: the first sync of an HPA
+// records the current replicas as a recommendation, so that the scale-down
+// stabilisation window holds them for its length after the controller
+// starts (or the HPA is created).
+func (h *HPA) recordInitial(now time.Time, current int32) {
+	if !h.started {
+		h.started = true
+		h.recs = append(h.recs, timedRecommendation{current, now})
+	}
 }
 
 // normalize is normalizeDesiredReplicasWithBehaviors: stabilise, then

@@ -32,10 +32,21 @@ func TestDesiredReplicas(t *testing.T) {
 		{"just outside tolerance", 10, PodMetrics{Ready: 10, Utilization: 0.84}, 0.7, 12, nil},
 		// ceil rounds a fraction of a pod up: 3 × 1.5 = 4.5 → 5.
 		{"rounds up", 3, PodMetrics{Ready: 3, Utilization: 0.75}, 0.5, 5, nil},
-		// Scale down with a missing pod: it counts as 100% of target.
-		// Ready ratio 0.4 over 4 pods = 1.6 pod-targets, +1 missing =
-		// 2.6 over 5 pods = 0.52 → ceil(2.6) = 3 (not 2).
-		{"missing pod counts full on scale down", 5, PodMetrics{Ready: 4, Missing: 1, Utilization: 0.2}, 0.5, 3, nil},
+		// Scale down with a missing pod: it counts as using 100% of its
+		// request (not of the target). 4 ready at 20% + 1 missing at 100%
+		// = 180% over 5 pods = 36%, ratio 0.72 → ceil(3.6) = 4 (the ready
+		// pods alone would say 2).
+		{"missing pod counts as its full request on scale down", 5, PodMetrics{Ready: 4, Missing: 1, Utilization: 0.2}, 0.5, 4, nil},
+		// Above a 100% target a missing pod counts at the target: 3 ready
+		// at 60% + 1 missing at 150% = 330% over 4 = 82%, ratio 0.546…
+		// → ceil(2.19) = 3.
+		{"missing pod counts at a target above 100%", 4, PodMetrics{Ready: 3, Missing: 1, Utilization: 0.6}, 1.5, 3, nil},
+		// The controller reads utilisation in whole percent, rounded down:
+		// 77.09% is 77%, ratio 1.1 against 70%, within tolerance (a float
+		// ratio of 1.1013 would scale 10 → 12).
+		{"utilisation truncated to a whole percent", 10, PodMetrics{Ready: 10, Utilization: 0.7709}, 0.7, 10, nil},
+		// 77.9% is 77% too; 78% (ratio 1.114) scales to ceil(11.14) = 12.
+		{"whole percent just above tolerance", 10, PodMetrics{Ready: 10, Utilization: 0.78}, 0.7, 12, nil},
 		// Scale up with unready pods: they count as 0%. 2 ready at ratio
 		// 1.5 = 3 pod-targets over 4 pods = 0.75: the direction reverses,
 		// so nothing changes (the plain formula would say 3).
@@ -200,5 +211,40 @@ func TestHPANoMetricsHoldsScale(t *testing.T) {
 	got, err := h.Sync(time.Unix(0, 0), 4, PodMetrics{Unready: 4})
 	if !errors.Is(err, ErrNoMetrics) || got != 4 {
 		t.Fatalf("Sync with no ready pod = %d, %v; want 4, ErrNoMetrics", got, err)
+	}
+}
+
+func TestHPAFirstSyncHoldsCurrentForTheDownWindow(t *testing.T) {
+	// The controller records the replicas it finds at its first sync as a
+	// recommendation (recordInitialRecommendation): load that asks for 5
+	// from the very first sync still waits out the 300 s window at 10.
+	h := &HPA{Min: 1, Max: 100, Target: 0.5, Behavior: DefaultBehavior()}
+	var steps []step
+	for s := time.Duration(0); s < 300*time.Second; s += 15 * time.Second {
+		steps = append(steps, step{s, 0.25, 10})
+	}
+	steps = append(steps, step{300 * time.Second, 0.25, 5})
+	runSteps(t, h, 10, steps)
+}
+
+func TestSyncProposalMatchesSync(t *testing.T) {
+	// The fidelity test drives SyncProposal with the controller's own
+	// proposals; it must decide as Sync does from the metrics.
+	a := &HPA{Min: 2, Max: 20, Target: 0.7, Behavior: DefaultBehavior()}
+	b := &HPA{Min: 2, Max: 20, Target: 0.7, Behavior: DefaultBehavior()}
+	t0 := time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
+	cur := int32(3)
+	for i, u := range []float64{0.7, 1.4, 1.4, 0.9, 0.3, 0.3, 0.2, 2.5, 0.7} {
+		now := t0.Add(time.Duration(i) * 40 * time.Second)
+		m := PodMetrics{Ready: cur, Utilization: u}
+		got, err := a.Sync(now, cur, m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec, _ := DesiredReplicas(cur, m, 0.7, 0.1, 0.1)
+		if want := b.SyncProposal(now, cur, rec); got != want {
+			t.Fatalf("sync %d: Sync = %d, SyncProposal = %d", i, got, want)
+		}
+		cur = got
 	}
 }
