@@ -1,10 +1,6 @@
 package forecast
 
-import (
-	"math"
-
-	"gonum.org/v1/gonum/stat"
-)
+import "math"
 
 // Online calibration of quantiles: adaptive conformal inference.
 //
@@ -199,7 +195,19 @@ func minSlope(z []float64) float64 {
 }
 
 // quantileSorted is the p-quantile of sorted z, p in [0, 1], interpolated
-// linearly as gonum's stat.LinInterp does.
+// as gonum's stat.Quantile with stat.LinInterp does, in constant time
+// rather than its linear scan: calibrate reads a quantile per horizon step
+// and level at every refit.
 func quantileSorted(z []float64, p float64) float64 {
-	return stat.Quantile(p, stat.LinInterp, z, nil)
+	fidx := p * float64(len(z))
+	// stat.LinInterp takes the first i with i+1 ≥ p·n.
+	i := max(0, int(math.Ceil(fidx))-1)
+	if i >= len(z) {
+		i = len(z) - 1
+	}
+	if i == 0 {
+		return z[0]
+	}
+	t := float64(i+1) - fidx
+	return t*z[i-1] + (1-t)*z[i]
 }

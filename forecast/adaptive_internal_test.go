@@ -1,6 +1,7 @@
 package forecast
 
 import (
+	"gonum.org/v1/gonum/stat"
 	"math"
 	"testing"
 )
@@ -70,5 +71,23 @@ func TestOnlineQuantileExtends(t *testing.T) {
 	flat := []float64{1, 1, 1}
 	if !(onlineQuantile(flat, 1.5) > 1) || !(onlineQuantile(flat, -0.5) < 1) {
 		t.Errorf("degenerate sample does not extend: %v %v", onlineQuantile(flat, 1.5), onlineQuantile(flat, -0.5))
+	}
+}
+
+// TestQuantileSortedIsLinInterp: the constant-time quantile agrees with
+// gonum's stat.Quantile (LinInterp) at every level, on samples of several
+// sizes with ties.
+func TestQuantileSortedIsLinInterp(t *testing.T) {
+	for _, n := range []int{1, 2, 3, 7, 100} {
+		z := make([]float64, n)
+		for i := range z {
+			z[i] = math.Floor(float64(i*i) / 3)
+		}
+		for p := 0.0; p <= 1.0000001; p += 0.001 {
+			q := math.Min(p, 1)
+			if got, want := quantileSorted(z, q), stat.Quantile(q, stat.LinInterp, z, nil); math.Abs(got-want) > 1e-12*math.Max(1, math.Abs(want)) {
+				t.Fatalf("n %d p %v: %v, stat.Quantile %v", n, q, got, want)
+			}
+		}
 	}
 }
