@@ -1,0 +1,241 @@
+package forecast
+
+import (
+	"fmt"
+	"math"
+)
+
+// MSTL forecasts in the manner of MSTL (Bandara, Hyndman and Bergmeir,
+// "MSTL: a seasonal-trend decomposition algorithm for time series with
+// multiple seasonal patterns", 2021): it takes every season of the series
+// (a day and a week) out in turn, forecasts what is left, the seasonally
+// adjusted series, with exponential smoothing, and adds the seasonal
+// components back at the forecast's slots.
+//
+// The decomposition follows MSTL's iteration with simpler smoothers than
+// STL's loess, which need no tuning: for each season, shortest first, the
+// series less the other seasons' components is detrended by a centred
+// moving average over one cycle, and the component of a local-time slot is
+// the recency-weighted mean of that detrended series at the slot over the
+// last Cycles cycles, centred to sum to zero over the cycle. Two passes
+// over the seasons let the daily and weekly components settle each other.
+//
+// The adjusted series is forecast by additive exponential smoothing with
+// an optional damped trend, ETS(A,N,N) or ETS(A,Ad,N), its parameters
+// chosen on a small grid by the one-step squared error; the seasonal
+// components are carried forward, as MSTL's seasonal naive of each
+// component does.
+type MSTL struct {
+	// Cycles is how many of the last cycles each component averages
+	// (default 5).
+	Cycles int
+	// Decay is the weight of each older cycle relative to the next newer
+	// one (default 0.85).
+	Decay float64
+}
+
+// Name implements Model.
+func (m MSTL) Name() string { return "mstl" }
+
+// Fit implements Model.
+func (m MSTL) Fit(in *Input) (Fit, error) {
+	n := in.Len()
+	if len(in.Seasons) == 0 {
+		return Fit{}, fmt.Errorf("mstl: series has no season")
+	}
+	if in.Seasons[0].Period < 2 || n < 2*in.Seasons[0].Period {
+		return Fit{}, fmt.Errorf("mstl: %d points, less than two %s cycles", n, in.Seasons[0].Name)
+	}
+	cycles := m.Cycles
+	if cycles <= 0 {
+		cycles = 5
+	}
+	decay := m.Decay
+	if decay <= 0 || decay > 1 {
+		decay = 0.85
+	}
+	y := in.Values
+	comps := make([][]float64, len(in.Seasons)) // per season, per slot
+	rest := make([]float64, n)
+	for pass := 0; pass < 2; pass++ {
+		for k, s := range in.Seasons {
+			if n < 2*s.Period {
+				continue
+			}
+			// The series less the other components.
+			for i, v := range y {
+				rest[i] = v
+				if math.IsNaN(v) {
+					continue
+				}
+				for j, c := range comps {
+					if j != k && c != nil {
+						rest[i] -= c[in.Slots[j][i]]
+					}
+				}
+			}
+			comps[k] = seasonalComponent(rest, in.Slots[k], s.Period, cycles, decay)
+		}
+	}
+	adj := make([]float64, n)
+	for i, v := range y {
+		adj[i] = v
+		if math.IsNaN(v) {
+			continue
+		}
+		for j, c := range comps {
+			if c != nil {
+				adj[i] -= c[in.Slots[j][i]]
+			}
+		}
+	}
+	p, ok := fitAdditiveETS(adj)
+	if !ok {
+		return Fit{}, fmt.Errorf("mstl: no observed values")
+	}
+	mean := make([]float64, in.Horizon)
+	// The damped trend's forecast: l + (φ + φ² + … + φ^h)·b.
+	var damp, pow float64 = 0, 1
+	for h := range mean {
+		pow *= p.phi
+		damp += pow
+		f := p.l + damp*p.b
+		for j, c := range comps {
+			if c != nil {
+				f += c[in.Slots[j][n+h]]
+			}
+		}
+		if in.NonNegative && f < 0 {
+			f = 0
+		}
+		mean[h] = f
+	}
+	form := "A,N,N"
+	if p.beta > 0 {
+		form = fmt.Sprintf("A,Ad,N phi=%.2f", p.phi)
+	}
+	return Fit{Mean: mean, Detail: fmt.Sprintf("mstl(%d seasons) + ets(%s) alpha=%.2f", len(in.Seasons), form, p.alpha)}, nil
+}
+
+// seasonalComponent is one season's component per slot: the
+// recency-weighted mean, over the last cycles, of the series less its
+// centred moving average over one period, centred to mean zero.
+func seasonalComponent(y []float64, slots []int32, period, cycles int, decay float64) []float64 {
+	n := len(y)
+	ps := make([]float64, n+1)
+	pc := make([]float64, n+1)
+	for i, v := range y {
+		ps[i+1], pc[i+1] = ps[i], pc[i]
+		if !math.IsNaN(v) {
+			ps[i+1] += v
+			pc[i+1]++
+		}
+	}
+	half := period / 2
+	sum := make([]float64, period)
+	wsum := make([]float64, period)
+	ld := math.Log(decay)
+	from := max(0, n-cycles*period-half)
+	for i := from; i < n; i++ {
+		v := y[i]
+		if math.IsNaN(v) {
+			continue
+		}
+		// A centred window where there is room; at the end of the
+		// series, the last whole period (the trend there is the recent
+		// level).
+		lo := i - half
+		hi := lo + period
+		if hi > n {
+			lo, hi = n-period, n
+		}
+		if lo < 0 {
+			lo, hi = 0, period
+		}
+		c := pc[hi] - pc[lo]
+		if c < float64(period)/2 {
+			continue
+		}
+		w := math.Exp(ld * float64((n-1-i)/period))
+		s := slots[i]
+		sum[s] += w * (v - (ps[hi]-ps[lo])/c)
+		wsum[s] += w
+	}
+	comp := make([]float64, period)
+	var tot, used float64
+	for s := range comp {
+		if wsum[s] > 0 {
+			comp[s] = sum[s] / wsum[s]
+			tot += comp[s]
+			used++
+		}
+	}
+	if used > 0 {
+		for s := range comp {
+			if wsum[s] > 0 {
+				comp[s] -= tot / used
+			}
+		}
+	}
+	return comp
+}
+
+// aetsParams is an additive ETS without season, fitted: the final level
+// and trend and the parameters.
+type aetsParams struct {
+	alpha, beta, phi float64
+	l, b             float64
+}
+
+// fitAdditiveETS fits ETS(A,N,N) and ETS(A,Ad,N) on a grid of parameters
+// by the one-step squared error, skipping gaps, and returns the best.
+func fitAdditiveETS(x []float64) (aetsParams, bool) {
+	best := aetsParams{}
+	bestE := math.Inf(1)
+	found := false
+	try := func(alpha, beta, phi float64) {
+		l, b := math.NaN(), 0.0
+		var sse float64
+		for _, v := range x {
+			if math.IsNaN(v) {
+				continue
+			}
+			if math.IsNaN(l) {
+				l = v
+				continue
+			}
+			f := l + phi*b
+			e := v - f
+			sse += e * e
+			l = f + alpha*e
+			b = phi*b + beta*e
+		}
+		if math.IsNaN(l) {
+			return
+		}
+		if sse < bestE {
+			best, bestE, found = aetsParams{alpha: alpha, beta: beta, phi: phi, l: l, b: b}, sse, true
+		}
+	}
+	for _, a := range thetaAlphas {
+		try(a, 0, 1)
+	}
+	noTrend := bestE
+	for _, a := range []float64{0.05, 0.1, 0.2, 0.4, 0.7, 1} {
+		for _, bf := range []float64{0.01, 0.1} {
+			for _, phi := range []float64{0.9, 0.98} {
+				try(a, a*bf, phi)
+			}
+		}
+	}
+	// Keep the trend only if it cuts the error by more than a little: a
+	// damped trend fitted on one-step errors overreaches a day ahead.
+	if best.beta > 0 && bestE > 0.98*noTrend {
+		best = aetsParams{}
+		bestE = math.Inf(1)
+		for _, a := range thetaAlphas {
+			try(a, 0, 1)
+		}
+	}
+	return best, found
+}
