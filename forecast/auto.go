@@ -38,6 +38,11 @@ func candidates(in *Input) []candidate {
 		out = append(out, candidate{"profile-" + in.Seasons[0].Name, SeasonalProfile{Season: 0, Cycles: 7, Decay: 0.85, Smooth: smoothWidth(in), Level: 0.5}})
 	}
 	out = append(out, candidate{"theta", Theta{Season: -1}}, candidate{"mstl", MSTL{}})
+	// Swings that grow with the level: the same decomposition on the
+	// Box-Cox scale, when Guerrero's method finds a transform at all.
+	if in.NonNegative && guerrero(in.Values, in.Seasons[0].Period) < 1 {
+		out = append(out, candidate{"mstl-boxcox", BoxCox{Model: MSTL{}}})
+	}
 	out = append(out, candidate{"ets", ETS{Trend: TrendNone, Seasonal: SeasonalAdditive, Season: -1, MaxEvaluations: 20}})
 	out = append(out, candidate{"harmonic", Harmonic{WeeklyTerms: 24, Level: 0.5}})
 	if in.NonNegative {
