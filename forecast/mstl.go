@@ -57,6 +57,7 @@ func (m MSTL) Fit(in *Input) (Fit, error) {
 	y := in.Values
 	comps := make([][]float64, len(in.Seasons)) // per season, per slot
 	rest := make([]float64, n)
+	buf := make([]float64, 2*(n+1)) // seasonalComponent's prefix sums
 	for pass := 0; pass < 2; pass++ {
 		for k, s := range in.Seasons {
 			if n < 2*s.Period {
@@ -74,10 +75,10 @@ func (m MSTL) Fit(in *Input) (Fit, error) {
 					}
 				}
 			}
-			comps[k] = seasonalComponent(rest, in.Slots[k], s.Period, cycles, decay)
+			comps[k] = seasonalComponent(rest, in.Slots[k], s.Period, cycles, decay, buf)
 		}
 	}
-	adj := make([]float64, n)
+	adj := rest
 	for i, v := range y {
 		adj[i] = v
 		if math.IsNaN(v) {
@@ -89,7 +90,9 @@ func (m MSTL) Fit(in *Input) (Fit, error) {
 			}
 		}
 	}
-	p, ok := fitAdditiveETS(adj)
+	// The level and trend of the last weeks are what the forecast
+	// needs; fitting on the whole history costs time and gains nothing.
+	p, ok := fitAdditiveETS(adj[max(0, n-max(etsWindowCycles*in.Seasons[0].Period, etsWindowMin)):])
 	if !ok {
 		return Fit{}, fmt.Errorf("mstl: no observed values")
 	}
@@ -117,13 +120,22 @@ func (m MSTL) Fit(in *Input) (Fit, error) {
 	return Fit{Mean: mean, Detail: fmt.Sprintf("mstl(%d seasons) + ets(%s) alpha=%.2f", len(in.Seasons), form, p.alpha)}, nil
 }
 
+// The exponential smoothing of the adjusted series sees its last
+// etsWindowCycles cycles of the shortest season, or etsWindowMin points.
+const (
+	etsWindowCycles = 7
+	etsWindowMin    = 336
+)
+
 // seasonalComponent is one season's component per slot: the
 // recency-weighted mean, over the last cycles, of the series less its
-// centred moving average over one period, centred to mean zero.
-func seasonalComponent(y []float64, slots []int32, period, cycles int, decay float64) []float64 {
+// centred moving average over one period, centred to mean zero. buf holds
+// 2(len(y)+1) values of scratch.
+func seasonalComponent(y []float64, slots []int32, period, cycles int, decay float64, buf []float64) []float64 {
 	n := len(y)
-	ps := make([]float64, n+1)
-	pc := make([]float64, n+1)
+	ps := buf[:n+1]
+	pc := buf[n+1 : 2*(n+1)]
+	ps[0], pc[0] = 0, 0
 	for i, v := range y {
 		ps[i+1], pc[i+1] = ps[i], pc[i]
 		if !math.IsNaN(v) {
@@ -220,22 +232,16 @@ func fitAdditiveETS(x []float64) (aetsParams, bool) {
 	for _, a := range thetaAlphas {
 		try(a, 0, 1)
 	}
-	noTrend := bestE
-	for _, a := range []float64{0.05, 0.1, 0.2, 0.4, 0.7, 1} {
-		for _, bf := range []float64{0.01, 0.1} {
-			for _, phi := range []float64{0.9, 0.98} {
-				try(a, a*bf, phi)
-			}
+	noTrend, noTrendE := best, bestE
+	for _, a := range []float64{0.1, 0.3, 0.7} {
+		for _, phi := range []float64{0.9, 0.98} {
+			try(a, 0.05*a, phi)
 		}
 	}
 	// Keep the trend only if it cuts the error by more than a little: a
 	// damped trend fitted on one-step errors overreaches a day ahead.
-	if best.beta > 0 && bestE > 0.98*noTrend {
-		best = aetsParams{}
-		bestE = math.Inf(1)
-		for _, a := range thetaAlphas {
-			try(a, 0, 1)
-		}
+	if best.beta > 0 && bestE > 0.98*noTrendE {
+		best = noTrend
 	}
 	return best, found
 }
