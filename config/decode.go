@@ -41,14 +41,9 @@ func (p Problem) String() string {
 // the error returned by the loaders.
 type Problems []Problem
 
-// Error joins the problems one per line.
-func (ps Problems) Error() string {
-	lines := make([]string, len(ps))
-	for i, p := range ps {
-		lines[i] = p.String()
-	}
-	return strings.Join(lines, "\n")
-}
+// Error joins the first ShownProblems problems one per line, and counts
+// the rest.
+func (ps Problems) Error() string { return joinProblems(ps, ShownProblems) }
 
 func (ps Problems) sort() {
 	sort.SliceStable(ps, func(i, j int) bool {
@@ -84,7 +79,8 @@ type decoder struct {
 
 // maxDecodedNodes bounds the nodes one document may expand to through
 // aliases; real policies have a few hundred.
-const maxDecodedNodes = 100000
+// Ten thousand targets of every signal and limit are about 600,000.
+const maxDecodedNodes = 1_000_000
 
 func (d *decoder) addf(n *yaml.Node, field, format string, args ...any) {
 	d.problems = append(d.problems, Problem{File: d.file, Pos: Pos{n.Line, n.Column}, Field: field, Message: fmt.Sprintf(format, args...)})
@@ -167,6 +163,10 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 			d.addf(n, path, "want a list, got %s", kindName(n))
 			return
 		}
+		if len(n.Content) > MaxListItems {
+			d.addf(n, path, "%d items, at most %d", len(n.Content), MaxListItems)
+			return
+		}
 		s := reflect.MakeSlice(v.Type(), len(n.Content), len(n.Content))
 		for i, c := range n.Content {
 			d.decode(c, s.Index(i), fmt.Sprintf("%s[%d]", path, i))
@@ -210,6 +210,10 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 		var i int64
 		if err := n.Decode(&i); err != nil {
 			d.addf(n, path, "want an integer: %v", err)
+			return
+		}
+		if i > maxInt || i < -maxInt {
+			d.addf(n, path, "integer %s out of range (at most %d in absolute value)", n.Value, maxInt)
 			return
 		}
 		v.SetInt(i)

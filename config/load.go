@@ -3,6 +3,7 @@ package config
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -14,10 +15,16 @@ import (
 // name is the file name used in problems. On any problem it returns the
 // documents decoded so far and Problems.
 func Parse(data []byte, name string) ([]*Policy, error) {
+	if len(data) > MaxPolicyBytes {
+		return nil, Problems{{File: name, Pos: Pos{1, 1}, Message: tooLarge(int64(len(data)))}}
+	}
 	docs, problems := documents(bytes.NewReader(data), name)
 	var out []*Policy
 	for i, root := range docs {
-		d := &decoder{file: name, pos: map[string]Pos{}}
+		// About one recorded field per 16 bytes: sized up front, the map
+		// of positions is not rehashed as it grows (a third of the time
+		// of 10,000 targets).
+		d := &decoder{file: name, pos: make(map[string]Pos, len(data)/16/len(docs))}
 		p := &Policy{File: name, Document: i}
 		d.decode(root, reflect.ValueOf(p).Elem(), "")
 		p.pos = d.pos
@@ -53,11 +60,28 @@ func explained(vp Problem, decoding Problems) bool {
 
 // LoadFile reads and parses one policy file.
 func LoadFile(path string) ([]*Policy, error) {
-	data, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("policy file: %w", err)
 	}
+	defer f.Close()
+	// The size is bounded before the file is read (a file that grows
+	// meanwhile is cut at the bound and refused).
+	data, err := io.ReadAll(io.LimitReader(f, MaxPolicyBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("policy file: %w", err)
+	}
+	if len(data) > MaxPolicyBytes {
+		return nil, Problems{{File: path, Pos: Pos{1, 1}, Message: tooLarge(-1)}}
+	}
 	return Parse(data, path)
+}
+
+func tooLarge(n int64) string {
+	if n < 0 {
+		return fmt.Sprintf("file larger than %d MiB: split the policy into several files", MaxPolicyBytes>>20)
+	}
+	return fmt.Sprintf("file of %.1f MiB, larger than %d MiB: split the policy into several files", float64(n)/(1<<20), MaxPolicyBytes>>20)
 }
 
 // Files expands paths: a directory stands for its *.yaml and *.yml files
@@ -111,6 +135,14 @@ func Load(paths ...string) ([]*Policy, error) {
 			return nil, err
 		}
 		all = append(all, ps...)
+	}
+	targets := 0
+	for _, p := range all {
+		if targets += len(p.Spec.Targets); targets > MaxTargets {
+			problems = append(problems, Problem{File: p.File, Pos: p.PosOf("spec.targets"), Field: "spec.targets",
+				Message: fmt.Sprintf("more than %d targets across the policies loaded: the scale of one process (shard the policies across deployments)", MaxTargets)})
+			break
+		}
 	}
 	seen := map[string]*Policy{}
 	for _, p := range all {

@@ -37,6 +37,10 @@ func FormatDuration(d time.Duration) string {
 	return s
 }
 
+// maxDuration bounds every duration of a policy (and keeps sums of a few
+// of them far from overflowing).
+const maxDuration = 10 * 366 * 24 * time.Hour
+
 // ParseDuration parses the Duration syntax.
 func ParseDuration(s string) (time.Duration, error) {
 	s = strings.TrimSpace(s)
@@ -56,6 +60,9 @@ func ParseDuration(s string) (time.Duration, error) {
 			if err != nil {
 				return 0, fmt.Errorf("duration %q: want e.g. 90s, 5m, 1h30m, 7d", s)
 			}
+			if n > int(maxDuration/unit.d) {
+				return 0, fmt.Errorf("duration %q: at most 10 years", s)
+			}
 			total += time.Duration(n) * unit.d
 			body = body[i+1:]
 		}
@@ -66,6 +73,9 @@ func ParseDuration(s string) (time.Duration, error) {
 			return 0, fmt.Errorf("duration %q: want e.g. 90s, 5m, 1h30m, 7d", s)
 		}
 		total += d
+	}
+	if total > maxDuration || total < 0 {
+		return 0, fmt.Errorf("duration %q: at most 10 years", s)
 	}
 	if neg {
 		total = -total

@@ -54,6 +54,9 @@ var promql = parser.NewParser(parser.Options{})
 type validator struct {
 	p        *Policy
 	problems Problems
+	// tierLead is the longest lead time of the databases and caches: the
+	// forecasts of every target reach that far too.
+	tierLead Duration
 }
 
 func (v *validator) errf(path, format string, args ...any) {
@@ -118,6 +121,9 @@ func (p *Policy) validate() Problems {
 		if d.Calendar != "" && calendars[d.Calendar] == nil {
 			v.errf(fmt.Sprintf("spec.caches[%d].calendar", i), "unknown calendar %q", d.Calendar)
 		}
+	}
+	for _, d := range append(append([]Database{}, s.Databases...), s.Caches...) {
+		v.tierLead = max(v.tierLead, d.LeadTime)
 	}
 	groups := map[string]*NodeGroup{}
 	for i := range s.NodeGroups {

@@ -62,6 +62,7 @@ func (v *validator) nodeGroup(path string, g *NodeGroup, seen map[string]*NodeGr
 	if g.MinSize < 0 {
 		v.errf(path+".minSize", "must not be negative")
 	}
+	v.replicas(path+".maxSize", g.MaxSize)
 	if g.MaxSize <= 0 {
 		v.errf(path+".maxSize", "required and positive")
 	} else if g.MinSize > g.MaxSize {

@@ -72,6 +72,11 @@ func (v *validator) rule(path string, r *Rule, targets map[string]*Target, calen
 		if s.MinReplicas == 0 && s.Multiplier == 0 && s.MaxReplicas == 0 {
 			v.errf(sp, "set at least one of minReplicas, multiplier, maxReplicas")
 		}
+		v.replicas(sp+".minReplicas", s.MinReplicas)
+		v.replicas(sp+".maxReplicas", s.MaxReplicas)
+		if s.Multiplier > 100 {
+			v.errf(sp+".multiplier", "must be at most 100, got %g", s.Multiplier)
+		}
 		if s.MinReplicas < 0 || s.MaxReplicas < 0 || s.Multiplier < 0 {
 			v.errf(sp, "minReplicas, multiplier and maxReplicas must not be negative")
 		}
@@ -114,6 +119,8 @@ func (v *validator) rule(path string, r *Rule, targets map[string]*Target, calen
 			if i > 0 && st.At < e.Steps[i-1].At {
 				v.errf(stp+".at", "steps must be in time order (%s before %s)", st.At, e.Steps[i-1].At)
 			}
+			v.replicas(stp+".minReplicas", st.MinReplicas)
+			v.replicas(stp+".maxReplicas", st.MaxReplicas)
 			if st.MinReplicas < 0 || st.MaxReplicas < 0 || st.MinReplicasPercent < -100 || st.MaxReplicasPercent < -100 || st.NodesPercent < -100 {
 				v.errf(stp, "replica and percentage changes must not go below zero")
 			}
@@ -152,6 +159,8 @@ func (v *validator) rule(path string, r *Rule, targets map[string]*Target, calen
 		if vr.MinReplicas == 0 && vr.MaxReplicas == 0 && vr.Multiplier == 0 && vr.TargetUtilization == 0 {
 			v.errf(vp, "set at least one of minReplicas, maxReplicas, multiplier, targetUtilization")
 		}
+		v.replicas(vp+".minReplicas", vr.MinReplicas)
+		v.replicas(vp+".maxReplicas", vr.MaxReplicas)
 		if vr.MinReplicas > 0 && vr.MaxReplicas > 0 && vr.MinReplicas > vr.MaxReplicas {
 			v.errf(vp+".minReplicas", "floor %d is above the rule's maxReplicas %d", vr.MinReplicas, vr.MaxReplicas)
 		}

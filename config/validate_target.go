@@ -72,6 +72,22 @@ func (v *validator) target(path string, t *Target) {
 	v.positive(cp+".leadTime", c.LeadTime)
 	defaultDur(&c.Window, DefaultWindow)
 	v.positive(cp+".window", c.Window)
+	ahead, what := c.LeadTime+c.Window, "capacity.leadTime + window"
+	if v.tierLead > c.LeadTime {
+		ahead, what = v.tierLead+c.Window, "a database's or cache's leadTime + capacity.window"
+	}
+	for _, s := range []struct {
+		path string
+		step *Duration
+	}{{".signals.demand", stepOf(sg.Demand)}, {".signals.latencyP95", stepOfLatency(sg.LatencyP95)},
+		{".signals.dbConnections", stepOf(sg.DBConnections)}, {".signals.cacheHitRatio", stepOfCache(sg.CacheHitRatio)}} {
+		if s.step != nil {
+			v.forecastSteps(path+s.path, *s.step, ahead, what)
+		}
+	}
+	for i := range sg.Extra {
+		v.forecastSteps(fmt.Sprintf("%s.signals.extra[%d]", path, i), sg.Extra[i].Step, ahead, what)
+	}
 
 	h := &t.HPA
 	hp := path + ".hpa"
@@ -91,6 +107,8 @@ func (v *validator) target(path string, t *Target) {
 	if h.MinReplicas < 0 {
 		v.errf(hp+".minReplicas", "must be at least 1, got %d", h.MinReplicas)
 	}
+	v.replicas(hp+".minReplicas", h.MinReplicas)
+	v.replicas(hp+".maxReplicas", h.MaxReplicas)
 	if h.MaxReplicas <= 0 {
 		v.errf(hp+".maxReplicas", "required and positive: the ceiling")
 	} else if h.MinReplicas > h.MaxReplicas {

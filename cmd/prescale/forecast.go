@@ -70,8 +70,8 @@ func runForecast(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		fmt.Fprintf(stderr, "prescale forecast: --quantiles: %v\n", err)
 		return exitUsage
 	}
-	if *horizon < 0 {
-		fmt.Fprintf(stderr, "prescale forecast: --horizon %d: must be positive\n", *horizon)
+	if err := checkForecastFlags(*horizon, len(qs), *evaluate, *origins, *coverage); err != nil {
+		fmt.Fprintf(stderr, "prescale forecast: %v\n", err)
 		return exitUsage
 	}
 	s, err := trace.ReadFile(*input)
@@ -82,12 +82,12 @@ func runForecast(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	h := *horizon
 	if h == 0 {
 		h = defaultHorizon(s.Step)
-	}
-	if *evaluate {
-		if *origins <= 0 {
-			fmt.Fprintf(stderr, "prescale forecast: --origins %d: must be positive\n", *origins)
+		if err := checkForecastFlags(h, len(qs), *evaluate, *origins, *coverage); err != nil {
+			fmt.Fprintf(stderr, "prescale forecast: default horizon (one day of %s steps): %v\n", s.Step, err)
 			return exitUsage
 		}
+	}
+	if *evaluate {
 		ev, err := forecast.Evaluate(s, forecast.EvalOptions{Horizon: h, Origins: *origins, Coverage: *coverage, Location: loc, Independent: *independent})
 		if err != nil {
 			fmt.Fprintf(stderr, "prescale forecast: %s: %v\n", *input, err)

@@ -21,8 +21,13 @@ const validateExamples = `  prescale validate deploy/examples/shop-black-friday.
 func runValidate(_ context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("validate", "validate FILE.yaml|DIR...", validateExamples, stdout, stderr)
 	quiet := fs.Bool("quiet", false, "print nothing on success")
+	maxProblems := fs.Int("max-problems", 50, "print at most this many problems, then count the rest (0: all)")
 	if code, done := parseFlags(fs, args, stdout); done {
 		return code
+	}
+	if *maxProblems < 0 {
+		fmt.Fprintf(stderr, "prescale validate: --max-problems %d: must be 0 (all) or more\n", *maxProblems)
+		return exitUsage
 	}
 	if fs.NArg() == 0 {
 		fmt.Fprintln(stderr, "prescale validate: at least one policy file or directory is required")
@@ -41,8 +46,12 @@ func runValidate(_ context.Context, args []string, stdout, stderr io.Writer) int
 	policies, err := config.Load(files...)
 	var problems config.Problems
 	if errors.As(err, &problems) {
-		for _, p := range problems {
+		head, more := problems.Head(*maxProblems)
+		for _, p := range head {
 			fmt.Fprintln(stdout, p.String())
+		}
+		if more > 0 {
+			fmt.Fprintf(stdout, "prescale validate: %d more problems not shown (%d in all; --max-problems 0 shows all)\n", more, len(problems))
 		}
 		return exitFailure
 	}

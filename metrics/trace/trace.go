@@ -48,7 +48,14 @@ func ReadFile(path string) (forecast.Series, error) {
 	return Read(f, path)
 }
 
-// Read reads a trace CSV from r; name is used in error messages.
+// MaxRows bounds the rows of a trace and the points of its grid (a year at
+// a 10-second step is 3.2 million), so that the cost of a file is known
+// before it is paid: about 40 bytes a row while reading.
+const MaxRows = 5_000_000
+
+// Read reads a trace CSV from r; name is used in error messages. A trace of
+// more than MaxRows rows, or whose grid would have more than MaxRows points
+// (a stray timestamp far from the others), is refused.
 func Read(r io.Reader, name string) (forecast.Series, error) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64*1024), 1024*1024)
@@ -93,6 +100,9 @@ func Read(r io.Reader, name string) (forecast.Series, error) {
 				return forecast.Series{}, &Error{name, line, fmt.Sprintf("timestamp %s is before %s at line %d: rows must be in time order", fmtTime(t), fmtTime(prev), lines[n-1])}
 			}
 		}
+		if len(times) >= MaxRows {
+			return forecast.Series{}, &Error{name, line, fmt.Sprintf("more than %d rows: too large a trace (resample it to a coarser step)", MaxRows)}
+		}
 		times = append(times, t)
 		values = append(values, v)
 		lines = append(lines, line)
@@ -107,6 +117,13 @@ func Read(r io.Reader, name string) (forecast.Series, error) {
 		return forecast.Series{}, &Error{name, 0, fmt.Sprintf("%d sample(s): need at least two to infer the step", len(times))}
 	}
 	step := inferStep(times)
+	if step > maxStep {
+		return forecast.Series{}, &Error{name, 0, fmt.Sprintf("inferred step %s: more than a year between samples", step)}
+	}
+	if span := (times[len(times)-1] - times[0]) / int64(step); span >= MaxRows {
+		return forecast.Series{}, &Error{name, 0, fmt.Sprintf("%s to %s at a step of %s is more than %d points: too large a trace (check for a stray timestamp)",
+			fmtTime(times[0]), fmtTime(times[len(times)-1]), step, MaxRows)}
+	}
 	return grid(times, values, step), nil
 }
 
@@ -117,12 +134,14 @@ func parseTime(s string) (int64, error) {
 		return 0, errors.New("empty timestamp")
 	}
 	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		if t.Before(minTime) || !t.Before(maxTime) {
+			return 0, fmt.Errorf("timestamp %q: out of range (from 1970 to 2199)", s)
+		}
 		return t.UnixNano(), nil
 	}
 	if f, err := strconv.ParseFloat(s, 64); err == nil && !math.IsNaN(f) && !math.IsInf(f, 0) && !strings.ContainsAny(s, "eExXpP") {
-		// Beyond year 2262 nanoseconds overflow int64.
-		if math.Abs(f) > 9e9 {
-			return 0, fmt.Errorf("timestamp %q: Unix seconds out of range", s)
+		if f < 0 || f >= float64(maxTime.Unix()) {
+			return 0, fmt.Errorf("timestamp %q: Unix seconds out of range (from 1970 to 2199)", s)
 		}
 		return int64(math.Round(f * 1e9)), nil
 	}
@@ -142,6 +161,16 @@ func parseValue(s string) (float64, error) {
 	}
 	return v, nil
 }
+
+// Timestamps are bounded so that differences of nanoseconds, and the grid
+// arithmetic on them, cannot overflow int64 (230 years is 7.3e18 ns).
+var (
+	minTime = time.Unix(0, 0).UTC()
+	maxTime = time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC)
+)
+
+// maxStep bounds the inferred step (a trace of two rows years apart).
+const maxStep = 366 * 24 * time.Hour
 
 func fmtTime(ns int64) string { return time.Unix(0, ns).UTC().Format(time.RFC3339Nano) }
 
