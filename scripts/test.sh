@@ -14,3 +14,9 @@ echo "== go vet"
 go vet ./...
 echo "== go test"
 go test -count=1 ./...
+echo "== fuzz (briefly; fuzz longer locally: go test -run '^\$' -fuzz FuzzRead -fuzztime 10m ./metrics/trace/)"
+# FuzzPrometheusRange (./metrics/) runs its seeds in go test above; fuzzing
+# it instruments client-go, which takes longer to build than CI has.
+for target in ./config/:FuzzParse ./metrics/trace/:FuzzRead ./policy/:FuzzPlanJSON; do
+	go test -run '^$' -fuzz "^${target#*:}\$" -fuzztime "${PRESCALE_FUZZTIME:-10s}" "${target%%:*}"
+done
