@@ -28,7 +28,7 @@ func (l *Loop) restoreLeavers(ctx context.Context) error {
 				promoted = false
 			}
 			if t.HPA.Mode == "active" || promoted {
-				next[key] = hpaRef{t.Name, t.HPA.Namespace, t.HPA.Name}
+				next[key] = hpaRef{t.Name, t.HPA.Namespace, t.HPA.Object()}
 			}
 		}
 	}
@@ -94,7 +94,7 @@ func (l *Loop) seedManaged(ctx context.Context) error {
 	claimed := map[HPARef]claim{}
 	for _, p := range l.policies() {
 		for _, t := range p.Spec.Targets {
-			claimed[HPARef{t.HPA.Namespace, t.HPA.Name}] = claim{p.Metadata.Name + "/" + t.Name, t.Name}
+			claimed[HPARef{t.HPA.Namespace, t.HPA.Object()}] = claim{p.Metadata.Name + "/" + t.Name, t.Name}
 		}
 	}
 	for _, r := range found {

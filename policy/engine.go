@@ -110,7 +110,7 @@ func (e *Engine) Plan(at time.Time, prev State, in Inputs) (Plan, State) {
 			Resource{Target: tp.t.Name, Kind: KindHPA, Name: name, Field: FieldMaxReplicas,
 				Current: tp.current.MaxReplicas, Desired: tp.ceiling, Reasons: append(tp.ceilWhy, mode...),
 				Apply: tp.active && tp.current.MaxReplicas != tp.ceiling})
-		if tp.utilRule {
+		if tp.utilRule && tp.t.HPA.ScaledObject == "" { // a ScaledObject's CPU target is one of its triggers
 			normal := int(math.Round(tp.t.Capacity.TargetUtilization * 100))
 			cur := tp.current.TargetCPUPercent
 			if cur == 0 {

@@ -39,6 +39,8 @@ import (
 	awsact "github.com/prescale/prescale/actuator/aws"
 	"github.com/prescale/prescale/actuator/headroom"
 	"github.com/prescale/prescale/actuator/hpa"
+	"github.com/prescale/prescale/actuator/keda"
+	"github.com/prescale/prescale/actuator/pool"
 	"github.com/prescale/prescale/config"
 	"github.com/prescale/prescale/controller"
 	"github.com/prescale/prescale/metrics"
@@ -53,6 +55,8 @@ type AWSConfig func(ctx context.Context, region string) (sdkaws.Config, error)
 // Actuator is the controller.Actuator over real resources.
 type Actuator struct {
 	hpa      *hpa.Actuator
+	keda     *keda.Actuator // targets naming a KEDA ScaledObject (needs WithDynamic)
+	pool     *pool.Actuator
 	headroom *headroom.Actuator
 	awsCfg   AWSConfig
 	rec      actuator.Recorder
@@ -83,6 +87,7 @@ func WithDynamic(d dynamic.Interface) Option {
 	return func(a *Actuator) {
 		if a.headroom != nil {
 			a.headroom.Dynamic = d
+			a.keda = &keda.Actuator{Dynamic: d, Client: a.headroom.Client, Recorder: a.rec}
 		}
 	}
 }
@@ -94,6 +99,9 @@ func WithManager(name string) Option {
 	return func(a *Actuator) {
 		if a.hpa != nil {
 			a.hpa.Manager = name
+		}
+		if a.keda != nil {
+			a.keda.Manager = name
 		}
 	}
 }
@@ -122,9 +130,13 @@ func New(kube kubernetes.Interface, awsCfg AWSConfig, rec actuator.Recorder, opt
 	if kube != nil {
 		a.hpa = hpa.New(kube, rec)
 		a.headroom = &headroom.Actuator{Client: kube, Recorder: rec}
+		a.pool = &pool.Actuator{Client: kube, Recorder: rec}
 	}
 	for _, o := range opts {
 		o(a)
+	}
+	if a.keda != nil && a.hpa != nil {
+		a.keda.Manager = a.hpa.Manager
 	}
 	return a
 }
@@ -160,6 +172,29 @@ func (a *Actuator) Current(ctx context.Context, p *config.Policy) (policy.Curren
 	cur := policy.Current{HPAs: map[string]policy.HPAStatus{}, NodeGroups: map[string]int{}, Databases: map[string]string{}, Caches: map[string]string{}}
 	var errs []error
 	for _, t := range p.Spec.Targets {
+		if t.ConnectionPool != nil && a.pool != nil {
+			c := t.ConnectionPool
+			if n, found, err := a.pool.Read(ctx, c.Namespace, c.ConfigMap, c.Key); err != nil {
+				errs = append(errs, fmt.Errorf("target %s: %w", t.Name, err))
+			} else if found {
+				cur.Pools = setInt(cur.Pools, t.Name, n)
+			}
+		}
+		if t.HPA.ScaledObject != "" {
+			if a.keda == nil {
+				errs = append(errs, fmt.Errorf("target %s: scaledobject %s/%s: no dynamic Kubernetes client", t.Name, t.HPA.Namespace, t.HPA.ScaledObject))
+				continue
+			}
+			s, err := a.keda.Read(ctx, t.HPA.Namespace, t.HPA.ScaledObject)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("target %s: %w", t.Name, err))
+				continue
+			}
+			if s.Found {
+				cur.HPAs[t.Name] = policy.HPAStatus{OwnerMinReplicas: s.Owner.MinReplicas, MinReplicas: s.MinReplicas, MaxReplicas: s.MaxReplicas}
+			}
+			continue
+		}
 		if a.hpa == nil {
 			errs = append(errs, fmt.Errorf("target %s: no Kubernetes client", t.Name))
 			continue
@@ -239,7 +274,12 @@ func (a *Actuator) apply(ctx context.Context, p *config.Policy, r policy.Resourc
 	case policy.KindNodeGroup:
 		return a.applyNodes(ctx, p, r)
 	case policy.KindDatabase, policy.KindCache:
+		if r.Field == policy.FieldReadReplicas {
+			return a.applyReplicas(ctx, p, r)
+		}
 		return a.applyTier(ctx, p, r)
+	case policy.KindConnectionPool:
+		return a.applyPool(ctx, p, r)
 	}
 	return actuator.Change{}, fmt.Errorf("unknown resource kind %q", r.Kind)
 }
@@ -249,7 +289,7 @@ func (a *Actuator) applyHPA(ctx context.Context, p *config.Policy, r policy.Reso
 	if t == nil {
 		return actuator.Change{}, fmt.Errorf("hpa %s: target %s not in policy %s", r.Name, r.Target, p.Metadata.Name)
 	}
-	if a.hpa == nil {
+	if t.HPA.ScaledObject == "" && a.hpa == nil {
 		return actuator.Change{}, fmt.Errorf("hpa %s: no Kubernetes client", r.Name)
 	}
 	v, ok := r.Desired.(int)
@@ -266,6 +306,16 @@ func (a *Actuator) applyHPA(ctx context.Context, p *config.Policy, r policy.Reso
 		w.Target, w.KeepMin, w.KeepMax = v, true, true
 	default:
 		return actuator.Change{}, fmt.Errorf("hpa %s: unknown field %s", r.Name, r.Field)
+	}
+	if t.HPA.ScaledObject != "" {
+		if r.Field == policy.FieldTargetCPU {
+			return actuator.Change{}, fmt.Errorf("scaledobject %s: a CPU target is a trigger of the ScaledObject, not planned by prescale", r.Name)
+		}
+		if a.keda == nil {
+			return actuator.Change{}, fmt.Errorf("scaledobject %s: no dynamic Kubernetes client", r.Name)
+		}
+		return a.keda.Apply(ctx, keda.Desired{Mode: actuator.Active, Reasons: r.Reasons, Target: t.Name,
+			Namespace: t.HPA.Namespace, Name: t.HPA.ScaledObject, Want: w})
 	}
 	return a.hpa.Apply(ctx, hpa.Desired{Mode: actuator.Active, Reasons: r.Reasons, Target: t.Name,
 		Namespace: t.HPA.Namespace, Name: t.HPA.Name, Want: w})
@@ -428,6 +478,40 @@ func (a *Actuator) Restore(ctx context.Context, target, namespace, name string, 
 	if a.hpa == nil {
 		return errors.New("restore: no Kubernetes client")
 	}
-	_, err := a.hpa.Restore(ctx, actuator.Active, target, namespace, name, reasons)
+	ch, err := a.hpa.Restore(ctx, actuator.Active, target, namespace, name, reasons)
+	if err == nil && ch.Status == actuator.Missing && a.keda != nil {
+		// No HPA of that name: the target's floor may be on a ScaledObject.
+		_, err = a.keda.Restore(ctx, actuator.Active, target, namespace, name, reasons)
+	}
 	return err
+}
+
+func (a *Actuator) applyPool(ctx context.Context, p *config.Policy, r policy.Resource) (actuator.Change, error) {
+	t := target(p, r.Target)
+	if t == nil || t.ConnectionPool == nil {
+		return actuator.Change{}, fmt.Errorf("connection pool %s: target %s has no connectionPool in policy %s", r.Name, r.Target, p.Metadata.Name)
+	}
+	if a.pool == nil {
+		return actuator.Change{}, fmt.Errorf("connection pool %s: no Kubernetes client", r.Name)
+	}
+	v, ok := r.Desired.(int)
+	if !ok {
+		return actuator.Change{}, fmt.Errorf("connection pool %s: desired %v is not an int", r.Name, r.Desired)
+	}
+	c := t.ConnectionPool
+	return a.pool.Apply(ctx, pool.Desired{Mode: actuator.Active, Reasons: r.Reasons, Target: t.Name,
+		Namespace: c.Namespace, ConfigMap: c.ConfigMap, Key: c.Key, Size: v})
+}
+
+func setInt(m map[string]int, k string, v int) map[string]int {
+	if m == nil {
+		m = map[string]int{}
+	}
+	m[k] = v
+	return m
+}
+
+func (a *Actuator) applyReplicas(_ context.Context, _ *config.Policy, r policy.Resource) (actuator.Change, error) {
+	// The engine never asks (Apply false): read replicas are planned only.
+	return actuator.Change{}, fmt.Errorf("database %s: read replicas are planned only; this prescale does not create or remove them", r.Name)
 }

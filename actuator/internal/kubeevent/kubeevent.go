@@ -24,6 +24,12 @@ const Component = "prescale"
 // The caller logs a failure rather than failing the change: the change
 // itself was made.
 func Record(ctx context.Context, client kubernetes.Interface, obj corev1.ObjectReference, reason string, ch actuator.Change) error {
+	return RecordType(ctx, client, obj, corev1.EventTypeNormal, reason, ch)
+}
+
+// RecordType is Record with the Event's type (Normal or Warning): a
+// Warning for what a person must fix, such as a missing object.
+func RecordType(ctx context.Context, client kubernetes.Interface, obj corev1.ObjectReference, typ, reason string, ch actuator.Change) error {
 	now := metav1.NewTime(time.Now())
 	host, _ := os.Hostname()
 	ev := &corev1.Event{
@@ -31,7 +37,7 @@ func Record(ctx context.Context, client kubernetes.Interface, obj corev1.ObjectR
 		InvolvedObject:      obj,
 		Reason:              reason,
 		Message:             Message(ch),
-		Type:                corev1.EventTypeNormal,
+		Type:                typ,
 		Source:              corev1.EventSource{Component: Component},
 		ReportingController: "prescale.io/actuator",
 		ReportingInstance:   host,
