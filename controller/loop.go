@@ -106,6 +106,11 @@ type Config struct {
 	// cores only add memory. The History's Source must be safe for
 	// concurrent use (metrics.Prometheus and metrics.Replay are).
 	Workers int
+	// Report, when set, receives each policy's Report after its tick:
+	// the plan, the targets' forecast scores and next planned changes,
+	// and the changes applied (the ScalingPolicy status and Events are
+	// written from it). It is called from the tick, one policy at a time.
+	Report func(ctx context.Context, r Report)
 }
 
 func (c Config) withDefaults() Config {
@@ -274,6 +279,10 @@ func (l *Loop) tickPolicy(ctx context.Context, p *config.Policy, now time.Time) 
 	key := p.File + "#" + p.Metadata.Name
 	plan, next := eng.Plan(now, l.states[key], in)
 	l.states[key] = next
+	var acts []Actuation
+	if l.cfg.Report != nil {
+		defer func() { l.report(ctx, p, eng, now, plan, next, in, acts) }()
+	}
 	for _, w := range plan.Warnings {
 		l.log.Warn("plan warning", "policy", p.Metadata.Name, "warning", w)
 	}
@@ -300,6 +309,7 @@ func (l *Loop) tickPolicy(ctx context.Context, p *config.Policy, now time.Time) 
 			l.log.Info("actuation", "target", r.Target, "kind", r.Kind, "name", r.Name, "field", r.Field,
 				"from", r.Current, "to", r.Desired, "result", out.Result, "reasons", strings.Join(r.Reasons, "; "))
 		}
+		acts = append(acts, Actuation{Resource: r, Outcome: out, Err: err})
 		if l.exp != nil {
 			l.exp.Actuations.WithLabelValues(r.Target, r.Kind, string(out.Result)).Inc()
 			if out.Applied != nil {

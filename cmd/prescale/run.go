@@ -29,7 +29,10 @@ const runExamples = `  # the embedded demo: two days of a real trace replayed th
   prescale run --days 1 --speed 0
 
   # the daemon
-  prescale run --config /etc/prescale/policy --prometheus-config /etc/prescale/prometheus.yaml --leader-elect`
+  prescale run --config /etc/prescale/policy --prometheus-config /etc/prescale/prometheus.yaml --leader-elect
+
+  # the daemon, with the policies from ScalingPolicy objects (kubectl get scalingpolicies -A)
+  prescale run --scalingpolicies --namespace prescale-system --prometheus-url http://prometheus:9090`
 
 func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("run", "run [--config FILE|DIR ...] [flags]", runExamples, stdout, stderr)
@@ -53,7 +56,7 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	logger := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
-	if len(configs) == 0 {
+	if len(configs) == 0 && !d.scalingPolicies {
 		if *speed < 0 || *days <= 0 {
 			fmt.Fprintln(stderr, "prescale run: --speed must be >= 0 and --days > 0")
 			return exitUsage
