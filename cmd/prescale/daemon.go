@@ -47,6 +47,9 @@ type daemonOptions struct {
 	retryPeriod      time.Duration
 	shardSelector    string
 	kubeconfig       string
+	scalingPolicies  bool
+	namespace        string
+	watchNamespace   string
 
 	// now is the loop's clock; nil is time.Now. Only tests set it, to
 	// drive the real wiring through a day of a backfilled trace in
@@ -73,6 +76,9 @@ func addDaemonFlags(fs *flag.FlagSet) *daemonOptions {
 	fs.DurationVar(&d.retryPeriod, "retry-period", leader.DefaultRetryPeriod, "time between attempts to take or renew the Lease")
 	fs.StringVar(&d.shardSelector, "shard-selector", "", "label selector on the policies' metadata.labels: this replica manages only the policies it matches, under its own Lease (--lease-name suffixed with the selector)")
 	fs.StringVar(&d.kubeconfig, "kubeconfig", "", "kubeconfig file (default: in-cluster config, then $KUBECONFIG)")
+	fs.BoolVar(&d.scalingPolicies, "scalingpolicies", false, "also take policies from ScalingPolicy objects (prescale.io/v1alpha1) in the cluster, watched, through the same validation as the files; writes their status and Events")
+	fs.StringVar(&d.namespace, "namespace", "", "prescale's own namespace, the only one whose ScalingPolicies may name node groups, databases and caches (default: POD_NAMESPACE)")
+	fs.StringVar(&d.watchNamespace, "watch-namespace", "", "watch ScalingPolicies in this namespace only (default: all namespaces)")
 	return d
 }
 
@@ -145,10 +151,6 @@ func runDaemon(ctx context.Context, d *daemonOptions, logger *slog.Logger) error
 	if err != nil {
 		return err
 	}
-	policies, leaseName, err := shardOf(d.shardSelector, store.Policies, d.leaseName)
-	if err != nil {
-		return err
-	}
 	src, err := prometheusSource(d, logger)
 	if err != nil {
 		return err
@@ -157,7 +159,15 @@ func runDaemon(ctx context.Context, d *daemonOptions, logger *slog.Logger) error
 	if err != nil {
 		return err
 	}
-	exp := metrics.NewExporter(version, logger)
+	all, report, err := scalingPolicies(ctx, d, store.Policies, dyn, kube, logger)
+	if err != nil {
+		return err
+	}
+	policies, leaseName, err := shardOf(d.shardSelector, all, d.leaseName)
+	if err != nil {
+		return err
+	}
+	exp := metrics.NewExporter(buildVersion(), logger)
 	hist := metrics.NewHistory(src, metrics.HistoryConfig{Step: time.Minute, Window: d.history}, exp)
 	awsCfg := func(ctx context.Context, region string) (sdkaws.Config, error) {
 		var opts []func(*awsconfig.LoadOptions) error
@@ -169,7 +179,7 @@ func runDaemon(ctx context.Context, d *daemonOptions, logger *slog.Logger) error
 	act := live.New(kube, awsCfg, actuator.LogRecorder{Logger: logger}, live.WithDynamic(dyn), live.WithManager(leaseName))
 	// Signals that are only observed need their newest value, not weeks.
 	observed := metrics.NewHistory(src, metrics.HistoryConfig{Step: time.Minute, Window: time.Hour}, exp)
-	cfg := controller.Config{Tick: d.tick, Refit: d.refit, Reselect: d.reselect, Now: d.now, Observed: observed}
+	cfg := controller.Config{Tick: d.tick, Refit: d.refit, Reselect: d.reselect, Now: d.now, Observed: observed, Report: report}
 	if d.podUsage {
 		cfg.Usage = metrics.HPAUsage{Kube: kube, Usage: metrics.NewPodUsage(mc)}.Of
 	}
@@ -226,9 +236,6 @@ func runDaemon(ctx context.Context, d *daemonOptions, logger *slog.Logger) error
 	}, func(ctx context.Context) { loop.Run(ctx) }, nil)
 }
 
-func buildVersion() string {
-	if version != "" {
-		return version
-	}
-	return "dev"
-}
+// buildVersion is prescale's version (version.go): the same in the logs,
+// the build-info metric and `prescale version`.
+func buildVersion() string { return currentVersion() }

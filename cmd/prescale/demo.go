@@ -65,7 +65,7 @@ func runDemo(ctx context.Context, o demoOptions, stdout, stderr io.Writer, logge
 	cfg.EvalFrom = evalFrom
 	cfg.PlanInterval = 30 * time.Second
 
-	exp := metrics.NewExporter(version, logger)
+	exp := metrics.NewExporter(buildVersion(), logger)
 	addr, stopHTTP, err := serveMetrics(o.listen, exp, nil)
 	if err != nil {
 		return err
