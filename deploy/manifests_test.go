@@ -69,6 +69,10 @@ var needs = []struct {
 	by       string
 	podUsage bool
 }{
+	{permission{"", "prescale.io", "scalingpolicies", "list", ""}, "controller/crd: Source.Start checks the CRD is served, then its informer lists (dynamic Resource.List)", false},
+	{permission{"", "prescale.io", "scalingpolicies", "watch", ""}, "controller/crd: the informer watches ScalingPolicies (dynamic Resource.Watch)", false},
+	{permission{"", "prescale.io", "scalingpolicies", "get", ""}, "controller/crd: the informer's relist and kubectl-like reads (dynamic Resource.Get)", false},
+	{permission{"", "prescale.io", "scalingpolicies/status", "patch", ""}, "controller/crd: Source writes the status (dynamic Resource.Patch on /status)", false},
 	{permission{"", "autoscaling", "horizontalpodautoscalers", "get", ""}, "actuator/hpa: Actuator.Apply and Restore read the HPA (HorizontalPodAutoscalers.Get)", false},
 	{permission{"", "autoscaling", "horizontalpodautoscalers", "patch", ""}, "actuator/hpa: Actuator.Apply and Restore write by server-side apply (HorizontalPodAutoscalers.Apply, a PATCH)", false},
 	{permission{"", "autoscaling", "horizontalpodautoscalers", "list", ""}, "actuator/hpa: Actuator.RestoreAll, `prescale restore` (HorizontalPodAutoscalers.List)", false},
@@ -94,6 +98,7 @@ var needs = []struct {
 var wantArgs = []string{
 	"run",
 	"--config=/etc/prescale/policy",
+	"--scalingpolicies",
 	"--prometheus-config=/etc/prescale/prometheus.yaml",
 	"--listen=:8080",
 	"--leader-elect",
@@ -191,14 +196,17 @@ func TestKinds(t *testing.T) {
 	}
 	for _, u := range b.unknown {
 		count[u.GetKind()]++
+		if u.GetKind() == "CustomResourceDefinition" {
+			continue // cluster-scoped
+		}
 		if u.GetNamespace() != b.namespace {
 			t.Errorf("%s %s is in namespace %q, want %q", u.GetKind(), u.GetName(), u.GetNamespace(), b.namespace)
 		}
 	}
 	want := map[string]int{
 		"Namespace": 1, "ServiceAccount": 1, "ClusterRole": 1, "ClusterRoleBinding": 1, "Role": 1, "RoleBinding": 1,
-		"Deployment": 1, "Service": 1, "ServiceMonitor": 1, "PodDisruptionBudget": 1,
-		"ConfigMap": 2, // the policy and the Prometheus client configuration
+		"Deployment": 1, "Service": 1, "PodDisruptionBudget": 1, "CustomResourceDefinition": 1,
+		"ConfigMap": 2, // the policy files (empty) and the Prometheus client configuration
 	}
 	if !maps.Equal(count, want) {
 		t.Errorf("kinds in deploy/: %v, want %v", count, want)
@@ -377,11 +385,18 @@ func TestConfigFiles(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// Empty by default (policies are ScalingPolicy objects); whatever it
+	// holds loads, and acts on nothing by default.
 	policies, err := config.Load(dir)
 	if err != nil {
 		t.Errorf("policy ConfigMap %s does not load: %v", cm.Name, err)
-	} else if len(policies) == 0 {
-		t.Errorf("policy ConfigMap %s holds no policy", cm.Name)
+	}
+	for _, p := range policies {
+		for _, tg := range p.Spec.Targets {
+			if tg.HPA.Mode == "active" {
+				t.Errorf("policy ConfigMap %s: target %s in mode active: the default is shadow", cm.Name, tg.Name)
+			}
+		}
 	}
 
 	// The Prometheus client configuration: one file.
@@ -421,10 +436,21 @@ func TestServiceAndMonitoring(t *testing.T) {
 		t.Errorf("Service ports %+v, want one named http targeting the container's http port", svc.Spec.Ports)
 	}
 
-	if len(b.unknown) != 1 {
-		t.Fatalf("%d objects outside client-go's scheme, want only the ServiceMonitor", len(b.unknown))
+	// The ServiceMonitor is apart (deploy/monitoring): it needs the
+	// Prometheus Operator's CRDs, which a plain cluster does not have.
+	for _, u := range b.unknown {
+		if u.GetKind() != "CustomResourceDefinition" {
+			t.Errorf("%s %s in deploy/: only the ScalingPolicy CRD may be outside client-go's scheme", u.GetKind(), u.GetName())
+		}
 	}
-	sm := b.unknown[0]
+	rm, err := krusty.MakeKustomizer(krusty.MakeDefaultOptions()).Run(filesys.MakeFsOnDisk(), "monitoring")
+	if err != nil || len(rm.Resources()) != 1 {
+		t.Fatalf("kustomize build deploy/monitoring: %v", err)
+	}
+	sm := &unstructured.Unstructured{}
+	if y, err := rm.Resources()[0].AsYAML(); err != nil || yaml.Unmarshal(y, &sm.Object) != nil {
+		t.Fatalf("deploy/monitoring: %v", err)
+	}
 	if sm.GetAPIVersion() != "monitoring.coreos.com/v1" || sm.GetKind() != "ServiceMonitor" {
 		t.Fatalf("%s %s, want monitoring.coreos.com/v1 ServiceMonitor", sm.GetAPIVersion(), sm.GetKind())
 	}
