@@ -28,6 +28,10 @@ const planExamples = `  # what the pricing policy wants at 08:45 New York time o
   prescale plan --config deploy/examples/ticketing-on-sale.yaml --input demand=testdata/nyc_taxi.csv \
       --at 2015-01-20T09:00 --json
 
+  # against live state, read-only: forecasts from Prometheus, the HPAs,
+  # ScaledObjects, node groups, databases and caches as they are now
+  prescale plan --config pricing.yaml --prometheus-url http://localhost:9090 --kubeconfig ~/.kube/config
+
   # per-target signals: TARGET.SIGNAL=FILE (signals: demand, dbConnections,
   # latencyP95 in seconds, cacheHitRatio, or an extra signal such as vix)
   prescale plan --config pricing.yaml --input gateway.demand=gw.csv --input vix=vix.csv`
@@ -66,7 +70,7 @@ type planOutput struct {
 // for an event's week-ahead steps and a 72-hour hysteresis after it.
 const maxWarmup = 31 * 24 * time.Hour
 
-func runPlan(_ context.Context, args []string, stdout, stderr io.Writer) int {
+func runPlan(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("plan", "plan --config FILE.yaml|DIR [--at TIME] [--json] [--input SIGNAL=FILE.csv ...]", planExamples, stdout, stderr)
 	cfg := fs.String("config", "", "policy file or directory (required)")
 	atFlag := fs.String("at", "", "instant to plan for: RFC 3339, or YYYY-MM-DDTHH:MM in the policy's time zone (default: now, or just after the traces' last sample)")
@@ -74,6 +78,12 @@ func runPlan(_ context.Context, args []string, stdout, stderr io.Writer) int {
 	warmup := fs.Duration("warmup", 30*time.Minute, "tick every minute for this long before --at, as a running daemon would, carrying each tick's planned values into the next as if applied (max step up, stabilisation, rates, a class planned earlier, hysteresis, change windows); 0 plans the first tick of a fresh daemon")
 	var inputs inputFlag
 	fs.Var(&inputs, "input", "trace CSV for a signal, SIGNAL=FILE.csv or TARGET.SIGNAL=FILE.csv (repeatable)")
+	var lo liveOptions
+	fs.StringVar(&lo.prometheusURL, "prometheus-url", "", "plan against live state: signals' history from this Prometheus, the resources' current values read (never written) from the cluster (--kubeconfig) and AWS (the default credential chain)")
+	fs.StringVar(&lo.kubeconfig, "kubeconfig", "", "with --prometheus-url: kubeconfig file (default: $KUBECONFIG, ~/.kube/config)")
+	fs.StringVar(&lo.kubeContext, "context", "", "with --prometheus-url: kubeconfig context (default: the current one)")
+	fs.DurationVar(&lo.history, "history", 14*24*time.Hour, "with --prometheus-url: history read per signal")
+	fs.BoolVar(&lo.noAWS, "no-aws", false, "with --prometheus-url: do not read AWS (node groups, databases and caches keep the policy's values)")
 	if code, done := parseFlags(fs, args, stdout); done {
 		return code
 	}
@@ -103,6 +113,18 @@ func runPlan(_ context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "prescale plan: no policy in %s\n", *cfg)
 		return exitFailure
 	}
+	if lo.prometheusURL != "" && len(inputs) > 0 {
+		fmt.Fprintln(stderr, "prescale plan: --input and --prometheus-url are exclusive")
+		return exitUsage
+	}
+	if lo.prometheusURL == "" && (lo.kubeconfig != "" || lo.kubeContext != "" || lo.noAWS) {
+		fmt.Fprintln(stderr, "prescale plan: --kubeconfig, --context and --no-aws go with --prometheus-url")
+		return exitUsage
+	}
+	if lo.history <= 0 {
+		fmt.Fprintln(stderr, "prescale plan: --history must be positive")
+		return exitUsage
+	}
 	series := map[string]forecast.Series{}
 	var lastSample time.Time
 	for _, in := range inputs {
@@ -129,9 +151,19 @@ func runPlan(_ context.Context, args []string, stdout, stderr io.Writer) int {
 	} else if !lastSample.IsZero() {
 		at = lastSample
 	}
+	var lp *livePlan
+	var warnings []string
+	if lo.prometheusURL != "" {
+		var notes []string
+		lp, notes, err = liveInputs(ctx, lo, policies, at, &inputs, series)
+		if err != nil {
+			fmt.Fprintf(stderr, "prescale plan: %v\n", err)
+			return exitFailure
+		}
+		warnings = append(warnings, notes...)
+	}
 
 	out := planOutput{At: at.Format(time.RFC3339), Resources: []policy.Resource{}}
-	var warnings []string
 	for _, p := range policies {
 		in, notes, err := traceInputs(p, inputs, series, at.Add(-*warmup), at)
 		if err != nil {
@@ -139,16 +171,25 @@ func runPlan(_ context.Context, args []string, stdout, stderr io.Writer) int {
 			return exitFailure
 		}
 		warnings = append(warnings, notes...)
+		var note string
+		if in.Current, note = lp.current(ctx, p); note != "" {
+			warnings = append(warnings, note)
+		}
 		e := policy.NewEngine(p)
 		var st policy.State
 		var plan policy.Plan
 		// The warm-up carries what each tick planned into the next tick's
 		// live state, as if applied: a class planned earlier is the class
 		// now, so hysteresis and change windows show in the preview.
+		// Against live state nothing is carried: every tick sees what is
+		// really in place, and the plan reads from it.
 		var cur policy.Current
 		for t := at.Add(-*warmup); !t.After(at); t = t.Add(time.Minute) {
 			tin := observedAt(in, p, inputs, series, t)
 			tin.Current = cur
+			if lp != nil {
+				tin.Current = in.Current
+			}
 			plan, st = e.Plan(t, st, tin)
 			cur.Carry(plan, nil)
 		}
