@@ -109,6 +109,9 @@ func (l *Loop) inputs(ctx context.Context, p *config.Policy, now time.Time) poli
 			// Every tick, so that a reloaded policy shows at once beside
 			// the capacity the pods imply.
 			l.exp.CapacityPerPod.WithLabelValues(j.t.Name).Set(j.t.Capacity.PerPod)
+			if j.t.HPA.Name != "" {
+				l.exp.TargetInfo.WithLabelValues(j.t.Name, j.t.HPA.Namespace, j.t.HPA.Name).Set(1)
+			}
 		}
 	})
 	for _, j := range jobs {

@@ -102,6 +102,9 @@ type Exporter struct {
 	// the policy is optimistic: its floors are too low.
 	ImpliedCapacityPerPod *prometheus.GaugeVec
 	CapacityPerPod        *prometheus.GaugeVec
+	// TargetInfo is 1 per target with the namespace and name of its HPA,
+	// to join kube-state-metrics' HPA series to a target in dashboards.
+	TargetInfo *prometheus.GaugeVec
 }
 
 // NewExporter registers every metric on a new registry. version is the
@@ -141,6 +144,7 @@ func NewExporter(version string, logger *slog.Logger) *Exporter {
 	e.PodCPU = g("pod_cpu_usage_cores", "CPU used per pod of a target's workload, from the Kubernetes metrics API.", "target")
 	e.DemandPerPod = g("demand_per_pod", "Demand served per ready pod of a target.", "target")
 	e.ImpliedCapacityPerPod = g("implied_capacity_per_pod", "Demand one pod of a target would serve at 100% of its CPU request, from its pods' demand, CPU usage and requests; below prescale_capacity_per_pod the policy is optimistic.", "target")
+	e.TargetInfo = g("target_info", "1 per policy target, labelled with its HPA's namespace and name (kube-state-metrics' labels), to join HPA series to targets.", "target", "namespace", "horizontalpodautoscaler")
 	e.CapacityPerPod = g("capacity_per_pod", "Demand one pod of a target serves at 100% utilisation, as configured in the policy (capacity.perPod).", "target")
 	e.LoopDuration = prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: "prescale", Name: "loop_duration_seconds",
 		Help: "Time one tick of the control loop takes.", Buckets: prometheus.ExponentialBuckets(0.005, 2, 14)})
