@@ -9,4 +9,14 @@
 // selector that weights them by rolling-origin validation on the series' own
 // recent history, and an evaluator that reports sMAPE, MASE and interval
 // coverage against the seasonal naive baseline.
+//
+// Intervals are calibrated twice. Once on the out-of-sample errors of the
+// rolling-origin validation (see calibrate in intervals.go), widened for
+// the small number of origins behind them; and then online, for a signal
+// that is refitted again and again (Selection), by adaptive conformal
+// inference (Gibbs and Candès 2021): each quantile's level is corrected
+// per horizon step from its own misses, so that its long-run coverage
+// converges to the level whatever the series does (see adaptive.go). The
+// selection is shrunk toward the seasonal naive when its validated gain
+// is within noise (see validation.shrink in auto.go).
 package forecast
