@@ -111,6 +111,9 @@ type Config struct {
 	// and the changes applied (the ScalingPolicy status and Events are
 	// written from it). It is called from the tick, one policy at a time.
 	Report func(ctx context.Context, r Report)
+	// APIServer, when set, checks that the API server answers (/readyz
+	// calls it with a 2 s deadline): without it the daemon is not ready.
+	APIServer func(ctx context.Context) error
 }
 
 func (c Config) withDefaults() Config {
@@ -146,7 +149,8 @@ type Loop struct {
 	log      *slog.Logger
 
 	mu      sync.Mutex
-	warmed  atomic.Bool // every policy's signals fetched once
+	warmed  atomic.Bool                   // every policy's signals fetched once
+	ready   atomic.Pointer[[]targetReady] // readiness at the last tick
 	engines map[*config.Policy]*policy.Engine
 	states  map[string]policy.State
 	// managed are the HPAs of targets in mode active at the last tick, by
@@ -246,6 +250,7 @@ func (l *Loop) Tick(ctx context.Context) ([]policy.Plan, error) {
 	if err := l.restoreLeavers(ctx); err != nil {
 		errs = append(errs, err)
 	}
+	l.snapshotReadiness()
 	l.warmed.Store(true)
 	for p := range l.engines {
 		if !live[p] {

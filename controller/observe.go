@@ -2,7 +2,6 @@ package controller
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math"
 	"sync"
@@ -163,17 +162,8 @@ func (l *Loop) Warm(ctx context.Context) {
 	for _, p := range l.policies() {
 		l.inputs(ctx, p, now)
 	}
+	l.snapshotReadiness()
 	l.warmed.Store(true)
-}
-
-// Ready says why the loop is not ready yet: before the first tick (or warm
-// tick) has backfilled every signal's history. Failing signals do not make
-// it unready: they are isolated, counted and alerted on.
-func (l *Loop) Ready() error {
-	if !l.warmed.Load() {
-		return errors.New("history not backfilled yet")
-	}
-	return nil
 }
 
 // observe updates one signal's history, its observed value and, for
