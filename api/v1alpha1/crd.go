@@ -92,7 +92,6 @@ var (
 		"NodeGroup.Provider":       {"asg", "eks", "placeholder"},
 		"Database.Provider":        {"rds", "elasticache"},
 		"Calendar.Exchange":        config.Exchanges,
-		"ConnectionBudget.Action":  {"cap", "warn"},
 		"ScheduleRule.Sessions":    {"pre-market", "regular", "post-market"},
 		"Event.Occurrence":         {"first", "second", "third", "fourth", "fifth", "last"},
 		"ScalingPolicyStatus.Mode": {"observe", "shadow", "active", "mixed"},
@@ -133,20 +132,6 @@ var (
 			Rule:    "!has(self.minReplicas) || !has(self.maxReplicas) || self.minReplicas <= self.maxReplicas",
 			Message: "minReplicas (the owner's floor) must not be above maxReplicas (the ceiling)",
 		}},
-		"NodeGroup": {
-			{Rule: "self.provider != 'asg' || has(self.asg)", Message: "provider asg needs asg"},
-			{Rule: "self.provider != 'eks' || has(self.eks)", Message: "provider eks needs eks"},
-			{Rule: "self.provider != 'placeholder' || has(self.placeholder)", Message: "provider placeholder needs placeholder"},
-			{Rule: "!has(self.minSize) || !has(self.maxSize) || self.maxSize == 0 || self.minSize <= self.maxSize", Message: "minSize must not be above maxSize"},
-		},
-		"Rule": {{
-			Rule:    "[has(self.schedule), has(self.event), has(self.volatility), has(self.connectionBudget)].filter(x, x).size() == 1",
-			Message: "exactly one of schedule, event, volatility and connectionBudget",
-		}},
-		"VolatilityRule": {{
-			Rule:    "!has(self.below) || !has(self.above) || self.below <= self.above",
-			Message: "below must not be above above (the rule switches off below it)",
-		}},
 		"Event": {{
 			Rule:    "has(self.start) != has(self.schedule)",
 			Message: "exactly one of start (one-off) and schedule (recurring)",
@@ -155,7 +140,7 @@ var (
 	required = map[string][]string{
 		"Spec":   {"targets"},
 		"Target": {"name", "hpa", "capacity", "signals"},
-		"HPA":    {"name", "maxReplicas"},
+		"HPA":    {"maxReplicas"},
 	}
 	minItems = map[string]int64{"Spec.Targets": 1}
 )

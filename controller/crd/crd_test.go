@@ -247,7 +247,9 @@ func TestLifecycle(t *testing.T) {
 	if got := good.Spec.Targets[0].HPA.Namespace; got != ns {
 		t.Errorf("hpa.namespace defaulted to %q, want the policy's %q", got, ns)
 	}
-	waitFor(t, "Accepted=True", func() bool { return cond(status(t, ns, "web"), v1alpha1.ConditionAccepted).Status == metav1.ConditionTrue })
+	waitFor(t, "Accepted=True", func() bool {
+		return cond(status(t, ns, "web"), v1alpha1.ConditionAccepted).Status == metav1.ConditionTrue
+	})
 
 	r.tick(t)
 	floor := *hpa(t, ns, "web").Spec.MinReplicas
@@ -287,7 +289,9 @@ func TestLifecycle(t *testing.T) {
 	if _, err := dyn.Resource(v1alpha1.Resource).Namespace(ns).Update(context.Background(), u, metav1.UpdateOptions{}); err != nil {
 		t.Fatalf("the API server refused the edit: %v", err)
 	}
-	waitFor(t, "Accepted=False", func() bool { return cond(status(t, ns, "web"), v1alpha1.ConditionAccepted).Status == metav1.ConditionFalse })
+	waitFor(t, "Accepted=False", func() bool {
+		return cond(status(t, ns, "web"), v1alpha1.ConditionAccepted).Status == metav1.ConditionFalse
+	})
 	c := cond(status(t, ns, "web"), v1alpha1.ConditionAccepted)
 	if c.Reason != v1alpha1.ReasonInvalid || !strings.Contains(c.Message, "spec.rules[0].schedule.cron") || !strings.Contains(c.Message, "generation 1 stays in force") {
 		t.Errorf("Accepted = %+v, want the cron problem and the version kept", c)
@@ -323,7 +327,9 @@ func TestOtherNamespaceRefused(t *testing.T) {
 	before := hpa(t, b, "web")
 	r := newRig(t, "prescale-system")
 	create(t, policyYAML(a, b))
-	waitFor(t, "Accepted=False", func() bool { return cond(status(t, a, "web"), v1alpha1.ConditionAccepted).Status == metav1.ConditionFalse })
+	waitFor(t, "Accepted=False", func() bool {
+		return cond(status(t, a, "web"), v1alpha1.ConditionAccepted).Status == metav1.ConditionFalse
+	})
 	c := cond(status(t, a, "web"), v1alpha1.ConditionAccepted)
 	if c.Reason != v1alpha1.ReasonOutOfNamespace || !strings.Contains(c.Message, "spec.targets[0].hpa.namespace") || !strings.Contains(c.Message, "own namespace only") {
 		t.Errorf("Accepted = %+v", c)
@@ -425,7 +431,8 @@ func TestPrinterColumns(t *testing.T) {
 		t.Errorf("Promoted of a fresh shadow target = %+v", c)
 	}
 	// A policy file is decoded the same: the CRD's spec is the file's.
-	if _, err := config.Parse([]byte(shadow), "web.yaml"); err != nil {
+	file := strings.Replace(policyYAML(ns, ns), "mode: active", "mode: shadow\n        promote: {after: 7d}", 1)
+	if _, err := config.Parse([]byte(file), "web.yaml"); err != nil {
 		t.Errorf("the same document as a file: %v", err)
 	}
 }
