@@ -14,6 +14,10 @@
 #   predictive unserved / reactive unserved
 #   predictive replica-hours / reactive replica-hours
 #   predictive replica-hours / oracle replica-hours
+# and, at equal cost (reactive's curve over a sweep of HPA targets; see
+# prescale backtest --help), for predictive and for the schedule:
+#   unserved / reactive's unserved at the same replica-hours
+#   replica-hours / reactive's replica-hours at the same unserved demand
 # Unserved fractions get EPS (1e-5, i.e. 0.001% of demand) added on both
 # sides of the first ratio, so that a trace where a strategy leaves nothing
 # unserved counts as a large win or loss rather than 0 or infinity.
@@ -49,14 +53,20 @@ printf '%s\n' "${traces[@]}" | nl -w3 -s' ' | xargs -P "$jobs" -L1 bash -c '
   echo "$file $(( $(date +%s) - start ))" >"$tmp/$i.name"
 ' _
 
-printf '%-60s %10s %10s %10s %10s %10s %6s\n' trace react_uns% pred_uns% react_rh pred_rh oracle_rh sec
+printf '%-60s %10s %10s %10s %10s %10s %6s | %9s %9s %9s | %9s %9s %9s\n' trace react_uns% pred_uns% react_rh pred_rh oracle_rh sec \
+  eq_uns% pred_u/eq pred_rh/eq sched_uns% sched_u/eq sched_rh/eq
 for n in "$tmp"/*.name; do
   i=${n%.name}
   read -r name secs <"$n"
   jq -r --arg name "$name" --arg secs "$secs" '.strategies as $s |
     [$name, $s.reactive.unserved_fraction, $s.predictive.unserved_fraction,
-     $s.reactive.replica_hours, $s.predictive.replica_hours, $s.oracle.replica_hours, $secs] | @tsv' "$i.json"
-done | sort | tee "$tmp/rows" | awk -F'\t' '{ printf "%-60s %10.4f %10.4f %10.1f %10.1f %10.1f %6s\n", $1, 100*$2, 100*$3, $4, $5, $6, $7 }'
+     $s.reactive.replica_hours, $s.predictive.replica_hours, $s.oracle.replica_hours, $secs,
+     $s.predictive.equal_cost.reactive_unserved_fraction, $s.predictive.equal_cost.reactive_replica_hours,
+     $s.schedule.unserved_fraction, $s.schedule.replica_hours,
+     $s.schedule.equal_cost.reactive_unserved_fraction, $s.schedule.equal_cost.reactive_replica_hours] | @tsv' "$i.json"
+done | sort | tee "$tmp/rows" | awk -F'\t' -v eps=1e-5 '{
+  printf "%-60s %10.4f %10.4f %10.1f %10.1f %10.1f %6s | %9.4f %9.3f %9.3f | %9.4f %9.3f %9.3f\n", $1, 100*$2, 100*$3, $4, $5, $6, $7,
+    100*$8, ($3+eps)/($8+eps), $5/$9, 100*$10, ($10+eps)/($12+eps), $11/$13 }'
 
 awk -F'\t' -v eps=1e-5 '
   { n++; u += log(($3 + eps) / ($2 + eps)); r += log($5 / $4); o += log($5 / $6)
@@ -66,4 +76,22 @@ awk -F'\t' -v eps=1e-5 '
     printf "predictive unserved / reactive unserved        %8.3f  <= 0.20  %d\n", exp(u / n), wu
     printf "predictive replica-hours / reactive            %8.3f  <= 1.00  %d\n", exp(r / n), wr
     printf "predictive replica-hours / oracle              %8.3f  <= 1.50  %d\n", exp(o / n), wo
+  }' "$tmp/rows"
+
+# At equal cost: the same eps on both sides of an unserved ratio.
+awk -F'\t' -v eps=1e-5 '
+  { n++
+    pu += log(($3 + eps) / ($8 + eps)); pr += log($5 / $9)
+    su += log(($10 + eps) / ($12 + eps)); sr += log($11 / $13)
+    ps += log(($3 + eps) / ($10 + eps)); psr += log($5 / $11)
+    if ($3 <= 0.2 * $8 + 1e-12) wpu++; if ($5 <= $9) wpr++
+    if ($3 <= $10 + 1e-12 && $5 <= $11) wps++ }
+  END {
+    printf "\nat equal cost (geometric means over %d traces)            value   traces meeting it\n", n
+    printf "predictive unserved / reactive'"'"'s at equal replica-hours  %8.3f  %d at <= 0.20\n", exp(pu / n), wpu
+    printf "predictive replica-hours / reactive'"'"'s at equal unserved  %8.3f  %d at <= 1.00\n", exp(pr / n), wpr
+    printf "schedule unserved / reactive'"'"'s at equal replica-hours    %8.3f\n", exp(su / n)
+    printf "schedule replica-hours / reactive'"'"'s at equal unserved    %8.3f\n", exp(sr / n)
+    printf "predictive unserved / schedule unserved                  %8.3f  %d with no more unserved for no more replica-hours\n", exp(ps / n), wps
+    printf "predictive replica-hours / schedule replica-hours        %8.3f\n", exp(psr / n)
   }' "$tmp/rows"

@@ -76,6 +76,11 @@ type Setup struct {
 	// Predictive and Schedule, when set, plan the floors of those
 	// strategies instead of the built-in planners or the policy.
 	Predictive, Schedule FloorPlanner
+	// Sweep is the HPA targets reactive's cost–unserved curve is drawn
+	// over (DefaultSweep when empty; widened when a strategy lies beyond
+	// it, see SweepCurve). NoSweep skips the curve.
+	Sweep   []float64
+	NoSweep bool
 }
 
 // Report is a backtest's outcome.
@@ -86,8 +91,15 @@ type Report struct {
 	Capacity float64
 	// Config is the cluster as simulated.
 	Config Config
+	// Location is the local time of the trace's cycles (nil: UTC).
+	Location *time.Location
 	// Results per strategy, in StrategyNames order.
 	Results []Result
+	// Curve is reactive's cost–unserved curve over a sweep of HPA targets
+	// (nil with Setup.NoSweep), and EqualCost each strategy's place on it,
+	// in Results order (the oracle's is left zero).
+	Curve     CostCurve
+	EqualCost []EqualCost
 }
 
 // Result returns the named strategy's result.
@@ -199,7 +211,7 @@ func Backtest(ctx context.Context, trace forecast.Series, setup Setup) (*Report,
 	}
 	strategies := []Strategy{Reactive{}, schedF, predF}
 
-	rep := &Report{Demand: demand, Capacity: cfg.Capacity, Config: cfg, Results: make([]Result, len(StrategyNames))}
+	rep := &Report{Demand: demand, Capacity: cfg.Capacity, Config: cfg, Location: setup.Location, Results: make([]Result, len(StrategyNames))}
 	errs := make([]error, len(StrategyNames))
 	var wg sync.WaitGroup
 	for i, s := range strategies {
@@ -214,6 +226,17 @@ func Backtest(ctx context.Context, trace forecast.Series, setup Setup) (*Report,
 	for _, err := range errs {
 		if err != nil {
 			return nil, fmt.Errorf("backtest: %w", err)
+		}
+	}
+	if !setup.NoSweep {
+		if rep.Curve, err = SweepCurve(ctx, cfg, demand, setup.Sweep, rep.Results); err != nil {
+			return nil, fmt.Errorf("backtest: %w", err)
+		}
+		rep.EqualCost = make([]EqualCost, len(rep.Results))
+		for i, r := range rep.Results {
+			if r.Strategy != "oracle" {
+				rep.EqualCost[i] = rep.Curve.Place(r)
+			}
 		}
 	}
 	return rep, nil

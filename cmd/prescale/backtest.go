@@ -7,6 +7,8 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -41,6 +43,32 @@ const backtestExamples = `  # compare the strategies on a trace, as a table
 // (node_hours too, since nodes are modelled unless --pods-per-node 0).
 type backtestJSON struct {
 	Strategies map[string]strategyJSON `json:"strategies"`
+	// ReactiveCurve is reactive's cost–unserved curve over the HPA targets
+	// swept, by replica-hours ascending.
+	ReactiveCurve []curvePointJSON `json:"reactive_curve,omitempty"`
+}
+
+type curvePointJSON struct {
+	HPATarget        float64 `json:"hpa_target"`
+	ReplicaHours     float64 `json:"replica_hours"`
+	UnservedFraction float64 `json:"unserved_fraction"`
+}
+
+// equalCostJSON places a strategy on reactive's curve. A *_bound key is
+// true when reactive would need an HPA target outside the sweep's limits
+// (0.10..1), so the value is the sweep's endpoint: a bound, not a point.
+type equalCostJSON struct {
+	// ReactiveUnservedFraction is what reactive leaves unserved for the
+	// strategy's replica-hours; UnservedRatio the strategy's unserved over it.
+	ReactiveUnservedFraction float64  `json:"reactive_unserved_fraction"`
+	UnservedRatio            *float64 `json:"unserved_ratio"`
+	UnservedBound            bool     `json:"unserved_bound"`
+	// ReactiveReplicaHours is what reactive spends to leave no more
+	// unserved than the strategy; ReplicaHoursRatio the strategy's
+	// replica-hours over it.
+	ReactiveReplicaHours float64 `json:"reactive_replica_hours"`
+	ReplicaHoursRatio    float64 `json:"replica_hours_ratio"`
+	ReplicaHoursBound    bool    `json:"replica_hours_bound"`
 }
 
 type strategyJSON struct {
@@ -49,6 +77,26 @@ type strategyJSON struct {
 	ReplicaHours            float64  `json:"replica_hours"`
 	Actuations              int      `json:"actuations"`
 	NodeHours               *float64 `json:"node_hours,omitempty"`
+	// EqualCost is the strategy on reactive's cost–unserved curve (not for
+	// the oracle, nor with --sweep none).
+	EqualCost *equalCostJSON `json:"equal_cost,omitempty"`
+}
+
+func newEqualCostJSON(r sim.Result, e sim.EqualCost) *equalCostJSON {
+	j := &equalCostJSON{
+		ReactiveUnservedFraction: e.ReactiveUnserved,
+		UnservedBound:            e.UnservedPosition == sim.Beyond,
+		ReactiveReplicaHours:     e.ReactiveReplicaHours,
+		ReplicaHoursBound:        e.ReplicaHoursPosition == sim.Beyond,
+	}
+	if e.ReactiveUnserved > 0 {
+		u := r.UnservedFraction / e.ReactiveUnserved
+		j.UnservedRatio = &u
+	}
+	if e.ReactiveReplicaHours > 0 {
+		j.ReplicaHoursRatio = r.ReplicaHours / e.ReactiveReplicaHours
+	}
+	return j
 }
 
 func runBacktest(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -76,6 +124,7 @@ func runBacktest(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	refit := fs.Duration("refit", 15*time.Minute, "predictive model refit period (simulated time)")
 	history := fs.Duration("history", 28*24*time.Hour, "most recent history each predictive refit fits")
 	warmup := fs.Duration("warmup", 48*time.Hour, "initial span simulated but not counted (at most a third of the trace)")
+	sweepFlag := fs.String("sweep", "", "HPA targets to run reactive at for its cost–unserved curve, comma-separated in (0,1], or none (default 0.40..0.90 by 0.05, widened to 0.10..1 when a strategy lies beyond it)")
 	perfect := fs.Bool("perfect-forecast", false, "plan the predictive floors from the trace's own future: a bound on what a better forecast could gain, not a strategy (not with --policy)")
 	if code, done := parseFlags(fs, args, stdout); done {
 		return code
@@ -117,6 +166,11 @@ func runBacktest(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		fmt.Fprintln(stderr, "prescale backtest: --peak-replicas and --min-replicas must be positive, --quantile in (0,1), --max-replicas and --pods-per-node not negative")
 		return exitUsage
 	}
+	sweep, noSweep, err := parseSweep(*sweepFlag)
+	if err != nil {
+		fmt.Fprintf(stderr, "prescale backtest: --sweep: %v\n", err)
+		return exitUsage
+	}
 	s, err := trace.ReadFile(*input)
 	if err != nil {
 		fmt.Fprintf(stderr, "prescale backtest: %v\n", err)
@@ -137,7 +191,7 @@ func runBacktest(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	rep, err := sim.Backtest(ctx, s, sim.Setup{
 		Config: cfg, PeakReplicas: *peak, Policy: engine, Target: *targetName, Warmup: *warmup, Location: loc,
 		Quantile: *quantile, FloorUtilization: *floorUtil, PredictiveHPATarget: *predTarget, Window: *window, Refit: *refit, History: *history,
-		PerfectForecast: *perfect,
+		PerfectForecast: *perfect, Sweep: sweep, NoSweep: noSweep,
 	})
 	if err != nil {
 		fmt.Fprintf(stderr, "prescale backtest: %s: %v\n", *input, err)
@@ -152,7 +206,10 @@ func runBacktest(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	}
 	if *asJSON {
 		out := backtestJSON{Strategies: map[string]strategyJSON{}}
-		for _, r := range rep.Results {
+		for _, p := range rep.Curve {
+			out.ReactiveCurve = append(out.ReactiveCurve, curvePointJSON{HPATarget: p.TargetUtilization, ReplicaHours: p.ReplicaHours, UnservedFraction: p.UnservedFraction})
+		}
+		for i, r := range rep.Results {
 			j := strategyJSON{
 				UnservedFraction:        r.UnservedFraction,
 				UnderprovisionedMinutes: r.UnderprovisionedMinutes,
@@ -161,6 +218,9 @@ func runBacktest(ctx context.Context, args []string, stdout, stderr io.Writer) i
 			}
 			if rep.Config.PodsPerNode > 0 {
 				j.NodeHours = &r.NodeHours
+			}
+			if rep.Curve != nil && r.Strategy != "oracle" {
+				j.EqualCost = newEqualCostJSON(r, rep.EqualCost[i])
 			}
 			out.Strategies[r.Strategy] = j
 		}
@@ -194,6 +254,9 @@ func printBacktest(w io.Writer, input string, rep *sim.Report) {
 			r.UnderprovisionedMinutes, r.ReplicaHours, r.NodeHours, r.Actuations, r.FloorChanges)
 	}
 	tw.Flush()
+	if rep.Curve != nil {
+		printEqualCost(w, rep)
+	}
 	for _, r := range rep.Results {
 		if r.FloorErrors > 0 {
 			fmt.Fprintf(w, "%s: %d floor decisions failed and held the last floor; last: %v\n", r.Strategy, r.FloorErrors, r.LastFloorError)
@@ -214,4 +277,65 @@ func writePlot(path, title string, rep *sim.Report) error {
 		return fmt.Errorf("plot %s: %w", path, err)
 	}
 	return nil
+}
+
+// parseSweep reads --sweep: "" is the default sweep, "none" no sweep.
+func parseSweep(v string) (targets []float64, none bool, err error) {
+	switch strings.TrimSpace(v) {
+	case "":
+		return nil, false, nil
+	case "none":
+		return nil, true, nil
+	}
+	for _, f := range strings.Split(v, ",") {
+		t, err := strconv.ParseFloat(strings.TrimSpace(f), 64)
+		if err != nil || !(t > 0 && t <= 1) {
+			return nil, false, fmt.Errorf("%q: want HPA targets in (0,1], comma-separated, or none", f)
+		}
+		targets = append(targets, t)
+	}
+	if len(targets) < 2 {
+		return nil, false, fmt.Errorf("%q: a curve needs at least two targets", v)
+	}
+	return targets, false, nil
+}
+
+// printEqualCost prints each strategy at reactive's equal cost: what the
+// HPA alone, run cooler or warmer, leaves unserved for the same
+// replica-hours, and what it spends to leave as little unserved.
+func printEqualCost(w io.Writer, rep *sim.Report) {
+	lo, hi := rep.Curve[len(rep.Curve)-1], rep.Curve[0]
+	fmt.Fprintf(w, "\nat equal cost: reactive's curve over HPA targets %.2f..%.2f (%.1f..%.1f replica-h, %.3f..%.3f%% unserved)\n",
+		lo.TargetUtilization, hi.TargetUtilization, lo.ReplicaHours, hi.ReplicaHours, 100*lo.UnservedFraction, 100*hi.UnservedFraction)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "strategy\tunserved %\treactive's at equal replica-h %\tratio\treplica-h\treactive's at equal unserved\tratio\t")
+	bound := func(p sim.Position, s string) string {
+		if p == sim.Beyond {
+			return s + "*"
+		}
+		return s
+	}
+	anyBound := false
+	for i, r := range rep.Results {
+		if r.Strategy == "oracle" {
+			continue
+		}
+		e := rep.EqualCost[i]
+		ur := "-"
+		if e.ReactiveUnserved > 0 {
+			ur = fmt.Sprintf("%.3f", r.UnservedFraction/e.ReactiveUnserved)
+		}
+		rr := "-"
+		if e.ReactiveReplicaHours > 0 {
+			rr = fmt.Sprintf("%.3f", r.ReplicaHours/e.ReactiveReplicaHours)
+		}
+		anyBound = anyBound || e.UnservedPosition == sim.Beyond || e.ReplicaHoursPosition == sim.Beyond
+		fmt.Fprintf(tw, "%s\t%.3f\t%s\t%s\t%.1f\t%s\t%s\t\n", r.Strategy, 100*r.UnservedFraction,
+			bound(e.UnservedPosition, fmt.Sprintf("%.3f", 100*e.ReactiveUnserved)), ur,
+			r.ReplicaHours, bound(e.ReplicaHoursPosition, fmt.Sprintf("%.1f", e.ReactiveReplicaHours)), rr)
+	}
+	tw.Flush()
+	if anyBound {
+		fmt.Fprintln(w, "* beyond the sweep: reactive would need an HPA target outside 0.10..1, so the value is the sweep's endpoint (a bound)")
+	}
 }

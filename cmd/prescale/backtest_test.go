@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"image/png"
+	"math"
 	"os"
 	"path/filepath"
 	"sort"
@@ -37,32 +38,65 @@ func TestBacktestJSONContract(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
-	var got struct {
-		Strategies map[string]map[string]float64 `json:"strategies"`
+	var raw struct {
+		Strategies    map[string]map[string]json.RawMessage `json:"strategies"`
+		ReactiveCurve []curvePointJSON                      `json:"reactive_curve"`
 	}
-	if err := json.Unmarshal([]byte(out), &got); err != nil {
+	if err := json.Unmarshal([]byte(out), &raw); err != nil {
 		t.Fatalf("stdout is not JSON: %v\n%s", err, out)
 	}
+	got := struct{ Strategies map[string]map[string]float64 }{map[string]map[string]float64{}}
 	var names []string
-	for n := range got.Strategies {
+	for n := range raw.Strategies {
 		names = append(names, n)
 	}
 	sort.Strings(names)
 	if strings.Join(names, ",") != "oracle,predictive,reactive,schedule" {
 		t.Fatalf("strategies %v", names)
 	}
-	for n, m := range got.Strategies {
+	for n, m := range raw.Strategies {
 		var keys []string
-		for k := range m {
+		got.Strategies[n] = map[string]float64{}
+		for k, v := range m {
 			keys = append(keys, k)
+			var f float64
+			if json.Unmarshal(v, &f) == nil {
+				got.Strategies[n][k] = f
+			}
 		}
 		sort.Strings(keys)
-		if strings.Join(keys, ",") != "actuations,node_hours,replica_hours,underprovisioned_minutes,unserved_fraction" {
+		// DESIGN.md's keys, exactly, with equal_cost added for every
+		// strategy but the oracle (keys are added, never changed).
+		want := "actuations,equal_cost,node_hours,replica_hours,underprovisioned_minutes,unserved_fraction"
+		if n == "oracle" {
+			want = "actuations,node_hours,replica_hours,underprovisioned_minutes,unserved_fraction"
+		}
+		if strings.Join(keys, ",") != want {
 			t.Errorf("%s keys %v", n, keys)
 		}
+		m := got.Strategies[n]
 		if m["replica_hours"] <= 0 || m["unserved_fraction"] < 0 || m["unserved_fraction"] > 1 {
 			t.Errorf("%s: %v", n, m)
 		}
+	}
+	// Reactive's curve: the default sweep at least, cost rising as unserved
+	// falls, and reactive at 70% on it.
+	if len(raw.ReactiveCurve) < 11 {
+		t.Fatalf("reactive_curve has %d points, want the 11 of 0.40..0.90", len(raw.ReactiveCurve))
+	}
+	for i, p := range raw.ReactiveCurve[1:] {
+		q := raw.ReactiveCurve[i]
+		if p.ReplicaHours < q.ReplicaHours || p.UnservedFraction > q.UnservedFraction || p.HPATarget >= q.HPATarget {
+			t.Errorf("curve not monotone at %d: %+v then %+v", i+1, q, p)
+		}
+	}
+	var eq equalCostJSON
+	if err := json.Unmarshal(raw.Strategies["reactive"]["equal_cost"], &eq); err != nil {
+		t.Fatal(err)
+	}
+	if r := got.Strategies["reactive"]; math.Abs(eq.ReactiveReplicaHours-r["replica_hours"]) > 1e-6*r["replica_hours"] ||
+		math.Abs(eq.ReactiveUnservedFraction-r["unserved_fraction"]) > 1e-9 {
+		t.Errorf("reactive at 70%% is on its own curve: equal_cost %+v, result %v", eq, r)
 	}
 	if got.Strategies["oracle"]["unserved_fraction"] != 0 {
 		t.Errorf("oracle left demand unserved: %v", got.Strategies["oracle"])
@@ -128,6 +162,11 @@ func TestBacktestPerfectForecast(t *testing.T) {
 		t.Errorf("reactive leaves %.5f unserved at %.1f replica-hours, the perfect-forecast floors %.6f at %.1f; want some, none, at more",
 			r.UnservedFraction, r.ReplicaHours, p.UnservedFraction, p.ReplicaHours)
 	}
+	// At equal cost the bound serves what no cooler HPA serves for its
+	// replica-hours.
+	if e := p.EqualCost; e == nil || e.ReactiveUnservedFraction <= 0 || e.UnservedRatio == nil || *e.UnservedRatio > 1e-3 {
+		t.Errorf("perfect-forecast floors at equal cost: %+v", e)
+	}
 	_, out, _ = runCLI("backtest", "--input", in, "--warmup", "24h", "--perfect-forecast")
 	if !strings.Contains(out, "perfect forecast (the trace's own future): a bound, not a strategy") {
 		t.Errorf("table does not say the predictive row is a bound:\n%s", out)
@@ -148,6 +187,9 @@ func TestBacktestBadUsage(t *testing.T) {
 		{[]string{"backtest", "--input", in, "--perfect-forecast", "--policy", "p.yaml"}, exitUsage},
 		{[]string{"backtest", "--input", "/does/not/exist.csv"}, exitFailure},
 		{[]string{"backtest", "--input", in, "--policy", "/does/not/exist.yaml"}, exitFailure},
+		{[]string{"backtest", "--input", in, "--sweep", "0.5"}, exitUsage},
+		{[]string{"backtest", "--input", in, "--sweep", "0.5,1.5"}, exitUsage},
+		{[]string{"backtest", "--input", in, "--sweep", "0.5,x"}, exitUsage},
 		{[]string{"backtest", "--help"}, exitOK},
 	}
 	for _, tt := range tests {

@@ -119,7 +119,16 @@ func WriteWindow(w io.Writer, title string, rep *sim.Report, from, to time.Time)
 		}
 		plots = append(plots, []*plot.Plot{p})
 	}
-	const width, height = 14 * vg.Inch, 11 * vg.Inch
+	height := 11 * vg.Inch
+	if rep.Curve != nil {
+		cp, err := curvePanel(rep)
+		if err != nil {
+			return err
+		}
+		plots = append(plots, []*plot.Plot{cp})
+		height += 3.7 * vg.Inch
+	}
+	const width = 14 * vg.Inch
 	const band = 0.55 * vg.Inch // the legend, above the panels
 	img := vgimg.NewWith(vgimg.UseWH(width, height), vgimg.UseDPI(110))
 	dc := draw.New(img)
@@ -146,30 +155,41 @@ func panel(rep *sim.Report, r, oracle sim.Result, lo, hi int, yMax float64) (*pl
 	c := rep.Capacity
 	tl := r.Timeline
 	x := func(i int) float64 { return float64(d.Time(i).Unix()) }
-	var demand, ready, floor, orc plotter.XYs
-	unserved := plotter.XYs{}
+	// One line per stretch of observed demand: a market's night or an
+	// outage is left blank rather than drawn as demand held (the metrics
+	// skip it too).
+	var demand, ready, floor, orc, unserved []plotter.XYs
 	for i := lo; i < hi; i++ {
 		v := d.Values[i]
 		if math.IsNaN(v) {
 			continue
 		}
-		demand = append(demand, plotter.XY{X: x(i), Y: v})
-		ready = append(ready, plotter.XY{X: x(i), Y: float64(tl.Ready[i]) * c})
-		floor = append(floor, plotter.XY{X: x(i), Y: float64(tl.Floor[i]) * c})
-		if oracle.Timeline != nil {
-			orc = append(orc, plotter.XY{X: x(i), Y: float64(oracle.Timeline.Ready[i]) * c})
+		if i == lo || math.IsNaN(d.Values[i-1]) {
+			demand, ready, floor = append(demand, nil), append(ready, nil), append(floor, nil)
+			orc, unserved = append(orc, nil), append(unserved, nil)
 		}
-		unserved = append(unserved, plotter.XY{X: x(i), Y: tl.Unserved[i]})
+		k := len(demand) - 1
+		demand[k] = append(demand[k], plotter.XY{X: x(i), Y: v})
+		ready[k] = append(ready[k], plotter.XY{X: x(i), Y: float64(tl.Ready[i]) * c})
+		floor[k] = append(floor[k], plotter.XY{X: x(i), Y: float64(tl.Floor[i]) * c})
+		if oracle.Timeline != nil {
+			orc[k] = append(orc[k], plotter.XY{X: x(i), Y: float64(oracle.Timeline.Ready[i]) * c})
+		}
+		unserved[k] = append(unserved[k], plotter.XY{X: x(i), Y: tl.Unserved[i]})
 	}
 	p := plot.New()
-	p.X.Tick.Marker = timeTicks{}
-	p.X.Label.Text = "time (UTC)"
+	loc := rep.Location
+	if loc == nil {
+		loc = time.UTC
+	}
+	p.X.Tick.Marker = timeTicks{loc}
+	p.X.Label.Text = fmt.Sprintf("time (%s)", loc)
 	p.Y.Label.Text = "demand / capacity"
 	p.Y.Min, p.Y.Max = 0, yMax*1.05
 	p.Add(plotter.NewGrid())
 
-	if len(unserved) > 0 {
-		area, err := plotter.NewLine(unserved)
+	for _, xy := range unserved {
+		area, err := plotter.NewLine(xy)
 		if err != nil {
 			return nil, err
 		}
@@ -178,10 +198,101 @@ func panel(rep *sim.Report, r, oracle sim.Result, lo, hi int, yMax float64) (*pl
 		area.Width = vg.Points(0.5)
 		p.Add(area)
 	}
-	add := func(xy plotter.XYs, col color.Color, width vg.Length, dashed bool) error {
-		if len(xy) == 0 {
-			return nil
+	add := func(xys []plotter.XYs, col color.Color, width vg.Length, dashed bool) error {
+		for _, xy := range xys {
+			if err := addLine(p, xy, col, width, dashed); err != nil {
+				return err
+			}
 		}
+		return nil
+	}
+	for _, xy := range ready {
+		// Ready capacity as a shaded area: demand sticking out of it is
+		// what went unserved.
+		l, err := plotter.NewLine(xy)
+		if err != nil {
+			return nil, err
+		}
+		l.StepStyle = plotter.PostStep
+		l.Color = readyColor
+		l.Width = vg.Points(1.2)
+		l.FillColor = color.NRGBA{R: 31, G: 119, B: 180, A: 50}
+		p.Add(l)
+	}
+	if err := add(orc, oracleColor, vg.Points(0.8), false); err != nil {
+		return nil, err
+	}
+	if r.Strategy != "reactive" {
+		if err := add(floor, floorColor, vg.Points(1.4), true); err != nil {
+			return nil, err
+		}
+	}
+	if err := add(demand, demandColor, vg.Points(0.9), false); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// curvePanel draws reactive's cost–unserved curve over the HPA targets
+// swept, with each strategy as a point: a strategy below the curve serves
+// more than running the HPA cooler would for the same replica-hours.
+func curvePanel(rep *sim.Report) (*plot.Plot, error) {
+	p := plot.New()
+	p.Title.Text = "at equal cost: reactive over a sweep of HPA targets (curve) and each strategy (point), whole evaluated trace"
+	p.X.Label.Text = "replica-hours"
+	p.Y.Label.Text = "unserved demand (%)"
+	p.Add(plotter.NewGrid())
+	var xy plotter.XYs
+	var labels []string
+	for _, pt := range rep.Curve {
+		xy = append(xy, plotter.XY{X: pt.ReplicaHours, Y: 100 * pt.UnservedFraction})
+		labels = append(labels, fmt.Sprintf("%.2f", pt.TargetUtilization))
+	}
+	l, err := plotter.NewLine(xy)
+	if err != nil {
+		return nil, err
+	}
+	l.Color, l.Width = readyColor, vg.Points(1.2)
+	p.Add(l)
+	lb, err := plotter.NewLabels(plotter.XYLabels{XYs: xy, Labels: labels})
+	if err != nil {
+		return nil, err
+	}
+	for i := range lb.TextStyle {
+		lb.TextStyle[i].Font.Size = vg.Points(8)
+		lb.TextStyle[i].Color = readyColor
+	}
+	p.Add(lb)
+	cols := map[string]color.Color{"reactive": demandColor, "schedule": oracleColor, "predictive": floorColor}
+	xMax := xy[len(xy)-1].X
+	for _, r := range rep.Results {
+		col, ok := cols[r.Strategy]
+		if !ok {
+			continue
+		}
+		pt := plotter.XYs{{X: r.ReplicaHours, Y: 100 * r.UnservedFraction}}
+		sc, err := plotter.NewScatter(pt)
+		if err != nil {
+			return nil, err
+		}
+		sc.GlyphStyle.Color, sc.GlyphStyle.Radius, sc.GlyphStyle.Shape = col, vg.Points(5), draw.CircleGlyph{}
+		p.Add(sc)
+		name, err := plotter.NewLabels(plotter.XYLabels{XYs: pt, Labels: []string{"  " + r.Strategy}})
+		if err != nil {
+			return nil, err
+		}
+		name.TextStyle[0].Color = col
+		p.Add(name)
+		xMax = max(xMax, r.ReplicaHours)
+	}
+	p.X.Min, p.X.Max = xy[0].X*0.95, xMax*1.1
+	p.Y.Min = 0
+	return p, nil
+}
+
+// addLine draws xy as a step line.
+func addLine(p *plot.Plot, xy plotter.XYs, col color.Color, width vg.Length, dashed bool) error {
+	{
 		l, err := plotter.NewLine(xy)
 		if err != nil {
 			return err
@@ -193,43 +304,19 @@ func panel(rep *sim.Report, r, oracle sim.Result, lo, hi int, yMax float64) (*pl
 			l.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
 		}
 		p.Add(l)
-		return nil
 	}
-	if err := add(orc, oracleColor, vg.Points(0.8), false); err != nil {
-		return nil, err
-	}
-	if r.Strategy != "reactive" {
-		if err := add(floor, floorColor, vg.Points(1.4), true); err != nil {
-			return nil, err
-		}
-	}
-	if len(ready) > 0 {
-		// Ready capacity as a shaded area: demand sticking out of it is
-		// what went unserved.
-		l, err := plotter.NewLine(ready)
-		if err != nil {
-			return nil, err
-		}
-		l.StepStyle = plotter.PostStep
-		l.Color = readyColor
-		l.Width = vg.Points(1.2)
-		l.FillColor = color.NRGBA{R: 31, G: 119, B: 180, A: 50}
-		p.Add(l)
-	}
-	if err := add(demand, demandColor, vg.Points(0.9), false); err != nil {
-		return nil, err
-	}
-	return p, nil
+	return nil
 }
 
 // timeTicks marks every 6 hours, labelled, with the date at midnight, and
-// every hour unlabelled; over more than four days, days only.
-type timeTicks struct{}
+// every hour unlabelled; over more than four days, days only; all in the
+// plot's time zone.
+type timeTicks struct{ loc *time.Location }
 
 // Ticks implements plot.Ticker.
-func (timeTicks) Ticks(min, max float64) []plot.Tick {
-	lo := time.Unix(int64(min), 0).UTC().Truncate(time.Hour)
-	hi := time.Unix(int64(max), 0).UTC()
+func (tt timeTicks) Ticks(min, max float64) []plot.Tick {
+	lo := time.Unix(int64(min), 0).In(tt.loc).Truncate(time.Hour)
+	hi := time.Unix(int64(max), 0).In(tt.loc)
 	major, minor := 6*time.Hour, time.Hour
 	if hi.Sub(lo) > 96*time.Hour {
 		major, minor = 24*time.Hour, 6*time.Hour
@@ -240,7 +327,7 @@ func (timeTicks) Ticks(min, max float64) []plot.Tick {
 			continue
 		}
 		tk := plot.Tick{Value: float64(t.Unix())}
-		if t.Sub(t.Truncate(24*time.Hour))%major == 0 {
+		if sod := time.Duration(t.Hour()) * time.Hour; sod%major == 0 {
 			tk.Label = t.Format("15:04")
 			if t.Hour() == 0 {
 				tk.Label = t.Format("Jan 2")
