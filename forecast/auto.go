@@ -44,6 +44,9 @@ func candidates(in *Input) []candidate {
 		out = append(out, candidate{"mstl-boxcox", BoxCox{Model: MSTL{}}})
 	}
 	out = append(out, candidate{"ets", ETS{Trend: TrendNone, Seasonal: SeasonalAdditive, Season: -1, MaxEvaluations: 20}})
+	if sessional(in) {
+		out = append(out, candidate{"session", Session{}})
+	}
 	out = append(out, candidate{"harmonic", Harmonic{WeeklyTerms: 24, Level: 0.5}})
 	if in.NonNegative {
 		out = append(out, candidate{"harmonic-log", Harmonic{WeeklyTerms: 24, Log: true, Level: 0.5}})
@@ -186,6 +189,14 @@ func run(s Series, opts Options, allModels bool) (*result, error) {
 		f.Quantiles = calibrate(mean, errs, opts.Quantiles, in.NonNegative, adapt)
 		return f
 	}
+	// A single model with its own predictive distribution gives its own
+	// quantiles (see Fit.Quantile).
+	own := func(f *Forecast, fit Fit, adapt *online) *Forecast {
+		if fit.Quantile != nil && len(opts.Quantiles) > 0 {
+			f.Quantiles = ownQuantiles(fit, opts.Quantiles, adapt)
+		}
+		return f
+	}
 
 	// Fit on the whole history only what is used: the chosen model or the
 	// combination's members (all of them when evaluating). A model that
@@ -215,7 +226,7 @@ func run(s Series, opts Options, allModels bool) (*result, error) {
 	if allModels {
 		for i, c := range cands {
 			if fitFinal(i) {
-				res.models[c.name] = mk(c.name, finals[c.name].Detail, finals[c.name].Mean, v.errors(i), nil)
+				res.models[c.name] = own(mk(c.name, finals[c.name].Detail, finals[c.name].Mean, v.errors(i), nil), finals[c.name], nil)
 			}
 		}
 	}
@@ -262,6 +273,9 @@ func run(s Series, opts Options, allModels bool) (*result, error) {
 		errs = naiveErrors(s.Values, opts.Horizon)
 	}
 	res.final = mk(name, detail, mean, errs, adapt)
+	if len(choice.weights) == 1 {
+		own(res.final, finals[cands[choice.weights[0].i].name], adapt)
+	}
 	res.final.Notes = notes
 	res.sel = &Selection{name: name, seasons: in.Seasons, step: s.Step, notes: seasonNotes, detail: strings.Join(parts, " + ")}
 	res.sel.setErrors(errs)
@@ -274,6 +288,29 @@ func run(s Series, opts Options, allModels bool) (*result, error) {
 		res.sel.weights = append(res.sel.weights, w.w)
 	}
 	return res, nil
+}
+
+// ownQuantiles reads a model's own quantiles. With adapt, the quantile of
+// level q at step k is read at adapt's working level for it (clamped to
+// [0.001, 0.999]), as calibrate does with pooled errors.
+func ownQuantiles(fit Fit, qs []float64, adapt *online) map[float64][]float64 {
+	out := make(map[float64][]float64, len(qs))
+	for _, q := range qs {
+		base := fit.Quantile(q)
+		vals := append([]float64(nil), base...)
+		if adapt != nil {
+			byLevel := map[float64][]float64{q: base}
+			for k := range vals {
+				l := min(0.999, max(0.001, adapt.level(q, k)))
+				if _, ok := byLevel[l]; !ok {
+					byLevel[l] = fit.Quantile(l)
+				}
+				vals[k] = byLevel[l][k]
+			}
+		}
+		out[q] = vals
+	}
+	return out
 }
 
 func observedIn(x []float64) bool {

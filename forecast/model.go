@@ -73,6 +73,12 @@ type Fit struct {
 	Mean []float64
 	// Detail describes the fitted form, e.g. "ets(A,Ad,M) alpha=0.31".
 	Detail string
+	// Quantile, when set, is the model's own predictive distribution:
+	// the q-quantile of each horizon step. A model whose errors vary in a
+	// way pooled calibration cannot see (Session: by time of day, and with
+	// the level) supplies it; nil for the others, whose quantiles come
+	// from their validation errors (calibrate).
+	Quantile func(q float64) []float64
 }
 
 // slotTimes returns, for n grid points from start, the local-time slot of

@@ -111,8 +111,10 @@ func (sel *Selection) Refit(s Series, opts Options) (*Forecast, error) {
 	fitIn.Values = clean
 	fitIn.Series.Values = clean
 	mean := make([]float64, opts.Horizon)
+	var single Fit
 	for k, m := range sel.models {
 		f, err := m.Fit(&fitIn)
+		single = f
 		if err != nil {
 			return nil, fmt.Errorf("refit %s: %w", m.Name(), err)
 		}
@@ -137,6 +139,9 @@ func (sel *Selection) Refit(s Series, opts Options) (*Forecast, error) {
 		Seasons: sel.seasons,
 	}
 	f.Quantiles = calibrate(mean, sel.errorRows(), opts.Quantiles, in.NonNegative, sel.adapt)
+	if len(sel.models) == 1 && single.Quantile != nil && len(opts.Quantiles) > 0 {
+		f.Quantiles = ownQuantiles(single, opts.Quantiles, sel.adapt)
+	}
 	f.Notes = append(f.Notes, sel.notes...)
 	if removed > 0 {
 		f.Notes = append(f.Notes, fmt.Sprintf("%d outlier(s) ignored in fitting", removed))
