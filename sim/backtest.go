@@ -81,6 +81,12 @@ type Setup struct {
 	// it, see SweepCurve). NoSweep skips the curve.
 	Sweep   []float64
 	NoSweep bool
+	// NoStandDown keeps the predictive floors whether or not they pay. By
+	// default the predictive strategy judges its floors every day on its
+	// last 14 days, as the daemon does, and stands down where they do not
+	// beat a cooler HPA at equal cost (see StandDown). Not with a perfect
+	// forecast, which is a bound.
+	NoStandDown bool
 }
 
 // Report is a backtest's outcome.
@@ -100,6 +106,9 @@ type Report struct {
 	// in Results order (the oracle's is left zero).
 	Curve     CostCurve
 	EqualCost []EqualCost
+	// StandDown is the predictive strategy's judge of its own floors, as
+	// it ended (nil with Setup.NoStandDown).
+	StandDown *StandDown
 }
 
 // Result returns the named strategy's result.
@@ -192,6 +201,13 @@ func Backtest(ctx context.Context, trace forecast.Series, setup Setup) (*Report,
 	}
 	schedF, predF := NewFloors("schedule", sched), NewFloors("predictive", pred)
 	schedF.Hold, predF.Hold = cfg.LeadTime()+window, cfg.LeadTime()+window
+	if !setup.NoStandDown && !setup.PerfectForecast {
+		c := cfg
+		if setup.PredictiveHPATarget > 0 {
+			c.TargetUtilization = setup.PredictiveHPATarget
+		}
+		predF.StandDown = &StandDown{Cluster: c}
+	}
 	if setup.Policy != nil {
 		// The engine applies the policy's own limits and grace: the
 		// strategy passes its floors through unchanged.
@@ -212,6 +228,7 @@ func Backtest(ctx context.Context, trace forecast.Series, setup Setup) (*Report,
 	strategies := []Strategy{Reactive{}, schedF, predF}
 
 	rep := &Report{Demand: demand, Capacity: cfg.Capacity, Config: cfg, Location: setup.Location, Results: make([]Result, len(StrategyNames))}
+	rep.StandDown = predF.StandDown
 	errs := make([]error, len(StrategyNames))
 	var wg sync.WaitGroup
 	for i, s := range strategies {

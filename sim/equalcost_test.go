@@ -124,3 +124,100 @@ func TestSweepCurveWidensToPlaceAStrategy(t *testing.T) {
 		t.Errorf("placed %+v: unserved at equal cost should be interpolated", e)
 	}
 }
+
+// dailyJump is 1-minute demand: 40 at night, ten times that from 09:00 to
+// 12:00, every day.
+func dailyJump(days int) forecast.Series {
+	start := time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC)
+	vals := make([]float64, days*1440)
+	for i := range vals {
+		vals[i] = 40
+		if h := (i % 1440) / 60; h >= 9 && h < 12 {
+			vals[i] = 400
+		}
+	}
+	return forecast.Series{Start: start, Step: Minute, Values: vals}
+}
+
+// Floors raised ahead of a daily jump serve what a cooler HPA at the same
+// cost does not: the comparison says they pay, and what they saved and
+// paid is the difference of the two replays.
+func TestCompareFloorsThatPay(t *testing.T) {
+	demand := dailyJump(5)
+	cfg := DefaultConfig(20) // 20 pods at the jump's 400
+	floors := make([]int32, demand.Len())
+	for i := range floors {
+		// 29 pods (400 at 70%) from ten minutes before the jump to its end.
+		if m := i % 1440; m >= 9*60-10 && m < 12*60 {
+			floors[i] = 29
+		}
+	}
+	im, err := Compare(context.Background(), cfg, demand, floors)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if im.Reactive.UnservedFraction < 1e-3 || im.Predictive.UnservedFraction > 1e-4 {
+		t.Fatalf("reactive leaves %.5f, floors %.5f: want some, nearly none", im.Reactive.UnservedFraction, im.Predictive.UnservedFraction)
+	}
+	if got, want := im.UnservedSaved(), im.Reactive.UnservedFraction-im.Predictive.UnservedFraction; got != want {
+		t.Errorf("UnservedSaved %v, want %v", got, want)
+	}
+	if im.ReplicaHoursPaid() <= 0 {
+		t.Errorf("floors paid %v replica-hours: want more than none", im.ReplicaHoursPaid())
+	}
+	if pays, why := im.Pays(0.2); !pays {
+		t.Errorf("floors ahead of the jump do not pay: %s (equal cost %+v)", why, im.EqualCost)
+	}
+	if g := im.GainPerCost(); !(g > 1) {
+		t.Errorf("gain per cost %v: the floors saved nearly all unserved demand for a fraction more pods", g)
+	}
+}
+
+// Floors raised at the wrong hour cost pods and serve nothing: they do not
+// pay, and a predictive strategy judging itself stands them down.
+func TestStandDownDropsFloorsThatDoNotPay(t *testing.T) {
+	demand := dailyJump(6)
+	cfg := DefaultConfig(20)
+	wrong := func(now time.Time) int32 {
+		if h := now.Hour(); h >= 18 && h < 21 { // evenings: nothing happens then
+			return 29
+		}
+		return 0
+	}
+	floors := make([]int32, demand.Len())
+	for i := range floors {
+		floors[i] = wrong(demand.Time(i))
+	}
+	im, err := Compare(context.Background(), cfg, demand, floors)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pays, why := im.Pays(0.2); pays {
+		t.Fatalf("evening floors pay: %s", why)
+	}
+	f := NewFloors("predictive", planFunc(func(now time.Time, _ forecast.Series) (int32, error) { return wrong(now), nil }))
+	f.StandDown = &StandDown{Cluster: cfg}
+	r, err := Run(context.Background(), cfg, demand, f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	down, why, last, n := f.StandDown.Status()
+	if n < 2 || !down || last == nil {
+		t.Fatalf("after %d judgements: stood down %v (%s)", n, down, why)
+	}
+	// Stood down from the first judgement (day 3), the floors add nothing
+	// on the last days: the strategy costs what reactive costs there.
+	cfg.EvalFrom = demand.Start.Add(4 * 24 * time.Hour)
+	re, _ := Run(context.Background(), cfg, demand, Reactive{})
+	f2 := NewFloors("predictive", planFunc(func(now time.Time, _ forecast.Series) (int32, error) { return wrong(now), nil }))
+	f2.StandDown = &StandDown{Cluster: DefaultConfig(20)}
+	pr, _ := Run(context.Background(), cfg, demand, f2)
+	if math.Abs(pr.ReplicaHours-re.ReplicaHours) > 1e-6*re.ReplicaHours {
+		t.Errorf("stood down, predictive spends %.2f replica-hours against reactive's %.2f", pr.ReplicaHours, re.ReplicaHours)
+	}
+	_ = r
+}
+
+type planFunc func(now time.Time, observed forecast.Series) (int32, error)
+
+func (p planFunc) Plan(now time.Time, observed forecast.Series) (int32, error) { return p(now, observed) }

@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"time"
@@ -39,6 +40,10 @@ type Floors struct {
 	DownPeriod  time.Duration
 	// Grace is how long the last good floor is held when planning fails.
 	Grace time.Duration
+	// StandDown, when set, judges the floors against a cooler HPA at
+	// equal cost on their own history and drops them where they do not
+	// pay (see StandDown).
+	StandDown *StandDown
 
 	floor    int32
 	lastDown time.Time
@@ -79,6 +84,9 @@ func (f *Floors) Floor(now time.Time, observed forecast.Series) (int32, error) {
 		step := max(1, int32(float64(f.floor)*f.DownPercent/100))
 		f.floor = max(want, f.floor-step)
 		f.lastDown = now
+	}
+	if f.StandDown != nil {
+		return f.StandDown.apply(context.Background(), now, observed, f.floor), nil
 	}
 	return f.floor, nil
 }

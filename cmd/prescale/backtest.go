@@ -80,6 +80,20 @@ type strategyJSON struct {
 	// EqualCost is the strategy on reactive's cost–unserved curve (not for
 	// the oracle, nor with --sweep none).
 	EqualCost *equalCostJSON `json:"equal_cost,omitempty"`
+	// StandDown is the predictive floors' judgement of themselves (only
+	// predictive, not with --no-stand-down).
+	StandDown *standDownJSON `json:"stand_down,omitempty"`
+}
+
+// standDownJSON: the predictive strategy judges its floors every day on
+// its last 14 days against a cooler HPA at equal cost.
+type standDownJSON struct {
+	Judgements int `json:"judgements"`
+	// StoodDownFraction is the share of plan decisions made stood down.
+	StoodDownFraction float64 `json:"stood_down_fraction"`
+	// StoodDown and Why are the last judgement.
+	StoodDown bool   `json:"stood_down"`
+	Why       string `json:"why,omitempty"`
 }
 
 func newEqualCostJSON(r sim.Result, e sim.EqualCost) *equalCostJSON {
@@ -125,6 +139,7 @@ func runBacktest(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	history := fs.Duration("history", 28*24*time.Hour, "most recent history each predictive refit fits")
 	warmup := fs.Duration("warmup", 48*time.Hour, "initial span simulated but not counted (at most a third of the trace)")
 	sweepFlag := fs.String("sweep", "", "HPA targets to run reactive at for its cost–unserved curve, comma-separated in (0,1], or none (default 0.40..0.90 by 0.05, widened to 0.10..1 when a strategy lies beyond it)")
+	noStandDown := fs.Bool("no-stand-down", false, "keep the predictive floors whether or not they pay (by default they are judged every day on their last 14 days against a cooler HPA at equal cost, and stand down where they do not beat it by 20%)")
 	perfect := fs.Bool("perfect-forecast", false, "plan the predictive floors from the trace's own future: a bound on what a better forecast could gain, not a strategy (not with --policy)")
 	if code, done := parseFlags(fs, args, stdout); done {
 		return code
@@ -191,7 +206,7 @@ func runBacktest(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	rep, err := sim.Backtest(ctx, s, sim.Setup{
 		Config: cfg, PeakReplicas: *peak, Policy: engine, Target: *targetName, Warmup: *warmup, Location: loc,
 		Quantile: *quantile, FloorUtilization: *floorUtil, PredictiveHPATarget: *predTarget, Window: *window, Refit: *refit, History: *history,
-		PerfectForecast: *perfect, Sweep: sweep, NoSweep: noSweep,
+		PerfectForecast: *perfect, Sweep: sweep, NoSweep: noSweep, NoStandDown: *noStandDown,
 	})
 	if err != nil {
 		fmt.Fprintf(stderr, "prescale backtest: %s: %v\n", *input, err)
@@ -221,6 +236,10 @@ func runBacktest(ctx context.Context, args []string, stdout, stderr io.Writer) i
 			}
 			if rep.Curve != nil && r.Strategy != "oracle" {
 				j.EqualCost = newEqualCostJSON(r, rep.EqualCost[i])
+			}
+			if r.Strategy == "predictive" && rep.StandDown != nil {
+				down, why, _, n := rep.StandDown.Status()
+				j.StandDown = &standDownJSON{Judgements: n, StoodDown: down, Why: why, StoodDownFraction: standDownFraction(rep)}
 			}
 			out.Strategies[r.Strategy] = j
 		}
@@ -256,6 +275,19 @@ func printBacktest(w io.Writer, input string, rep *sim.Report) {
 	tw.Flush()
 	if rep.Curve != nil {
 		printEqualCost(w, rep)
+	}
+	if sd := rep.StandDown; sd != nil {
+		down, why, _, n := sd.Status()
+		state := "standing"
+		if down {
+			state = "stood down"
+		}
+		if n == 0 {
+			fmt.Fprintln(w, "predictive: floors never judged (under 3 days of their own history)")
+		} else {
+			fmt.Fprintf(w, "predictive: floors judged %d times against a cooler HPA at equal cost, stood down for %.0f%% of decisions; at the end %s: %s\n",
+				n, 100*standDownFraction(rep), state, why)
+		}
 	}
 	for _, r := range rep.Results {
 		if r.FloorErrors > 0 {
@@ -338,4 +370,14 @@ func printEqualCost(w io.Writer, rep *sim.Report) {
 	if anyBound {
 		fmt.Fprintln(w, "* beyond the sweep: reactive would need an HPA target outside 0.10..1, so the value is the sweep's endpoint (a bound)")
 	}
+}
+
+// standDownFraction is the share of the predictive strategy's plan
+// decisions made while its floors stood down.
+func standDownFraction(rep *sim.Report) float64 {
+	if rep.StandDown == nil || rep.Demand.Len() == 0 {
+		return 0
+	}
+	decisions := float64(rep.Demand.Len()) * float64(time.Minute) / float64(rep.Config.PlanInterval)
+	return float64(rep.StandDown.DownMinutes()) / decisions
 }

@@ -1,0 +1,144 @@
+package sim
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/prescale/prescale/forecast"
+)
+
+// A target's floors must earn their cost. Impact is the equal-cost
+// comparison run on the target's own recent history: its demand replayed
+// under the HPA alone and under the HPA with the floors that were planned,
+// and the latter placed on reactive's cost–unserved curve. It is both the
+// impact report (availability gained, cost paid, as AWS ranks predictive
+// policies) and the test of the stand-down: where floors do not beat a
+// cooler HPA by a margin, the target's forecast floors stand down.
+
+// CompareSweep is the coarse sweep of HPA targets a comparison draws
+// reactive's curve over (widened as SweepCurve does): a target's
+// comparison must cost little beside its refits.
+var CompareSweep = []float64{0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9}
+
+// CompareSync is the HPA sync period of a comparison: a minute rather than
+// 15 s, on both sides alike, so that a 14-day comparison costs a few
+// milliseconds.
+const CompareSync = time.Minute
+
+// Impact is what a target's floors did over a span of its history.
+type Impact struct {
+	// From and To bound the span compared (demand minutes evaluated).
+	From, To time.Time
+	// Reactive is the HPA alone at the owner's target; Predictive the HPA
+	// with the floors.
+	Reactive, Predictive Result
+	// EqualCost places Predictive on reactive's curve.
+	EqualCost EqualCost
+}
+
+// UnservedSaved is the share of demand the floors served that the HPA
+// alone left unserved (negative when they served less).
+func (im Impact) UnservedSaved() float64 {
+	return im.Reactive.UnservedFraction - im.Predictive.UnservedFraction
+}
+
+// ReplicaHoursPaid is the floors' extra replica-hours over the HPA alone.
+func (im Impact) ReplicaHoursPaid() float64 {
+	return im.Predictive.ReplicaHours - im.Reactive.ReplicaHours
+}
+
+// GainPerCost is availability gained per unit of cost: the share of
+// reactive's unserved demand the floors saved, over the share of
+// reactive's replica-hours they added. +Inf when they saved demand at no
+// extra cost; NaN when there was nothing to save and nothing paid.
+func (im Impact) GainPerCost() float64 {
+	var gain, cost float64
+	if im.Reactive.UnservedFraction > 0 {
+		gain = im.UnservedSaved() / im.Reactive.UnservedFraction
+	}
+	if im.Reactive.ReplicaHours > 0 {
+		cost = im.ReplicaHoursPaid() / im.Reactive.ReplicaHours
+	}
+	switch {
+	case cost <= 0 && gain > 0:
+		return math.Inf(1)
+	case cost <= 0:
+		return math.NaN()
+	}
+	return gain / cost
+}
+
+// UnservedEpsilon is the unserved fraction below which a comparison counts
+// demand as served (0.001% of it), so that two strategies that both leave
+// nothing measurable compare equal.
+const UnservedEpsilon = 1e-5
+
+// Pays reports whether the floors beat running the HPA cooler: at equal
+// replica-hours they leave at most (1 - margin) of what reactive leaves
+// unserved (within UnservedEpsilon), and says why in a line.
+func (im Impact) Pays(margin float64) (bool, string) {
+	eq := im.EqualCost.ReactiveUnserved
+	p := im.Predictive.UnservedFraction
+	bound := ""
+	if im.EqualCost.UnservedPosition == Beyond {
+		bound = " (a bound: beyond the sweep)"
+	}
+	if p <= (1-margin)*eq+UnservedEpsilon {
+		return true, fmt.Sprintf("floors leave %.3g%% unserved against %.3g%% for the HPA alone run cooler at equal replica-hours%s (%.4g replica-h)",
+			100*p, 100*eq, bound, im.Predictive.ReplicaHours)
+	}
+	return false, fmt.Sprintf("floors leave %.3g%% unserved, not %.0f%% under the %.3g%% the HPA alone leaves run cooler at equal replica-hours%s (%.4g replica-h)",
+		100*p, 100*margin, 100*eq, bound, im.Predictive.ReplicaHours)
+}
+
+// floorsAt is a Strategy asserting the floor of the minute of now.
+type floorsAt struct {
+	start  time.Time
+	floors []int32
+}
+
+func (floorsAt) Name() string { return "predictive" }
+
+func (f floorsAt) Floor(now time.Time, _ forecast.Series) (int32, error) {
+	m := int(now.Sub(f.start) / time.Minute)
+	if m < 0 || m >= len(f.floors) {
+		return 0, nil
+	}
+	return f.floors[m], nil
+}
+
+// Compare replays demand (a 1-minute series, see Resample) under the HPA
+// alone and under the HPA with floors (floors[m] is the floor held in
+// minute m of demand; 0 none), on cfg with its sync period set to
+// CompareSync, counting from cfg.EvalFrom, and places the second on
+// reactive's curve over CompareSweep.
+func Compare(ctx context.Context, cfg Config, demand forecast.Series, floors []int32) (Impact, error) {
+	if len(floors) != demand.Len() {
+		return Impact{}, fmt.Errorf("compare: %d floors for %d minutes of demand", len(floors), demand.Len())
+	}
+	cfg.SyncPeriod = CompareSync
+	cfg.PlanInterval = max(cfg.PlanInterval, CompareSync)
+	cfg.Record = false
+	if err := cfg.validate(); err != nil {
+		return Impact{}, fmt.Errorf("compare: %w", err)
+	}
+	re, err := Run(ctx, cfg, demand, Reactive{})
+	if err != nil {
+		return Impact{}, fmt.Errorf("compare: %w", err)
+	}
+	pr, err := Run(ctx, cfg, demand, floorsAt{start: demand.Start, floors: floors})
+	if err != nil {
+		return Impact{}, fmt.Errorf("compare: %w", err)
+	}
+	curve, err := SweepCurve(ctx, cfg, demand, CompareSweep, []Result{pr})
+	if err != nil {
+		return Impact{}, fmt.Errorf("compare: %w", err)
+	}
+	from := demand.Start
+	if !cfg.EvalFrom.IsZero() {
+		from = cfg.EvalFrom
+	}
+	return Impact{From: from, To: demand.Time(demand.Len()), Reactive: re, Predictive: pr, EqualCost: curve.Place(pr)}, nil
+}
