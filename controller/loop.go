@@ -166,6 +166,9 @@ type Loop struct {
 	// cluster (ManagedLister) at the first acting tick.
 	seeded bool
 	fits   map[fitKey]*fitted
+	// ledgers hold each target's recorded forecast floors and the
+	// judgement of whether they pay, by policy/target (see impact.go).
+	ledgers map[string]*floorLedger
 	// usageAt is when each target's pod usage was last read, by
 	// policy/target.
 	usageAt map[string]time.Time
@@ -204,7 +207,7 @@ func New(cfg Config, policies func() []*config.Policy, hist *metrics.History, ac
 		logger = slog.New(slog.DiscardHandler)
 	}
 	return &Loop{cfg: cfg.withDefaults(), policies: policies, hist: hist, act: act, exp: exp, log: logger,
-		engines: map[*config.Policy]*policy.Engine{}, states: map[string]policy.State{}, fits: map[fitKey]*fitted{},
+		engines: map[*config.Policy]*policy.Engine{}, states: map[string]policy.State{}, fits: map[fitKey]*fitted{}, ledgers: map[string]*floorLedger{},
 		managed: map[string]hpaRef{}, promoted: map[string]string{}, usageAt: map[string]time.Time{}}
 }
 
@@ -274,6 +277,7 @@ func (l *Loop) tickPolicy(ctx context.Context, p *config.Policy, now time.Time) 
 	}
 	in := l.inputs(ctx, p, now)
 	in.Promoted = l.promotions(p)
+	in.StoodDown = l.standDowns(ctx, p, now)
 	cur, err := l.act.Current(ctx, p)
 	if err != nil {
 		// The engine falls back to the policy's owner values for what it
@@ -284,6 +288,7 @@ func (l *Loop) tickPolicy(ctx context.Context, p *config.Policy, now time.Time) 
 	key := p.File + "#" + p.Metadata.Name
 	plan, next := eng.Plan(now, l.states[key], in)
 	l.states[key] = next
+	l.recordFloors(p, next, now)
 	var acts []Actuation
 	if l.cfg.Report != nil {
 		defer func() { l.report(ctx, p, eng, now, plan, next, in, acts) }()

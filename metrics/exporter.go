@@ -75,6 +75,14 @@ type Exporter struct {
 	// Promoted is 1 for a shadow target that met its hpa.promote bar and
 	// is applied as active.
 	Promoted *prometheus.GaugeVec
+	// StoodDown is 1 for a target whose forecast floors do not pay and
+	// stand down; ImpactUnservedSaved, ImpactReplicaHoursPaid and
+	// ImpactEqualCostRatio are its impact report over a window ("7d",
+	// "14d") of its own history.
+	StoodDown              *prometheus.GaugeVec
+	ImpactUnservedSaved    *prometheus.GaugeVec
+	ImpactReplicaHoursPaid *prometheus.GaugeVec
+	ImpactEqualCostRatio   *prometheus.GaugeVec
 	// Model is 1 for the model currently selected for a target's signal.
 	Model *prometheus.GaugeVec
 	// SourceErrors counts failed fetches by kind.
@@ -137,6 +145,10 @@ func NewExporter(version string, logger *slog.Logger) *Exporter {
 	e.ForecastMASE = g("forecast_mase", "Rolling mean absolute scaled error of the demand forecast (below 1 beats the seasonal naive).", "target", "signal")
 	e.ForecastCoverage = g("forecast_coverage", "Rolling share of a signal's samples at or under the forecast's provisioning quantile.", "target", "signal")
 	e.Promoted = g("promoted", "1 for a shadow target whose forecasts met its promotion bar: its plan is applied.", "target")
+	e.StoodDown = g("stood_down", "1 for a target whose forecast floors did not beat the HPA alone run cooler at equal cost on its own history: no forecast floors, rules and owner values still apply.", "target")
+	e.ImpactUnservedSaved = g("impact_unserved_saved_fraction", "Share of demand the forecast floors served that the HPA alone at the owner's target left unserved, over a window of the target's own history.", "target", "window")
+	e.ImpactReplicaHoursPaid = g("impact_replica_hours_paid", "Replica-hours the forecast floors added over the HPA alone at the owner's target, over a window of the target's own history.", "target", "window")
+	e.ImpactEqualCostRatio = g("impact_equal_cost_unserved_ratio", "Unserved demand with the forecast floors over what the HPA alone run cooler leaves at equal replica-hours (below 1: the floors pay).", "target", "window")
 	e.Model = g("model_info", "1 for the forecasting model selected for a signal.", "target", "signal", "model")
 	e.SourceErrors = c("source_errors_total", "Failed or suspect fetches of a signal, by kind.", "target", "signal", "kind")
 	e.SourceAgeSeconds = g("source_age_seconds", "Age of the newest sample of a signal.", "target", "signal")

@@ -250,6 +250,10 @@ func (e *Engine) planTarget(at time.Time, t *config.Target, next *State, in Inpu
 		tp.floorWhy.add("%s: schedule rules and the owner's minReplicas only", why)
 	}
 	next.Targets[t.Name] = st
+	if why, down := in.StoodDown[t.Name]; down && floor > 0 {
+		tp.floorWhy.add("forecast floor %d stood down, it does not pay: %s", floor, why)
+		floor = 0
+	}
 	tp.floor = floor
 	tp.ceiling = t.HPA.MaxReplicas
 	tp.ceilWhy.add("owner's maxReplicas %d", t.HPA.MaxReplicas)

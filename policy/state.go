@@ -24,6 +24,12 @@ type Inputs struct {
 	// The daemon decides this from its own scoring (it is not the
 	// engine's to judge), so a plan stays a pure function of its inputs.
 	Promoted map[string]string
+	// StoodDown names the targets whose forecast floors do not pay (they
+	// did not beat the HPA alone run cooler at equal cost on the target's
+	// own history), each with why: their plans carry no forecast floor,
+	// while rules and the owner's values still apply. The daemon judges
+	// this, as it judges promotion.
+	StoodDown map[string]string
 }
 
 // Current is the live state of the managed resources.

@@ -1,0 +1,239 @@
+package controller
+
+import (
+	"context"
+	"hash/fnv"
+	"math"
+	"time"
+
+	"github.com/prescale/prescale/config"
+	"github.com/prescale/prescale/forecast"
+	"github.com/prescale/prescale/metrics"
+	"github.com/prescale/prescale/policy"
+	"github.com/prescale/prescale/sim"
+)
+
+// A target's forecast floors must earn their cost. The daemon records the
+// forecast floor each plan computes (before any stand-down), and once a
+// day per target replays the target's own demand history (the 14 days it
+// keeps) under the HPA alone and under the HPA with those floors
+// (sim.Compare): what the floors saved and paid over the last 7 and 14
+// days is the target's impact report, and where they do not beat running
+// the HPA cooler at equal cost by StandDownMargin, the target stands down:
+// no forecast floors, while rules and the owner's values still apply.
+
+// Ledger settings.
+const (
+	// ledgerStep is the resolution of the recorded floors: the highest
+	// floor planned in each 5 minutes.
+	ledgerStep = 5 * time.Minute
+	// ledgerSpan is how far back floors are kept: the history kept.
+	ledgerSpan = 14 * 24 * time.Hour
+	// judgeEvery is how often a target's floors are judged, at a point of
+	// the day fixed per target so that judgements spread out.
+	judgeEvery = 24 * time.Hour
+	// minJudged is the least history judged: before it the floors stand.
+	minJudged = 3 * 24 * time.Hour
+	// StandDownMargin is by how much floors must beat the HPA alone run
+	// cooler at equal replica-hours: a fifth less unserved demand.
+	StandDownMargin = 0.2
+)
+
+// floorLedger is one target's recorded forecast floors.
+type floorLedger struct {
+	first  time.Time // of floors[0], on the ledgerStep grid
+	floors []uint16
+	// judged is when the floors were last judged; down and why the
+	// outcome; impact7 and impact14 the reports.
+	judged            time.Time
+	down              bool
+	why               string
+	impact7, impact14 *sim.Impact
+}
+
+// record keeps floor as planned at now.
+func (lg *floorLedger) record(now time.Time, floor int) {
+	slot := now.Truncate(ledgerStep)
+	if lg.first.IsZero() {
+		lg.first = slot
+	}
+	k := int(slot.Sub(lg.first) / ledgerStep)
+	if k < 0 {
+		return // a clock step back: ignore
+	}
+	for len(lg.floors) <= k {
+		lg.floors = append(lg.floors, 0)
+	}
+	lg.floors[k] = max(lg.floors[k], uint16(min(floor, math.MaxUint16)))
+	if keep := int(ledgerSpan / ledgerStep); len(lg.floors) > keep+keep/4 {
+		drop := len(lg.floors) - keep
+		lg.floors = append(lg.floors[:0:0], lg.floors[drop:]...)
+		lg.first = lg.first.Add(time.Duration(drop) * ledgerStep)
+	}
+}
+
+// perMinute returns the recorded floor of every minute of demand.
+func (lg *floorLedger) perMinute(demand forecast.Series) []int32 {
+	out := make([]int32, demand.Len())
+	for m := range out {
+		k := int(demand.Time(m).Sub(lg.first) / ledgerStep)
+		if k >= 0 && k < len(lg.floors) {
+			out[m] = int32(lg.floors[k])
+		}
+	}
+	return out
+}
+
+// judgeDue reports whether a target's floors are due for judgement at now:
+// a day after the last, or at the target's point of the day the first time.
+func judgeDue(lg *floorLedger, now time.Time, names ...string) bool {
+	if !lg.judged.IsZero() {
+		return now.Sub(lg.judged) >= judgeEvery
+	}
+	if now.Sub(lg.first) < minJudged {
+		return false
+	}
+	h := fnv.New32a()
+	for _, n := range names {
+		h.Write([]byte(n))
+		h.Write([]byte{0})
+	}
+	offset := time.Duration(uint64(judgeEvery) * uint64(h.Sum32()%1440) / 1440)
+	return now.Sub(now.Truncate(judgeEvery)) >= offset
+}
+
+// recordFloors keeps each target's forecast floor of the plan just made.
+func (l *Loop) recordFloors(p *config.Policy, next policy.State, now time.Time) {
+	for i := range p.Spec.Targets {
+		t := &p.Spec.Targets[i]
+		key := p.Metadata.Name + "/" + t.Name
+		lg := l.ledgers[key]
+		if lg == nil {
+			lg = &floorLedger{}
+			l.ledgers[key] = lg
+		}
+		floor := 0
+		if st, ok := next.Targets[t.Name]; ok && st.LastForecast.Equal(now) {
+			floor = st.ForecastFloor
+		}
+		lg.record(now, floor)
+	}
+}
+
+// standDowns judges the targets of p that are due and returns, by target
+// name, why each stood-down target's forecast floors do not pay.
+func (l *Loop) standDowns(ctx context.Context, p *config.Policy, now time.Time) map[string]string {
+	out := map[string]string{}
+	for i := range p.Spec.Targets {
+		t := &p.Spec.Targets[i]
+		key := p.Metadata.Name + "/" + t.Name
+		lg := l.ledgers[key]
+		if lg == nil {
+			continue
+		}
+		if judgeDue(lg, now, p.Metadata.Name, t.Name) {
+			l.judge(ctx, p, t, lg, now)
+		}
+		if lg.down {
+			out[t.Name] = lg.why
+		}
+	}
+	return out
+}
+
+// judge runs the equal-cost comparison on the target's own history.
+func (l *Loop) judge(ctx context.Context, p *config.Policy, t *config.Target, lg *floorLedger, now time.Time) {
+	lg.judged = now
+	var q *metrics.Query
+	for _, sg := range signalsOf(t) {
+		if sg.name == "demand" {
+			q = &metrics.Query{Target: t.Name, Signal: sg.name, Expr: sg.query, Step: sg.step}
+		}
+	}
+	if q == nil {
+		return
+	}
+	series, ok := l.hist.Series(*q)
+	if !ok {
+		return
+	}
+	demand, err := sim.Resample(series, 15*time.Minute)
+	if err != nil {
+		l.log.Debug("floors not judged", "target", t.Name, "err", err)
+		return
+	}
+	// Only the span the ledger covers: before it no floor was planned.
+	if from := int(lg.first.Sub(demand.Start) / time.Minute); from > 0 && from < demand.Len() {
+		demand = demand.Slice(from, demand.Len())
+	}
+	if time.Duration(demand.Len())*time.Minute < minJudged {
+		return
+	}
+	cfg := sim.DefaultConfig(t.Capacity.PerPod)
+	cfg.TargetUtilization = t.Capacity.TargetUtilization
+	cfg.MinReplicas = int32(max(1, t.HPA.MinReplicas))
+	cfg.MaxReplicas = int32(t.HPA.MaxReplicas)
+	floors := lg.perMinute(demand)
+	im14, err := sim.Compare(ctx, cfg, demand, floors)
+	if err != nil {
+		l.log.Warn("floors not judged", "target", t.Name, "err", err)
+		return
+	}
+	lg.impact14 = &im14
+	if n := int(7 * 24 * time.Hour / time.Minute); demand.Len() > n+60 {
+		d7 := demand.Slice(demand.Len()-n, demand.Len())
+		if im7, err := sim.Compare(ctx, cfg, d7, floors[len(floors)-n:]); err == nil {
+			lg.impact7 = &im7
+		}
+	} else {
+		lg.impact7 = &im14
+	}
+	pays, why := im14.Pays(StandDownMargin)
+	if lg.down != !pays {
+		if pays {
+			l.log.Info("forecast floors stand again: they pay", "target", t.Name, "why", why)
+		} else {
+			l.log.Info("forecast floors stand down: they do not pay", "target", t.Name, "why", why)
+		}
+	}
+	lg.down, lg.why = !pays, why
+	l.exportImpact(t.Name, lg)
+}
+
+// exportImpact publishes a target's impact report and stand-down.
+func (l *Loop) exportImpact(target string, lg *floorLedger) {
+	if l.exp == nil {
+		return
+	}
+	down := 0.0
+	if lg.down {
+		down = 1
+	}
+	l.exp.StoodDown.WithLabelValues(target).Set(down)
+	for _, w := range []struct {
+		name string
+		im   *sim.Impact
+	}{{"7d", lg.impact7}, {"14d", lg.impact14}} {
+		if w.im == nil {
+			continue
+		}
+		l.exp.ImpactUnservedSaved.WithLabelValues(target, w.name).Set(w.im.UnservedSaved())
+		l.exp.ImpactReplicaHoursPaid.WithLabelValues(target, w.name).Set(w.im.ReplicaHoursPaid())
+		if eq := w.im.EqualCost.ReactiveUnserved; eq > 0 {
+			l.exp.ImpactEqualCostRatio.WithLabelValues(target, w.name).Set(w.im.Predictive.UnservedFraction / eq)
+		}
+	}
+}
+
+// Impact returns a target's last impact report over 7 and 14 days, and
+// whether its forecast floors stand down and why (nil reports before the
+// first judgement).
+func (l *Loop) Impact(policyName, target string) (impact7, impact14 *sim.Impact, down bool, why string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	lg := l.ledgers[policyName+"/"+target]
+	if lg == nil {
+		return nil, nil, false, ""
+	}
+	return lg.impact7, lg.impact14, lg.down, lg.why
+}

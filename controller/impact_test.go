@@ -1,0 +1,113 @@
+package controller
+
+import (
+	"context"
+	"math"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/prescale/prescale/config"
+)
+
+// ledgerFrom fills a ledger for the 5 days before now with floor(t).
+func ledgerFrom(now time.Time, floor func(t time.Time) int) *floorLedger {
+	lg := &floorLedger{}
+	for t := now.Add(-5 * 24 * time.Hour); t.Before(now); t = t.Add(ledgerStep) {
+		lg.record(t, floor(t))
+	}
+	return lg
+}
+
+func TestFloorLedgerKeepsTheHighestFloorOfEachStepAndTrims(t *testing.T) {
+	lg := &floorLedger{}
+	t0 := time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC)
+	lg.record(t0, 3)
+	lg.record(t0.Add(2*time.Minute), 7)
+	lg.record(t0.Add(4*time.Minute), 5)
+	lg.record(t0.Add(5*time.Minute), 1)
+	if lg.floors[0] != 7 || lg.floors[1] != 1 {
+		t.Fatalf("floors %v: want the highest of each 5 minutes, 7 then 1", lg.floors[:2])
+	}
+	for t1 := t0; t1.Before(t0.Add(20 * 24 * time.Hour)); t1 = t1.Add(ledgerStep) {
+		lg.record(t1, 2)
+	}
+	if span := time.Duration(len(lg.floors)) * ledgerStep; span > ledgerSpan*5/4 {
+		t.Errorf("ledger holds %v of floors, want at most %v", span, ledgerSpan*5/4)
+	}
+}
+
+// The daemon judges each target's recorded floors on its own history: floors
+// raised at hours when nothing happens do not pay, stand down (the plan
+// keeps the owner's floor and says why, the metric says so), and floors
+// that carry the demand one lead time ahead pay and stand.
+func TestDaemonStandsDownFloorsThatDoNotPay(t *testing.T) {
+	h := newHarness(t, testPolicy)
+	h.tick(t) // backfills the history
+	p := h.loop.policies()[0]
+	demandAt := func(t time.Time) float64 {
+		i := int(t.Sub(h.tr.Start) / h.tr.Step)
+		if i < 0 || i >= h.tr.Len() {
+			return 0
+		}
+		return h.tr.Values[i]
+	}
+	// Pays: the pods the demand of the next 20 minutes needs at 70%.
+	good := func(t time.Time) int {
+		peak := 0.0
+		for m := 5; m <= 20; m += 5 {
+			peak = math.Max(peak, demandAt(t.Add(time.Duration(m)*time.Minute)))
+		}
+		return int(math.Ceil(peak / (20 * 0.7)))
+	}
+	// Does not pay: floors the HPA always holds anyway buy nothing (as on
+	// news-driven load, where the forecast is the recent level).
+	bad := func(time.Time) int { return 2 }
+
+	for _, tc := range []struct {
+		name  string
+		floor func(time.Time) int
+		down  bool
+	}{{"floors that buy nothing", bad, true}, {"floors ahead of demand", good, false}} {
+		lg := ledgerFrom(h.now, tc.floor)
+		lg.judged = h.now.Add(-25 * time.Hour) // due
+		h.loop.ledgers["web/web"] = lg
+		got := h.loop.standDowns(context.Background(), p, h.now)
+		_, down := got["web"]
+		if down != tc.down {
+			t.Fatalf("%s: stood down %v (%q), want %v; impact %+v", tc.name, down, got["web"], tc.down, lg.impact14)
+		}
+		want := 0.0
+		if tc.down {
+			want = 1
+		}
+		if v := testutil.ToFloat64(h.exp.StoodDown.WithLabelValues("web")); v != want {
+			t.Errorf("%s: prescale_stood_down %v, want %v", tc.name, v, want)
+		}
+		i7, i14, _, _ := h.loop.Impact("web", "web")
+		if i7 == nil || i14 == nil || i14.To.Sub(i14.From) < 4*24*time.Hour || i7.To.Sub(i7.From) > 7*24*time.Hour+time.Minute {
+			t.Fatalf("%s: impact reports %+v, %+v", tc.name, i7, i14)
+		}
+		if v := testutil.ToFloat64(h.exp.ImpactReplicaHoursPaid.WithLabelValues("web", "14d")); v != i14.ReplicaHoursPaid() || (v <= 0) != tc.down {
+			t.Errorf("%s: replica-hours paid exported %v, report %v", tc.name, v, i14.ReplicaHoursPaid())
+		}
+		if !tc.down && !(i14.UnservedSaved() > 0) {
+			t.Errorf("%s: saved %v of demand, want some", tc.name, i14.UnservedSaved())
+		}
+		// The plan made now: a stood-down target keeps its owner's floor
+		// and says why.
+		lg.judged = h.now
+		plan := h.tick(t)
+		r := floorOf(t, plan, "web")
+		said := strings.Contains(strings.Join(r.Reasons, "; "), "stood down")
+		if said != tc.down {
+			t.Errorf("%s: reasons %q", tc.name, r.Reasons)
+		}
+		if tc.down && r.Desired.(int) > 2 && !strings.Contains(strings.Join(r.Reasons, "; "), "scale-down") {
+			t.Errorf("%s: stood down, the floor is %v: want the owner's 2 (or on its way down)", tc.name, r.Desired)
+		}
+	}
+	_ = config.Policy{}
+}
