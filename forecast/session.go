@@ -18,22 +18,22 @@ import (
 // literature does (Białkowski, Darolles & Le Fol 2008; Chen, Feng &
 // Palomar 2016), as
 //
-//	log(v + c) = level(session) + shape(slot) + dynamic(t) + noise(slot)
+//		log(v + c) = level(session) + shape(slot) + dynamic(t) + noise(slot)
 //
-//   - shape is the session's intraday shape in local time: per daily slot,
-//     a recency-weighted mean over the last Sessions sessions of the log
-//     load less that session's level;
-//   - level is the session's level. Between sessions it follows an
-//     exponentially weighted average of past sessions' levels (its weight
-//     chosen by one-step error), so the open is known ahead and its level
-//     follows from the previous sessions. Inside a session it is updated,
-//     as a Kalman filter would, from the session's own observations so
-//     far, weighted by how much levels vary between sessions against how
-//     much slots vary within one: a busy morning raises the afternoon;
-//   - dynamic is the recent past at short horizons: the last residual,
-//     decaying as an AR(1) fitted within sessions;
-//   - noise has its own spread per slot (the open errs more than midday),
-//     and the level's uncertainty adds to it.
+//	  - shape is the session's intraday shape in local time: per daily slot,
+//	    a recency-weighted mean over the last Sessions sessions of the log
+//	    load less that session's level;
+//	  - level is the session's level. Between sessions it follows an
+//	    exponentially weighted average of past sessions' levels (its weight
+//	    chosen by one-step error), so the open is known ahead and its level
+//	    follows from the previous sessions. Inside a session it is updated,
+//	    as a Kalman filter would, from the session's own observations so
+//	    far, weighted by how much levels vary between sessions against how
+//	    much slots vary within one: a busy morning raises the afternoon;
+//	  - dynamic is the recent past at short horizons: the last residual,
+//	    decaying as an AR(1) fitted within sessions;
+//	  - noise has its own spread per slot (the open errs more than midday),
+//	    and the level's uncertainty adds to it.
 //
 // Its point forecast is the median of that log-normal distribution (what
 // minimises absolute error), and it supplies its own quantiles

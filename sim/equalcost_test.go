@@ -220,4 +220,6 @@ func TestStandDownDropsFloorsThatDoNotPay(t *testing.T) {
 
 type planFunc func(now time.Time, observed forecast.Series) (int32, error)
 
-func (p planFunc) Plan(now time.Time, observed forecast.Series) (int32, error) { return p(now, observed) }
+func (p planFunc) Plan(now time.Time, observed forecast.Series) (int32, error) {
+	return p(now, observed)
+}
