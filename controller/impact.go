@@ -218,7 +218,7 @@ func (l *Loop) exportImpact(target string, lg *floorLedger) {
 			continue
 		}
 		l.exp.ImpactUnservedSaved.WithLabelValues(target, w.name).Set(w.im.UnservedSaved())
-		l.exp.ImpactReplicaHoursPaid.WithLabelValues(target, w.name).Set(w.im.ReplicaHoursPaid())
+		l.exp.ImpactReplicaHoursPaid.WithLabelValues(target, w.name).Set(3600 * w.im.ReplicaHoursPaid())
 		if eq := w.im.EqualCost.ReactiveUnserved; eq > 0 {
 			l.exp.ImpactEqualCostRatio.WithLabelValues(target, w.name).Set(w.im.Predictive.UnservedFraction / eq)
 		}

@@ -147,7 +147,7 @@ func NewExporter(version string, logger *slog.Logger) *Exporter {
 	e.Promoted = g("promoted", "1 for a shadow target whose forecasts met its promotion bar: its plan is applied.", "target")
 	e.StoodDown = g("stood_down", "1 for a target whose forecast floors did not beat the HPA alone run cooler at equal cost on its own history: no forecast floors, rules and owner values still apply.", "target")
 	e.ImpactUnservedSaved = g("impact_unserved_saved_fraction", "Share of demand the forecast floors served that the HPA alone at the owner's target left unserved, over a window of the target's own history.", "target", "window")
-	e.ImpactReplicaHoursPaid = g("impact_replica_hours_paid", "Replica-hours the forecast floors added over the HPA alone at the owner's target, over a window of the target's own history.", "target", "window")
+	e.ImpactReplicaHoursPaid = g("impact_replica_seconds_paid", "Replica-seconds (pod-seconds) the forecast floors added over the HPA alone at the owner's target, over a window of the target's own history.", "target", "window")
 	e.ImpactEqualCostRatio = g("impact_equal_cost_unserved_ratio", "Unserved demand with the forecast floors over what the HPA alone run cooler leaves at equal replica-hours (below 1: the floors pay).", "target", "window")
 	e.Model = g("model_info", "1 for the forecasting model selected for a signal.", "target", "signal", "model")
 	e.SourceErrors = c("source_errors_total", "Failed or suspect fetches of a signal, by kind.", "target", "signal", "kind")
