@@ -232,7 +232,7 @@ func TestOptions(t *testing.T) {
 	}
 
 	for _, c := range []struct {
-		source    string
+		source     string
 		has, hasnt string
 	}{{"crd", "--scalingpolicies", "--config=/etc/prescale/policy"}, {"files", "--config=/etc/prescale/policy", "--scalingpolicies"}} {
 		h, _ := render(t, "policies.source="+c.source)
