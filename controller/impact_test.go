@@ -8,8 +8,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
-
-	"github.com/prescale/prescale/config"
 )
 
 // ledgerFrom fills a ledger for the 5 days before now with floor(t).
@@ -109,5 +107,4 @@ func TestDaemonStandsDownFloorsThatDoNotPay(t *testing.T) {
 			t.Errorf("%s: stood down, the floor is %v: want the owner's 2 (or on its way down)", tc.name, r.Desired)
 		}
 	}
-	_ = config.Policy{}
 }

@@ -6,6 +6,7 @@ import (
 	"math"
 	"sort"
 
+	"gonum.org/v1/gonum/stat"
 	"gonum.org/v1/gonum/stat/distuv"
 )
 
@@ -225,7 +226,7 @@ func (m Session) fit(in *Input) (*sessionFit, error) {
 	shape := make([]float64, period)
 	wsum := make([]float64, period)
 	for _, d := range full {
-		d.lvl = meanOf(d.y)
+		d.lvl = stat.Mean(d.y, nil)
 	}
 	for range 3 {
 		clear(shape)
@@ -412,12 +413,4 @@ func (sf *sessionFit) predict(in *Input) (mu, v []float64) {
 		}
 	}
 	return mu, v
-}
-
-func meanOf(x []float64) float64 {
-	var s float64
-	for _, v := range x {
-		s += v
-	}
-	return s / float64(len(x))
 }

@@ -197,8 +197,7 @@ func TestStandDownDropsFloorsThatDoNotPay(t *testing.T) {
 	}
 	f := NewFloors("predictive", planFunc(func(now time.Time, _ forecast.Series) (int32, error) { return wrong(now), nil }))
 	f.StandDown = &StandDown{Cluster: cfg}
-	r, err := Run(context.Background(), cfg, demand, f)
-	if err != nil {
+	if _, err := Run(context.Background(), cfg, demand, f); err != nil {
 		t.Fatal(err)
 	}
 	down, why, last, n := f.StandDown.Status()
@@ -215,7 +214,6 @@ func TestStandDownDropsFloorsThatDoNotPay(t *testing.T) {
 	if math.Abs(pr.ReplicaHours-re.ReplicaHours) > 1e-6*re.ReplicaHours {
 		t.Errorf("stood down, predictive spends %.2f replica-hours against reactive's %.2f", pr.ReplicaHours, re.ReplicaHours)
 	}
-	_ = r
 }
 
 type planFunc func(now time.Time, observed forecast.Series) (int32, error)
