@@ -85,6 +85,11 @@ func (v *validator) databaseReplicas(path string, d *Database) {
 	if r.Max > 15 {
 		v.errf(rp+".max", "RDS allows at most 15 read replicas per source, got %d", r.Max)
 	}
+	// prescale names its replicas IDENTIFIER-prescale-N (actuator/aws
+	// ReplicaName); RDS identifiers are at most 63 characters.
+	if name := fmt.Sprintf("%s-prescale-%d", d.Identifier, r.Max); r.Max > 0 && len(name) > 63 {
+		v.errf(rp, "read replica name %s is %d characters, above RDS's 63: shorten the identifier", name, len(name))
+	}
 }
 
 // stepRunbook checks an event step's CPU target and read replica count.

@@ -189,14 +189,14 @@ func (e *Engine) planReplicas(at time.Time, tps []*targetPlan, in Inputs, next *
 		if *d.DryRun {
 			why.add("dry-run: planned only, never applied")
 		}
-		// The RDS read replica actuator is not built yet: the count is
-		// planned, previewed and exported, never applied.
-		why.add("read replicas are planned only: this prescale does not create or remove them yet")
+		if desired > cur {
+			why.add("created as %s-prescale-N, tagged as prescale's", d.Identifier)
+		}
 		st.Replicas = desired
 		next.Tiers[key] = st
 		plan.Resources = append(plan.Resources, Resource{Target: strings.Join(names, ","), Kind: KindDatabase, Name: d.Name,
 			Field: FieldReadReplicas, Current: cur, Desired: desired, Reasons: why,
-			Apply: false})
+			Apply: !*d.DryRun && desired != cur && allUsersActive(tps, KindDatabase, d.Name)})
 	}
 }
 

@@ -36,8 +36,8 @@ func TestRunbookShopBlackFriday(t *testing.T) {
 	if r := resource(t, p, "backend", KindDatabase, FieldInstanceClass); !r.Snapshot {
 		t.Errorf("T-2h: the DB class change takes a snapshot first")
 	}
-	if r := resource(t, p, "backend", KindDatabase, FieldReadReplicas); r.Apply || !hasReason(r, "planned only") {
-		t.Errorf("T-2h: read replicas are planned only (no actuator yet), and say so: %+v", r)
+	if r := resource(t, p, "backend", KindDatabase, FieldReadReplicas); !r.Apply || !hasReason(r, "shop-postgres-prescale-N, tagged as prescale's") {
+		t.Errorf("T-2h: the read replicas are created (dryRun false), named and tagged as prescale's: %+v", r)
 	}
 
 	check(t, "T+12h, the event", tl.to(T.Add(12*time.Hour)),
@@ -79,6 +79,9 @@ func TestRunbookShopBlackFriday(t *testing.T) {
 		want{"backend", KindDatabase, FieldReadReplicas, 0, "only replicas prescale created are removed"})
 	if r := resource(t, p, "backend", KindDatabase, FieldInstanceClass); !r.Apply || !r.Snapshot {
 		t.Errorf("the way back takes a snapshot and is applied: %+v", r)
+	}
+	if r := resource(t, p, "backend", KindDatabase, FieldReadReplicas); !r.Apply {
+		t.Errorf("the replicas are removed in the window: %+v", r)
 	}
 	// T+4d (after Cyber Monday): back to the owner's values.
 	check(t, "T+4d+3h", tl.to(T.Add(4*day+3*time.Hour)), floorOf("backend", 3), floorOf("frontend", 2), ceilOf("backend", 20))

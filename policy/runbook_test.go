@@ -72,9 +72,7 @@ func (tl *timeline) step() {
 		}
 	}
 	// What the daemon applied is what it reads back next tick.
-	// Read replicas are planned only (no actuator yet): carried as if
-	// created, to check the plan's later steps.
-	tl.cur.Carry(p, func(r Resource) bool { return r.Apply || r.Field == FieldReadReplicas })
+	tl.cur.Carry(p, func(r Resource) bool { return r.Apply })
 	if tl.every != nil {
 		tl.every(p)
 	}

@@ -21,6 +21,10 @@
 //     inside a change window (or when a rule allows it outside), so a
 //     resource with change windows applies immediately; one without waits
 //     for its maintenance window.
+//   - database readReplicas → aws.Replicas: CreateDBInstanceReadReplica of
+//     replicas named IDENTIFIER-prescale-N and tagged as prescale's,
+//     DeleteDBInstance of those only (the engine plans removals after the
+//     hysteresis, inside a change window); dry-run as the database's.
 package live
 
 import (
@@ -68,10 +72,11 @@ type Actuator struct {
 // regional are one region's AWS actuators (they keep per-resource memory,
 // such as the last decrease, so they live as long as the Actuator).
 type regional struct {
-	asg   *awsact.ASG
-	eks   *awsact.EKSNodegroup
-	rds   *awsact.RDS
-	cache *awsact.ElastiCache
+	asg      *awsact.ASG
+	eks      *awsact.EKSNodegroup
+	rds      *awsact.RDS
+	replicas *awsact.Replicas
+	cache    *awsact.ElastiCache
 }
 
 var _ controller.Actuator = (*Actuator)(nil)
@@ -156,10 +161,11 @@ func (a *Actuator) region(ctx context.Context, region string) (*regional, error)
 	}
 	c := awsact.NewClients(cfg)
 	r := &regional{
-		asg:   &awsact.ASG{Client: c.AutoScaling, Recorder: a.rec},
-		eks:   &awsact.EKSNodegroup{Client: c.EKS, Recorder: a.rec},
-		rds:   &awsact.RDS{Client: c.RDS, Recorder: a.rec},
-		cache: &awsact.ElastiCache{Client: c.ElastiCache, Recorder: a.rec},
+		asg:      &awsact.ASG{Client: c.AutoScaling, Recorder: a.rec},
+		eks:      &awsact.EKSNodegroup{Client: c.EKS, Recorder: a.rec},
+		rds:      &awsact.RDS{Client: c.RDS, Recorder: a.rec},
+		replicas: &awsact.Replicas{Client: c.RDS, Recorder: a.rec, Manager: a.manager()},
+		cache:    &awsact.ElastiCache{Client: c.ElastiCache, Recorder: a.rec},
 	}
 	a.regions[region] = r
 	return r, nil
@@ -224,6 +230,13 @@ func (a *Actuator) Current(ctx context.Context, p *config.Policy) (policy.Curren
 			errs = append(errs, fmt.Errorf("database %s: %w", d.Name, err))
 		} else if found {
 			cur.Databases[d.Name] = c
+			if d.ReadReplicas != nil {
+				if n, found, err := r.replicas.Count(ctx, d.Identifier); err != nil {
+					errs = append(errs, fmt.Errorf("database %s: read replicas: %w", d.Name, err))
+				} else if found {
+					cur.ReadReplicas = setInt(cur.ReadReplicas, d.Name, n)
+				}
+			}
 		}
 	}
 	for _, d := range p.Spec.Caches {
@@ -511,7 +524,37 @@ func setInt(m map[string]int, k string, v int) map[string]int {
 	return m
 }
 
-func (a *Actuator) applyReplicas(_ context.Context, _ *config.Policy, r policy.Resource) (actuator.Change, error) {
-	// The engine never asks (Apply false): read replicas are planned only.
-	return actuator.Change{}, fmt.Errorf("database %s: read replicas are planned only; this prescale does not create or remove them", r.Name)
+func (a *Actuator) applyReplicas(ctx context.Context, p *config.Policy, r policy.Resource) (actuator.Change, error) {
+	var d *config.Database
+	for i := range p.Spec.Databases {
+		if p.Spec.Databases[i].Name == r.Name {
+			d = &p.Spec.Databases[i]
+		}
+	}
+	if d == nil || d.ReadReplicas == nil {
+		return actuator.Change{}, fmt.Errorf("database %s: no readReplicas in policy %s", r.Name, p.Metadata.Name)
+	}
+	n, ok := r.Desired.(int)
+	if !ok {
+		return actuator.Change{}, fmt.Errorf("database %s: desired read replicas %v is not an int", r.Name, r.Desired)
+	}
+	reg, err := a.region(ctx, d.Region)
+	if err != nil {
+		return actuator.Change{}, fmt.Errorf("database %s: %w", r.Name, err)
+	}
+	mode := actuator.Active
+	if d.DryRun == nil || *d.DryRun {
+		mode = actuator.DryRun // the default, even if the loop asked
+	}
+	return reg.replicas.Apply(ctx, awsact.ReplicaCount{Ref: actuator.Ref{Kind: r.Kind, Name: d.Name, Target: r.Target},
+		Mode: mode, Reasons: r.Reasons, Source: d.Identifier, Count: min(n, d.ReadReplicas.Max), Class: d.ReadReplicas.Class})
+}
+
+// manager is the name this deployment tags and annotates what it changes
+// with.
+func (a *Actuator) manager() string {
+	if a.hpa != nil && a.hpa.Manager != "" {
+		return a.hpa.Manager
+	}
+	return "prescale"
 }

@@ -223,3 +223,58 @@ func TestSnapshotBeforeChange(t *testing.T) {
 		t.Errorf("default: %v, %d snapshots, %d modifications", err, len(srv2.Requests("CreateDBSnapshot")), len(srv2.Requests("ModifyDBInstance")))
 	}
 }
+
+// Read replicas: Current counts the source's replicas; the plan's count is
+// applied through CreateDBInstanceReadReplica and DeleteDBInstance of
+// prescale's own replicas; a dry-run database changes nothing.
+func TestReadReplicas(t *testing.T) {
+	srv, a, _ := newActuator(t)
+	srv.DBs["orders-db"] = &awstest.DBInstance{Class: "db.r5.large", Status: "available"}
+	srv.DBs["orders-reader"] = &awstest.DBInstance{Class: "db.r5.large", Status: "available", ReplicaOf: "orders-db"}
+	ctx := context.Background()
+	policyWith := func(dryRun bool) *config.Policy {
+		p := shopPolicy(dryRun)
+		p.Spec.Databases[0].ReadReplicas = &config.ReadReplicas{Count: 1, Max: 3, Class: "db.r5.large"}
+		return p
+	}
+	p := policyWith(false)
+	cur, _ := a.Current(ctx, p)
+	if cur.ReadReplicas["orders"] != 1 {
+		t.Fatalf("Current read replicas %v, want orders: 1 (the owner's)", cur.ReadReplicas)
+	}
+	replicas := func(cur, desired int) policy.Resource {
+		return policy.Resource{Target: "backend", Kind: policy.KindDatabase, Name: "orders", Field: policy.FieldReadReplicas,
+			Current: cur, Desired: desired, Reasons: []string{"black friday: 3 read replicas"}}
+	}
+	// Dry-run first: nothing created.
+	out, err := a.Apply(ctx, policyWith(true), replicas(1, 3))
+	if err != nil || out.Result != metrics.ResultDryRun || len(srv.Requests("CreateDBInstanceReadReplica")) != 0 {
+		t.Fatalf("dry-run: %+v %v", out, err)
+	}
+	out, err = a.Apply(ctx, p, replicas(1, 3))
+	if err != nil || out.Result != metrics.ResultApplied || out.Applied != 3 {
+		t.Fatalf("raise: %+v %v; want applied 3", out, err)
+	}
+	creates := srv.Requests("CreateDBInstanceReadReplica")
+	if len(creates) != 2 || creates[0].Params["DBInstanceIdentifier"] != "orders-db-prescale-1" || creates[1].Params["DBInstanceIdentifier"] != "orders-db-prescale-2" ||
+		creates[0].Params["DBInstanceClass"] != "db.r5.large" {
+		t.Fatalf("creates %+v; want orders-db-prescale-1 and -2 of class db.r5.large", creates)
+	}
+	srv.Settle()
+	if cur, _ := a.Current(ctx, p); cur.ReadReplicas["orders"] != 3 {
+		t.Errorf("Current after the raise %v, want 3", cur.ReadReplicas)
+	}
+	// Back to the owner's count: only prescale's two go.
+	out, err = a.Apply(ctx, p, replicas(3, 1))
+	if err != nil || out.Result != metrics.ResultApplied || out.Applied != 1 {
+		t.Fatalf("lower: %+v %v; want applied 1", out, err)
+	}
+	srv.Settle()
+	srv.Lock()
+	_, kept := srv.DBs["orders-reader"]
+	n := len(srv.DBs)
+	srv.Unlock()
+	if !kept || n != 2 {
+		t.Errorf("after the way down %d instances (owner's replica kept: %v); want the source and the owner's replica", n, kept)
+	}
+}

@@ -18,13 +18,23 @@
 //     not ACTIVE answers ResourceInUseException).
 //   - RDS: DescribeDBInstances, ModifyDBInstance (only when available,
 //     else InvalidDBInstanceState; ApplyImmediately false leaves the class
-//     pending), CreateDBSnapshot, DescribeDBSnapshots.
+//     pending), CreateDBSnapshot, DescribeDBSnapshots,
+//     CreateDBInstanceReadReplica (the source must exist and be available,
+//     else DBInstanceNotFound or InvalidDBInstanceState; a name in use is
+//     DBInstanceAlreadyExists; the replica starts "creating" with the
+//     request's tags), DeleteDBInstance (only when available, else
+//     InvalidDBInstanceState; the instance is "deleting" until Settle).
+//     DescribeDBInstances lists a source's replicas
+//     (ReadReplicaDBInstanceIdentifiers), a replica's source and the tags.
 //   - ElastiCache: DescribeReplicationGroups, DescribeCacheClusters,
 //     ModifyReplicationGroup (only when available, else
 //     InvalidReplicationGroupState).
 //
 // Faults can be queued per action (Throttling, AccessDenied, ...) to test
-// retries and error handling.
+// retries and error handling, before the request is handled (Fail) or
+// after it (LoseResponse: the change is made but the client sees an
+// error, as when a response is lost, so that a retry meets its own
+// earlier success).
 package awstest
 
 import (
@@ -52,11 +62,16 @@ type Nodegroup struct {
 	Status            string // ACTIVE, UPDATING, ...
 }
 
-// DBInstance is an RDS instance's class, status and pending class.
+// DBInstance is an RDS instance's class, status and pending class, and
+// for a read replica its source.
 type DBInstance struct {
 	Class        string
-	Status       string // available, modifying, backing-up, ...
+	Status       string // available, modifying, backing-up, creating, deleting, ...
 	PendingClass string // class waiting for the maintenance window
+	// ReplicaOf is the source instance of a read replica ("" otherwise).
+	ReplicaOf string
+	// Tags are the instance's tags.
+	Tags map[string]string
 }
 
 // Snapshot is an RDS manual snapshot.
@@ -96,6 +111,11 @@ type Fault struct {
 var (
 	Throttling   = Fault{http.StatusBadRequest, "Throttling", "Rate exceeded"}
 	AccessDenied = Fault{http.StatusForbidden, "AccessDenied", "User: arn:aws:sts::123456789012:assumed-role/prescale is not authorized to perform this action"}
+	// InternalFailure is a 5xx the SDK retries.
+	InternalFailure = Fault{http.StatusInternalServerError, "InternalFailure", "An internal error has occurred"}
+	// InvalidDBInstanceState is RDS's answer for an instance busy with
+	// another operation.
+	InvalidDBInstanceState = Fault{http.StatusBadRequest, "InvalidDBInstanceState", "Database instance is not in available state."}
 )
 
 // Server is the fake AWS endpoint. Its exported maps are its state; lock
@@ -111,6 +131,7 @@ type Server struct {
 	Caches     map[string]*ReplicationGroup
 	requests   []Request
 	faults     map[string][]Fault
+	lost       map[string][]Fault
 	seq        int
 }
 
@@ -123,6 +144,7 @@ func New() *Server {
 		Snapshots:  map[string]*Snapshot{},
 		Caches:     map[string]*ReplicationGroup{},
 		faults:     map[string][]Fault{},
+		lost:       map[string][]Fault{},
 	}
 	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
 	return s
@@ -142,6 +164,14 @@ func (s *Server) Fail(action string, f ...Fault) {
 	s.faults[action] = append(s.faults[action], f...)
 }
 
+// LoseResponse queues faults answered after an action's next len(f)
+// requests are handled: the change is made, the client gets the fault.
+func (s *Server) LoseResponse(action string, f ...Fault) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.lost[action] = append(s.lost[action], f...)
+}
+
 // Requests returns the requests received so far; with actions given, only
 // those.
 func (s *Server) Requests(actions ...string) []Request {
@@ -157,12 +187,17 @@ func (s *Server) Requests(actions ...string) []Request {
 }
 
 // Settle finishes every transition in progress, as time would: modifying
-// instances and groups become available, snapshots become available,
-// updating node groups become active.
+// and creating instances and groups become available, deleting instances
+// are gone, snapshots become available, updating node groups become
+// active.
 func (s *Server) Settle() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, d := range s.DBs {
+	for id, d := range s.DBs {
+		if d.Status == "deleting" {
+			delete(s.DBs, id)
+			continue
+		}
 		d.Status = "available"
 	}
 	for _, sn := range s.Snapshots {
@@ -246,6 +281,11 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.writeQueryError(w, service, err)
 		return
 	}
+	if q := s.lost[action]; len(q) > 0 {
+		s.lost[action] = q[1:]
+		s.writeQueryError(w, service, apiError{q[0]})
+		return
+	}
 	s.seq++
 	w.Header().Set("Content-Type", "text/xml")
 	fmt.Fprintf(w, `<%sResponse xmlns="%s"><%sResult>%s</%sResult><ResponseMetadata><RequestId>req-%d</RequestId></ResponseMetadata></%sResponse>`,
@@ -301,6 +341,10 @@ func (s *Server) queryHandler(action string) (queryHandler, string) {
 		return s.createDBSnapshot, "rds"
 	case "DescribeDBSnapshots":
 		return s.describeDBSnapshots, "rds"
+	case "CreateDBInstanceReadReplica":
+		return s.createReadReplica, "rds"
+	case "DeleteDBInstance":
+		return s.deleteDBInstance, "rds"
 	case "DescribeReplicationGroups":
 		return s.describeReplicationGroups, "elasticache"
 	case "DescribeCacheClusters":
@@ -404,13 +448,38 @@ func (s *Server) setDesiredCapacity(p map[string]string) (string, error) {
 
 // RDS
 
-func dbXML(id string, d *DBInstance) string {
+func (s *Server) dbXML(id string, d *DBInstance) string {
 	pending := ""
 	if d.PendingClass != "" {
 		pending = "<DBInstanceClass>" + esc(d.PendingClass) + "</DBInstanceClass>"
 	}
-	return fmt.Sprintf(`<DBInstance><DBInstanceIdentifier>%s</DBInstanceIdentifier><DBInstanceClass>%s</DBInstanceClass><DBInstanceStatus>%s</DBInstanceStatus><PendingModifiedValues>%s</PendingModifiedValues></DBInstance>`,
-		esc(id), esc(d.Class), esc(d.Status), pending)
+	var extra strings.Builder
+	if d.ReplicaOf != "" {
+		extra.WriteString("<ReadReplicaSourceDBInstanceIdentifier>" + esc(d.ReplicaOf) + "</ReadReplicaSourceDBInstanceIdentifier>")
+	}
+	var replicas []string
+	for rid, r := range s.DBs {
+		if r.ReplicaOf == id {
+			replicas = append(replicas, rid)
+		}
+	}
+	sort.Strings(replicas)
+	extra.WriteString("<ReadReplicaDBInstanceIdentifiers>")
+	for _, rid := range replicas {
+		extra.WriteString("<ReadReplicaDBInstanceIdentifier>" + esc(rid) + "</ReadReplicaDBInstanceIdentifier>")
+	}
+	extra.WriteString("</ReadReplicaDBInstanceIdentifiers><TagList>")
+	keys := make([]string, 0, len(d.Tags))
+	for k := range d.Tags {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		extra.WriteString("<Tag><Key>" + esc(k) + "</Key><Value>" + esc(d.Tags[k]) + "</Value></Tag>")
+	}
+	extra.WriteString("</TagList>")
+	return fmt.Sprintf(`<DBInstance><DBInstanceIdentifier>%s</DBInstanceIdentifier><DBInstanceClass>%s</DBInstanceClass><DBInstanceStatus>%s</DBInstanceStatus><PendingModifiedValues>%s</PendingModifiedValues>%s</DBInstance>`,
+		esc(id), esc(d.Class), esc(d.Status), pending, extra.String())
 }
 
 func dbNotFound(id string) error {
@@ -423,7 +492,7 @@ func (s *Server) describeDBInstances(p map[string]string) (string, error) {
 	if !ok {
 		return "", dbNotFound(id)
 	}
-	return "<DBInstances>" + dbXML(id, d) + "</DBInstances>", nil
+	return "<DBInstances>" + s.dbXML(id, d) + "</DBInstances>", nil
 }
 
 func (s *Server) modifyDBInstance(p map[string]string) (string, error) {
@@ -442,7 +511,63 @@ func (s *Server) modifyDBInstance(p map[string]string) (string, error) {
 			d.PendingClass = c
 		}
 	}
-	return dbXML(id, d), nil
+	return s.dbXML(id, d), nil
+}
+
+func notAvailable() error {
+	return errorf(http.StatusBadRequest, "InvalidDBInstanceState", "Database instance is not in available state.")
+}
+
+// createReadReplica models CreateDBInstanceReadReplica: the source must
+// exist and be available; the replica's name must be free.
+func (s *Server) createReadReplica(p map[string]string) (string, error) {
+	id, src := p["DBInstanceIdentifier"], p["SourceDBInstanceIdentifier"]
+	if id == "" || src == "" {
+		return "", validation("DBInstanceIdentifier and SourceDBInstanceIdentifier are required")
+	}
+	if _, dup := s.DBs[id]; dup {
+		return "", errorf(http.StatusBadRequest, "DBInstanceAlreadyExists", "DB instance already exists")
+	}
+	source, ok := s.DBs[src]
+	if !ok {
+		return "", dbNotFound(src)
+	}
+	if source.Status != "available" {
+		return "", notAvailable()
+	}
+	class := p["DBInstanceClass"]
+	if class == "" {
+		class = source.Class
+	}
+	tags := map[string]string{}
+	for i := 1; ; i++ { // the SDK serializes a TagList as Tags.Tag.N.Key/Value
+		k, ok := p["Tags.Tag."+strconv.Itoa(i)+".Key"]
+		if !ok {
+			break
+		}
+		tags[k] = p["Tags.Tag."+strconv.Itoa(i)+".Value"]
+	}
+	d := &DBInstance{Class: class, Status: "creating", ReplicaOf: src, Tags: tags}
+	s.DBs[id] = d
+	return s.dbXML(id, d), nil
+}
+
+// deleteDBInstance models DeleteDBInstance: only an available instance;
+// one that is not a replica needs SkipFinalSnapshot or a final snapshot.
+func (s *Server) deleteDBInstance(p map[string]string) (string, error) {
+	id := p["DBInstanceIdentifier"]
+	d, ok := s.DBs[id]
+	if !ok {
+		return "", dbNotFound(id)
+	}
+	if d.Status != "available" {
+		return "", notAvailable()
+	}
+	if d.ReplicaOf == "" && p["SkipFinalSnapshot"] != "true" && p["FinalDBSnapshotIdentifier"] == "" {
+		return "", errorf(http.StatusBadRequest, "InvalidParameterCombination", "FinalDBSnapshotIdentifier is required unless SkipFinalSnapshot is specified.")
+	}
+	d.Status = "deleting"
+	return s.dbXML(id, d), nil
 }
 
 func snapshotXML(id string, sn *Snapshot) string {
