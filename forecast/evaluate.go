@@ -80,8 +80,9 @@ type Evaluation struct {
 	Baseline Season      `json:"baseline"`
 	Origins  []time.Time `json:"origins"`
 	Coverage float64     `json:"nominal_coverage"`
-	// Scores: "selection" (what Auto returns), each candidate model, and
-	// "snaive-<season>" the baseline.
+	// Scores: "selection" (what Auto returns), each candidate model,
+	// "snaive-<season>" the baseline and, when the baseline's season is
+	// not the shortest, the seasonal naive at the shortest season.
 	Scores []Score `json:"scores"`
 	// Notes explains dropped origins and fallbacks.
 	Notes []string `json:"notes,omitempty"`
@@ -165,6 +166,13 @@ func Evaluate(s Series, opts EvalOptions) (*Evaluation, error) {
 		ev.Notes = append(ev.Notes, fmt.Sprintf("%d of %d origins fit in the history", len(origins), opts.Origins))
 	}
 	ev.Baseline = base
+	// The seasonal naive at the shortest season too, when the baseline's
+	// is longer: benchmarks such as M4's hourly one compare with the daily
+	// seasonal naive.
+	var short Season
+	if ss := candidateSeasons(s.Step); ok && len(ss) > 0 && ss[0].Period < base.Period {
+		short = ss[0]
+	}
 	type acc struct {
 		smape, mase, cover float64
 		nS, nC             int
@@ -265,6 +273,11 @@ func Evaluate(s Series, opts EvalOptions) (*Evaluation, error) {
 		bl, err := baselineForecast(hist, base, h, opts.Location)
 		if err == nil {
 			add(ev.BaselineName(), bl, actual, scale)
+		}
+		if short.Period > 0 {
+			if bl, err := baselineForecast(hist, short, h, opts.Location); err == nil {
+				add("snaive-"+short.Name, bl, actual, scale)
+			}
 		}
 	}
 	for _, name := range order {
