@@ -111,8 +111,9 @@ func WithManager(name string) Option {
 	}
 }
 
-// ManagedHPAs implements controller.ManagedLister: the HPAs this
-// deployment changed and has not restored, from their annotations.
+// ManagedHPAs implements controller.ManagedLister: the HPAs and KEDA
+// ScaledObjects this deployment changed and has not restored, from their
+// annotations (Restore finds which of the two a name is).
 func (a *Actuator) ManagedHPAs(ctx context.Context) ([]controller.HPARef, error) {
 	if a.hpa == nil {
 		return nil, nil
@@ -121,9 +122,21 @@ func (a *Actuator) ManagedHPAs(ctx context.Context) ([]controller.HPARef, error)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]controller.HPARef, len(refs))
-	for i, r := range refs {
-		out[i] = controller.HPARef{Namespace: r.Namespace, Name: r.Name}
+	if a.keda != nil {
+		so, err := a.keda.Managed(ctx)
+		if err != nil {
+			return nil, err
+		}
+		refs = append(refs, so...)
+	}
+	var out []controller.HPARef
+	seen := map[controller.HPARef]bool{}
+	for _, r := range refs {
+		ref := controller.HPARef{Namespace: r.Namespace, Name: r.Name}
+		if !seen[ref] {
+			seen[ref] = true
+			out = append(out, ref)
+		}
 	}
 	return out, nil
 }
@@ -492,8 +505,9 @@ func (a *Actuator) Restore(ctx context.Context, target, namespace, name string, 
 		return errors.New("restore: no Kubernetes client")
 	}
 	ch, err := a.hpa.Restore(ctx, actuator.Active, target, namespace, name, reasons)
-	if err == nil && ch.Status == actuator.Missing && a.keda != nil {
-		// No HPA of that name: the target's floor may be on a ScaledObject.
+	if err == nil && a.keda != nil && (ch.Status == actuator.Missing || ch.Status == actuator.InSync) {
+		// No HPA of that name, or one prescale never changed: the
+		// target's floor may be on a ScaledObject of that name.
 		_, err = a.keda.Restore(ctx, actuator.Active, target, namespace, name, reasons)
 	}
 	return err
