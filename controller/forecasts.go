@@ -8,8 +8,6 @@ import (
 
 	"github.com/prescale/prescale/config"
 	"github.com/prescale/prescale/forecast"
-	"github.com/prescale/prescale/metrics"
-	"github.com/prescale/prescale/policy"
 )
 
 // refit fits the signal's forecast far enough ahead to serve until the next
@@ -54,10 +52,9 @@ func (l *Loop) refit(p *config.Policy, t *config.Target, sg signal, series forec
 	}
 	if why := l.absurd(f, series); why != "" {
 		ft.why = why
+		// Not a decision: decisions_total counts planned values, one per
+		// resource and tick; the tick's plan counts its own.
 		l.log.Warn("forecast discarded", "target", t.Name, "signal", sg.name, "why", why, "model", f.Model)
-		if l.exp != nil {
-			l.exp.Decisions.WithLabelValues(t.Name, policy.KindHPA, string(metrics.ReasonFailStatic)).Inc()
-		}
 		return
 	}
 	ft.f = f

@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
-	"strings"
 	"sync"
-	"text/tabwriter"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/prescale/prescale/config"
 	"github.com/prescale/prescale/controller"
@@ -73,9 +75,10 @@ func runDemo(ctx context.Context, o demoOptions, stdout, stderr io.Writer, logge
 	defer stopHTTP()
 
 	fmt.Fprintf(stdout, "prescale demo: %d days of %s replayed through the control loop against a simulated cluster\n", o.days, demo.TraceName)
-	fmt.Fprintf(stdout, "  target %s: %g demand per pod at %.0f%% utilisation, owner's HPA %d..%d, lead time %s; pods start in %s, nodes in %s\n",
-		target.Name, target.Capacity.PerPod, 100*target.Capacity.TargetUtilization, target.HPA.MinReplicas, target.HPA.MaxReplicas,
-		target.Capacity.LeadTime, cfg.PodStart, cfg.NodeStart)
+	ownerMin := max(1, target.HPA.MinReplicas)
+	fmt.Fprintf(stdout, "  target %s: %g demand per pod at %.0f%% utilisation; the owner's HPA: minReplicas %d, maxReplicas %d (floors stay within %d..%d)\n",
+		target.Name, target.Capacity.PerPod, 100*target.Capacity.TargetUtilization, ownerMin, target.HPA.MaxReplicas, ownerMin, target.HPA.MaxReplicas)
+	fmt.Fprintf(stdout, "  floors set %s ahead; pods start in %s, nodes in %s\n", target.Capacity.LeadTime, cfg.PodStart, cfg.NodeStart)
 	if o.speed > 0 {
 		fmt.Fprintf(stdout, "  speed %g× (%s of trace a second); metrics on http://%s/metrics\n\n", o.speed, time.Duration(o.speed*float64(time.Second)).Round(time.Second), addr)
 	} else {
@@ -90,15 +93,21 @@ func runDemo(ctx context.Context, o demoOptions, stdout, stderr io.Writer, logge
 	var clockMu sync.Mutex
 	now := evalFrom
 	clock := func() time.Time { clockMu.Lock(); defer clockMu.Unlock(); return now }
-	rep := metrics.NewReplay(clock)
+	// NAB's timestamps open each 30-minute bucket, whose count is known
+	// only when it closes: the replay serves a bucket once it has closed
+	// (as Prometheus would serve a rate), never the demand still to come
+	// inside it. The forecast then starts with the open bucket, at or
+	// before now, and covers the planning window from the first tick.
+	rep := metrics.NewReplay(func() time.Time { return clock().Add(-tr.Step) })
 	rep.Add(target.Signals.Demand.Query, tr)
 	hist := metrics.NewHistory(rep, metrics.HistoryConfig{Step: tr.Step, Window: 14 * 24 * time.Hour}, exp)
 	act := controller.NewMemoryActuator()
+	act.SetHPA(target.Name, policy.HPAStatus{MinReplicas: ownerMin, MaxReplicas: target.HPA.MaxReplicas})
 	loop := controller.New(controller.Config{Tick: cfg.PlanInterval, Refit: 15 * time.Minute, Now: clock},
 		func() []*config.Policy { return []*config.Policy{pol} }, hist, act, exp, logger)
 	exp.Leader.Set(1)
 
-	st := &demoStrategy{loop: loop, act: act, target: target.Name, loc: loc, out: stdout, speed: o.speed,
+	st := &demoStrategy{loop: loop, act: act, exp: exp, target: target.Name, loc: loc, out: stdout, speed: o.speed, floor: ownerMin,
 		evalFrom: evalFrom.Add(-target.Capacity.LeadTime.D() - target.Capacity.Window.D()), setNow: func(t time.Time) { clockMu.Lock(); now = t; clockMu.Unlock() }}
 	pres, err := sim.Run(ctx, cfg, demand, st)
 	if err != nil {
@@ -107,12 +116,17 @@ func runDemo(ctx context.Context, o demoOptions, stdout, stderr io.Writer, logge
 		}
 		return err
 	}
-	days := "days"
-	if o.days == 1 {
-		days = "day"
+	sum := demoSummary{reactive: reactive, prescale: pres, changes: st.changes, ticks: st.ticks, failStatic: st.failStatic,
+		days: o.days, hpaTarget: cfg.TargetUtilization}
+	// Floors only add pods: the fair comparison is also the HPA alone run
+	// cooler for the same replica-hours (reactive's cost–unserved curve).
+	if curve, err := sim.SweepCurve(ctx, cfg, demand, nil, []sim.Result{pres}); err != nil {
+		sum.curveErr = err
+	} else {
+		eq := curve.Place(pres)
+		sum.equal = &eq
 	}
-	fmt.Fprintf(stdout, "\n%d floor changes in %d %s; the HPA kept reacting above the floor.\n\n", st.changes, o.days, days)
-	printDemoSummary(stdout, reactive, pres)
+	printDemoSummary(stdout, sum)
 	return nil
 }
 
@@ -122,6 +136,7 @@ func runDemo(ctx context.Context, o demoOptions, stdout, stderr io.Writer, logge
 type demoStrategy struct {
 	loop     *controller.Loop
 	act      *controller.MemoryActuator
+	exp      *metrics.Exporter
 	target   string
 	loc      *time.Location
 	out      io.Writer
@@ -132,6 +147,10 @@ type demoStrategy struct {
 	wallStart, simStart time.Time
 	floor               int
 	changes             int
+	// ticks and failStatic count the loop's ticks and those after which
+	// prescale_fail_static was 1 for the target.
+	ticks, failStatic int
+	day               string
 }
 
 func (d *demoStrategy) Name() string { return "prescale" }
@@ -156,10 +175,19 @@ func (d *demoStrategy) Floor(now time.Time, _ forecast.Series) (int32, error) {
 	if err != nil {
 		fmt.Fprintf(d.out, "%s  tick error: %v\n", now.In(d.loc).Format("2006-01-02 15:04 MST"), err)
 	}
+	d.ticks++
+	if gaugeValue(d.exp.FailStatic.WithLabelValues(d.target)) == 1 {
+		d.failStatic++
+	}
 	h, _ := d.act.HPA(d.target)
 	if h.MinReplicas != d.floor && len(plans) > 0 {
 		if r, ok := plans[0].Find(d.target, policy.KindHPA, policy.FieldMinReplicas); ok {
-			fmt.Fprintf(d.out, "%s  %s minReplicas %2d → %2d  %s\n", now.In(d.loc).Format("Mon 2006-01-02 15:04 MST"), d.target, d.floor, h.MinReplicas, strings.Join(r.Reasons, "; "))
+			at := now.In(d.loc)
+			if day := dayLine(at); day != d.day {
+				fmt.Fprintln(d.out, day)
+				d.day = day
+			}
+			fmt.Fprintln(d.out, decisionLine(at, d.target, d.floor, h.MinReplicas, r.Reasons))
 		}
 		d.floor = h.MinReplicas
 		d.changes++
@@ -167,17 +195,13 @@ func (d *demoStrategy) Floor(now time.Time, _ forecast.Series) (int32, error) {
 	return int32(h.MinReplicas), err
 }
 
-func printDemoSummary(w io.Writer, reactive, pres sim.Result) {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "strategy\tunserved demand\tunderprovisioned minutes\treplica-hours\tactuations\tnode-hours\t")
-	for _, r := range []sim.Result{reactive, pres} {
-		fmt.Fprintf(tw, "%s\t%.3f%%\t%.0f\t%.1f\t%d\t%.1f\t\n", r.Strategy, 100*r.UnservedFraction, r.UnderprovisionedMinutes, r.ReplicaHours, r.Actuations, r.NodeHours)
+// gaugeValue reads a gauge's value.
+func gaugeValue(g prometheus.Gauge) float64 {
+	var m dto.Metric
+	if err := g.Write(&m); err != nil {
+		return math.NaN()
 	}
-	tw.Flush()
-	if reactive.UnservedFraction > 0 {
-		fmt.Fprintf(w, "\nprescale left %.0f%% of reactive scaling's unserved demand, at %.2f× its replica-hours.\n",
-			100*pres.UnservedFraction/reactive.UnservedFraction, pres.ReplicaHours/reactive.ReplicaHours)
-	}
+	return m.GetGauge().GetValue()
 }
 
 // serveMetrics serves /metrics (and, with ready, /healthz and /readyz) on

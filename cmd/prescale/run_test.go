@@ -12,23 +12,58 @@ import (
 	"github.com/prescale/prescale/metrics"
 )
 
-// TestDemo runs the embedded demo on one day, as fast as possible: it must
-// print decisions with their reasons and the comparison table.
+// TestDemo runs the embedded demo on one day, as fast as possible: its
+// first screen must read cleanly (no warnings on stderr, the owner's
+// bounds, each change from → to with its reason, the first change starting
+// from the owner's minReplicas), and it ends with fail-static counted and
+// the comparison table, at equal cost too.
 func TestDemo(t *testing.T) {
 	code, out, errOut := runCLI("run", "--days", "1", "--speed", "0", "--listen", "127.0.0.1:0")
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
-	decision := regexp.MustCompile(`(?m)^\w{3} 2015-01-\d\d \d\d:\d\d EST  dispatch minReplicas +\d+ → +\d+  forecast p90 demand`)
-	if n := len(decision.FindAllString(out, -1)); n < 5 {
-		t.Errorf("%d decision lines, want several:\n%s", n, out)
+	if strings.TrimSpace(errOut) != "" {
+		t.Errorf("the demo wrote to stderr (warnings on the first screen):\n%s", errOut)
 	}
-	for _, want := range []string{"reactive", "prescale", "unserved demand", "replica-hours", "metrics on http://127.0.0.1:"} {
+	if !strings.Contains(out, "the owner's HPA: minReplicas 1, maxReplicas 40 (floors stay within 1..40)") {
+		t.Errorf("no owner's bounds in the header:\n%s", out)
+	}
+	decision := regexp.MustCompile(`(?m)^  \d\d:\d\d  dispatch minReplicas +(\d+) → +(\d+)  (.*)$`)
+	lines := decision.FindAllStringSubmatch(out, -1)
+	if len(lines) < 5 {
+		t.Fatalf("%d decision lines, want several:\n%s", len(lines), out)
+	}
+	if lines[0][1] != "1" {
+		t.Errorf("first change from %s, want the owner's minReplicas 1: %s", lines[0][1], lines[0][0])
+	}
+	for i, l := range lines {
+		if l[1] == l[2] {
+			t.Errorf("a change from %s to itself: %s", l[1], l[0])
+		}
+		if i > 0 && l[1] != lines[i-1][2] {
+			t.Errorf("change %d starts at %s, the previous ended at %s", i, l[1], lines[i-1][2])
+		}
+		if !strings.Contains(l[3], "forecast p90 demand") && !strings.Contains(l[3], "fail-static") {
+			t.Errorf("change without its reason: %s", l[0])
+		}
+		if len(l[0]) > 160 {
+			t.Errorf("decision line of %d characters: %s", len(l[0]), l[0])
+		}
+	}
+	if !regexp.MustCompile(`(?m)^(Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day 2015-01-\d\d \(EST\)$`).MatchString(out) {
+		t.Errorf("no day heading:\n%s", out)
+	}
+	fs := regexp.MustCompile(`(?m)^fail-static: (\d+) of (\d+) ticks`).FindStringSubmatch(out)
+	if fs == nil || fs[2] == "0" {
+		t.Errorf("no fail-static count:\n%s", out)
+	}
+	for _, want := range []string{"reactive: the HPA alone at 70%", "prescale: the HPA + forecast floors", "reactive run cooler, same cost",
+		"unserved demand", "replica-hours", "metrics on http://127.0.0.1:", "At equal cost"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
 	}
-	row := regexp.MustCompile(`(?m)^\s+prescale\s+([\d.]+)%\s+(\d+)\s+([\d.]+)\s+(\d+)`)
+	row := regexp.MustCompile(`(?m)^  prescale: the HPA \+ forecast floors +([\d.]+)%\s+([\d.]+)\s+(\d+)`)
 	if m := row.FindStringSubmatch(out); m == nil {
 		t.Errorf("no prescale row in the summary:\n%s", out)
 	}
