@@ -48,13 +48,7 @@ func (e *Engine) scheduleWindow(s *config.ScheduleRule, at time.Time) windowStat
 			return windowState{Active: true, What: fmt.Sprintf("window %s–%s", clock(f), clock(f.Add(dur)))}
 		}
 	}
-	if s.Ramp > 0 {
-		for f := s.Parsed.Next(at); !f.IsZero() && !f.After(at.Add(s.Ramp.D())); f = s.Parsed.Next(f) {
-			if trading(f) {
-				return windowState{Ramp: rampFraction(at, f, s.Ramp.D()), Opens: f}
-			}
-		}
-	}
+	var w windowState
 	if down := s.RampDown.D(); down > 0 {
 		// The latest window that closed within the ramp down.
 		var closed time.Time
@@ -64,10 +58,27 @@ func (e *Engine) scheduleWindow(s *config.ScheduleRule, at time.Time) windowStat
 			}
 		}
 		if !closed.IsZero() && at.Before(closed.Add(down)) {
-			return windowState{RampDown: rampDownFraction(at, closed, down), Closed: closed}
+			w = windowState{RampDown: rampDownFraction(at, closed, down), Closed: closed}
 		}
 	}
-	return windowState{}
+	if s.Ramp > 0 {
+		for f := s.Parsed.Next(at); !f.IsZero() && !f.After(at.Add(s.Ramp.D())); f = s.Parsed.Next(f) {
+			if trading(f) {
+				return stronger(w, windowState{Ramp: rampFraction(at, f, s.Ramp.D()), Opens: f})
+			}
+		}
+	}
+	return w
+}
+
+// stronger is the ramp that holds the higher floor when a ramp down after
+// one window overlaps the ramp up to the next: both are fractions of the
+// way from the base to the rule's minReplicas.
+func stronger(down, up windowState) windowState {
+	if up.Ramp > down.RampDown {
+		return up
+	}
+	return down
 }
 
 // rampDownFraction is how much of a rule's floor is still held at at, a
@@ -89,53 +100,74 @@ func sessionWindow(cal *calendar.TradingCalendar, s *config.ScheduleRule, at tim
 			return windowState{Active: true, What: what}
 		}
 	}
-	if !day.Trading {
-		return windowState{}
-	}
+	// A ramp belongs to the session it follows or leads to, which need not
+	// be on the instant's calendar day: a ramp down after a late close
+	// runs past midnight (into a weekend or a holiday too), and a ramp to
+	// an early pre-market starts the evening before.
+	var w windowState
 	if down := s.RampDown.D(); down > 0 {
-		// The latest selected session that ended within the ramp down.
-		var closed time.Time
-		for _, name := range s.Sessions {
-			var end time.Time
-			switch name {
-			case "pre-market":
-				end = day.Open
-			case "regular":
-				end = day.Close
-			case "post-market":
-				end = day.PostMarket
-			}
-			if !end.After(at) && at.Before(end.Add(down)) && end.After(closed) {
+		if closed := lastSessionEnd(cal, s.Sessions, at, down); !closed.IsZero() {
+			w = windowState{RampDown: rampDownFraction(at, closed, down), Closed: closed}
+		}
+	}
+	if ramp := s.Ramp.D(); ramp > 0 {
+		if opens := nextSessionStart(cal, s.Sessions, at, ramp); !opens.IsZero() {
+			w = stronger(w, windowState{Ramp: rampFraction(at, opens, ramp), Opens: opens})
+		}
+	}
+	return w
+}
+
+// sessionBounds are the start and end of the named session on a trading
+// day.
+func sessionBounds(day calendar.Day, name string) (start, end time.Time) {
+	switch name {
+	case "pre-market":
+		return day.PreMarket, day.Open
+	case "regular":
+		return day.Open, day.Close
+	case "post-market":
+		return day.Close, day.PostMarket
+	}
+	return time.Time{}, time.Time{}
+}
+
+// lastSessionEnd is the latest end of a selected session in (at−within,
+// at], on whichever trading day it was; zero when none.
+func lastSessionEnd(cal *calendar.TradingCalendar, sessions []string, at time.Time, within time.Duration) time.Time {
+	var closed time.Time
+	last := calendar.DateOf(at.In(cal.Location))
+	for d := calendar.DateOf(at.Add(-within).In(cal.Location)); !last.Before(d); d = d.AddDays(1) {
+		day := cal.Day(d)
+		if !day.Trading {
+			continue
+		}
+		for _, name := range sessions {
+			if _, end := sessionBounds(day, name); !end.IsZero() && !end.After(at) && at.Before(end.Add(within)) && end.After(closed) {
 				closed = end
 			}
 		}
-		if !closed.IsZero() {
-			return windowState{RampDown: rampDownFraction(at, closed, down), Closed: closed}
-		}
 	}
-	if s.Ramp <= 0 {
-		return windowState{}
-	}
-	// The earliest selected session still to open today.
+	return closed
+}
+
+// nextSessionStart is the earliest start of a selected session in (at,
+// at+within], on whichever trading day it is; zero when none.
+func nextSessionStart(cal *calendar.TradingCalendar, sessions []string, at time.Time, within time.Duration) time.Time {
 	var opens time.Time
-	for _, name := range s.Sessions {
-		var start time.Time
-		switch name {
-		case "pre-market":
-			start = day.PreMarket
-		case "regular":
-			start = day.Open
-		case "post-market":
-			start = day.Close
+	last := calendar.DateOf(at.Add(within).In(cal.Location))
+	for d := calendar.DateOf(at.In(cal.Location)); !last.Before(d); d = d.AddDays(1) {
+		day := cal.Day(d)
+		if !day.Trading {
+			continue
 		}
-		if start.After(at) && (opens.IsZero() || start.Before(opens)) {
-			opens = start
+		for _, name := range sessions {
+			if start, _ := sessionBounds(day, name); start.After(at) && !start.After(at.Add(within)) && (opens.IsZero() || start.Before(opens)) {
+				opens = start
+			}
 		}
 	}
-	if opens.IsZero() || opens.Sub(at) > s.Ramp.D() {
-		return windowState{}
-	}
-	return windowState{Ramp: rampFraction(at, opens, s.Ramp.D()), Opens: opens}
+	return opens
 }
 
 // rampFraction is how far at is through the ramp of length ramp that ends
