@@ -2,7 +2,9 @@ package controller
 
 import (
 	"context"
+	"maps"
 	"math"
+	"strings"
 	"time"
 
 	"github.com/prescale/prescale/config"
@@ -53,9 +55,13 @@ type Actuation struct {
 	Err      error
 }
 
-// Horizon and step of the search for the next planned change.
+// Horizons and step of the search for the next planned change: while the
+// forecast covers the planning window (at most nextChangeHorizon), then
+// on the rules' calendar alone up to calendarHorizon, so that a rule's
+// 08:00 pre-market ramp shows at its time from the evening before.
 const (
 	nextChangeHorizon = 6 * time.Hour
+	calendarHorizon   = 24 * time.Hour
 	nextChangeStep    = 5 * time.Minute
 )
 
@@ -64,7 +70,8 @@ const (
 // nextChangeHorizon, to find each target's next floor change; a target with
 // a demand forecast is searched only while the forecast covers the planning
 // window (beyond it the plan would be the fail-static one of a forecast
-// that never came, not a plan).
+// that never came, not a plan). Past that, up to calendarHorizon, the
+// rules alone are planned (calendarChanges).
 func (l *Loop) report(ctx context.Context, p *config.Policy, eng *policy.Engine, now time.Time, plan policy.Plan, state policy.State, in policy.Inputs, acts []Actuation) {
 	r := Report{Policy: p, Plan: plan, Current: in.Current, Targets: map[string]TargetReport{}, Actuations: acts}
 	pending := map[string]int{}
@@ -92,10 +99,14 @@ func (l *Loop) report(ctx context.Context, p *config.Policy, eng *policy.Engine,
 		}
 	}
 	st := state
+	// Targets whose forecast ran out before a change was found: searched
+	// on the calendar next.
+	onCalendar := map[string]int{}
 	for at := now.Add(nextChangeStep); len(pending) > 0 && !at.After(now.Add(nextChangeHorizon)); at = at.Add(nextChangeStep) {
 		for name := range pending {
 			t := targetOf(p, name)
 			if f := in.Forecasts[name]["demand"]; f != nil && f.Time(f.Len()).Before(at.Add(t.Capacity.LeadTime.D()+t.Capacity.Window.D())) {
+				onCalendar[name] = pending[name]
 				delete(pending, name)
 			}
 		}
@@ -121,7 +132,59 @@ func (l *Loop) report(ctx context.Context, p *config.Policy, eng *policy.Engine,
 			}
 		}
 	}
+	maps.Copy(onCalendar, pending) // no change within nextChangeHorizon
+	if len(onCalendar) > 0 && len(p.Spec.Rules) > 0 {
+		l.calendarChanges(eng, now, state, in, onCalendar, r.Targets)
+	}
 	l.cfg.Report(ctx, r)
+}
+
+// calendarChanges finds, for the targets still pending (name → floor
+// planned now), the first time within calendarHorizon that the rules
+// alone (schedules, events: no forecast, the floors of forecasts dropped
+// from the state) plan a floor above the one planned now. A rule's floor
+// is a lower bound whatever the forecast will say, so the floor will be
+// at least that high then; a fall cannot be foreseen without a forecast
+// and is not reported. Changes found go into targets.
+func (l *Loop) calendarChanges(eng *policy.Engine, now time.Time, st policy.State, in policy.Inputs, pending map[string]int, targets map[string]TargetReport) {
+	cal := in
+	cal.Forecasts = nil
+	cal.StoodDown = nil
+	st.Targets = maps.Clone(st.Targets)
+	for name, ts := range st.Targets {
+		ts.LastForecast, ts.ForecastFloor = time.Time{}, 0
+		st.Targets[name] = ts
+	}
+	for at := now.Add(nextChangeStep); len(pending) > 0 && !at.After(now.Add(calendarHorizon)); at = at.Add(nextChangeStep) {
+		ahead, next := eng.Plan(at, st, cal)
+		st = next
+		for name, from := range pending {
+			res, ok := ahead.Find(name, policy.KindHPA, policy.FieldMinReplicas)
+			if !ok {
+				continue
+			}
+			if to, ok := res.Desired.(int); ok && to > from {
+				tr := targets[name]
+				tr.Next = &NextChange{From: from, To: to, At: at, Reason: ruleReason(res.Reasons)}
+				targets[name] = tr
+				delete(pending, name)
+			}
+		}
+	}
+}
+
+// ruleReason is the last reason that names a rule or an event (what
+// raised a calendar floor), else the last reason.
+func ruleReason(reasons []string) string {
+	for i := len(reasons) - 1; i >= 0; i-- {
+		if strings.HasPrefix(reasons[i], "rule ") || strings.HasPrefix(reasons[i], "event ") {
+			return reasons[i]
+		}
+	}
+	if len(reasons) == 0 {
+		return ""
+	}
+	return reasons[len(reasons)-1]
 }
 
 func targetOf(p *config.Policy, name string) *config.Target {
