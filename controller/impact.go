@@ -49,6 +49,8 @@ type floorLedger struct {
 	down              bool
 	why               string
 	impact7, impact14 *sim.Impact
+	// computed is when impact7 and impact14 were made.
+	computed time.Time
 }
 
 // record keeps floor as planned at now.
@@ -179,7 +181,7 @@ func (l *Loop) judge(ctx context.Context, p *config.Policy, t *config.Target, lg
 		l.log.Warn("floors not judged", "target", t.Name, "err", err)
 		return
 	}
-	lg.impact14 = &im14
+	lg.impact14, lg.computed = &im14, now
 	if n := int(7 * 24 * time.Hour / time.Minute); demand.Len() > n+60 {
 		d7 := demand.Slice(demand.Len()-n, demand.Len())
 		if im7, err := sim.Compare(ctx, cfg, d7, floors[len(floors)-n:]); err == nil {
@@ -219,8 +221,8 @@ func (l *Loop) exportImpact(target string, lg *floorLedger) {
 		}
 		l.exp.ImpactUnservedSaved.WithLabelValues(target, w.name).Set(w.im.UnservedSaved())
 		l.exp.ImpactReplicaHoursPaid.WithLabelValues(target, w.name).Set(3600 * w.im.ReplicaHoursPaid())
-		if eq := w.im.EqualCost.ReactiveUnserved; eq > 0 {
-			l.exp.ImpactEqualCostRatio.WithLabelValues(target, w.name).Set(w.im.Predictive.UnservedFraction / eq)
+		if r := w.im.EqualCostRatio(); !math.IsNaN(r) {
+			l.exp.ImpactEqualCostRatio.WithLabelValues(target, w.name).Set(r)
 		}
 	}
 }
@@ -236,4 +238,24 @@ func (l *Loop) Impact(policyName, target string) (impact7, impact14 *sim.Impact,
 		return nil, nil, false, ""
 	}
 	return lg.impact7, lg.impact14, lg.down, lg.why
+}
+
+// ImpactReport is a target's last impact report, for Report: its floors
+// over the last 7 and 14 days of its history, whether they stand down and
+// why, and when it was made.
+type ImpactReport struct {
+	Last7d, Last14d *sim.Impact
+	StoodDown       bool
+	Why             string
+	At              time.Time
+}
+
+// impactReport returns the last impact report of target of policy p, nil
+// before the first. Called with l.mu held.
+func (l *Loop) impactReport(p *config.Policy, target string) *ImpactReport {
+	lg := l.ledgers[p.Metadata.Name+"/"+target]
+	if lg == nil || lg.impact14 == nil {
+		return nil
+	}
+	return &ImpactReport{Last7d: lg.impact7, Last14d: lg.impact14, StoodDown: lg.down, Why: lg.why, At: lg.computed}
 }

@@ -63,6 +63,8 @@ func TestDaemonStandsDownFloorsThatDoNotPay(t *testing.T) {
 	// Does not pay: floors the HPA always holds anyway buy nothing (as on
 	// news-driven load, where the forecast is the recent level).
 	bad := func(time.Time) int { return 2 }
+	var reported TargetReport
+	h.loop.cfg.Report = func(_ context.Context, r Report) { reported = r.Targets["web"] }
 
 	for _, tc := range []struct {
 		name  string
@@ -96,8 +98,13 @@ func TestDaemonStandsDownFloorsThatDoNotPay(t *testing.T) {
 		}
 		// The plan made now: a stood-down target keeps its owner's floor
 		// and says why.
+		judgedAt := h.now
 		lg.judged = h.now
 		plan := h.tick(t)
+		// The report the ScalingPolicy status is written from carries it.
+		if ir := reported.Impact; ir == nil || ir.Last14d != i14 || ir.Last7d != i7 || ir.StoodDown != tc.down || ir.Why != lg.why || !ir.At.Equal(judgedAt) {
+			t.Errorf("%s: reported impact %+v, want the last judgement's (at %v, down %v)", tc.name, ir, judgedAt, tc.down)
+		}
 		r := floorOf(t, plan, "web")
 		said := strings.Contains(strings.Join(r.Reasons, "; "), "stood down")
 		if said != tc.down {

@@ -39,6 +39,8 @@ type TargetReport struct {
 	// Next is the next change of the floor the plan foresees, nil when
 	// none within the horizon NextChange searches.
 	Next *NextChange
+	// Impact is the target's last impact report, nil before the first.
+	Impact *ImpactReport
 }
 
 // NextChange is a change of a target's planned minReplicas ahead.
@@ -77,7 +79,7 @@ func (l *Loop) report(ctx context.Context, p *config.Policy, eng *policy.Engine,
 	pending := map[string]int{}
 	for i := range p.Spec.Targets {
 		t := &p.Spec.Targets[i]
-		tr := TargetReport{MASE: math.NaN(), Coverage: math.NaN(), Promoted: in.Promoted[t.Name]}
+		tr := TargetReport{MASE: math.NaN(), Coverage: math.NaN(), Promoted: in.Promoted[t.Name], Impact: l.impactReport(p, t.Name)}
 		if ft := l.fits[fitKey{p.Metadata.Name, t.Name, "demand"}]; ft != nil {
 			tr.Forecast, tr.Why, tr.MASE, tr.Coverage = ft.f != nil, ft.why, ft.mase, ft.coverage
 			if tr.Promoted == "" && t.HPA.Mode == "shadow" && t.HPA.Promote != nil {

@@ -70,6 +70,16 @@ func (im Impact) GainPerCost() float64 {
 	return gain / cost
 }
 
+// EqualCostRatio is the floors' unserved fraction over what the HPA alone
+// leaves unserved run cooler until it spends the same replica-hours: below
+// 1 the floors beat a cooler HPA. NaN when the cooler HPA leaves nothing.
+func (im Impact) EqualCostRatio() float64 {
+	if eq := im.EqualCost.ReactiveUnserved; eq > 0 {
+		return im.Predictive.UnservedFraction / eq
+	}
+	return math.NaN()
+}
+
 // UnservedEpsilon is the unserved fraction below which a comparison counts
 // demand as served (0.001% of it), so that two strategies that both leave
 // nothing measurable compare equal.

@@ -137,11 +137,28 @@ type PlannedChange struct {
 	Reason string `json:"reason,omitempty"`
 }
 
-// Impact is a target's impact report: its floors replayed against its own
-// recent demand, compared with the HPA alone at equal cost. Filled by the
-// impact report (sim) when it runs in the daemon.
+// Impact is a target's impact report: its forecast floors replayed on its
+// own recent demand under the HPA, against the HPA alone at the owner's
+// target and against the HPA alone run cooler until it spends the same
+// replica-hours (equal cost), over the last 7 and 14 days of the history
+// the daemon keeps (less while it has less). The 14 days are what the
+// stand-down judges.
 type Impact struct {
-	// Window is the span of history replayed, e.g. 14d.
+	// Last7d and Last14d are the figures over the last 7 and 14 days.
+	Last7d  *ImpactWindow `json:"last7d,omitempty"`
+	Last14d *ImpactWindow `json:"last14d,omitempty"`
+	// StandDown is true when the floors do not pay and the target stands
+	// down; Reason says why (or why they pay).
+	StandDown bool   `json:"standDown,omitempty"`
+	Reason    string `json:"reason,omitempty"`
+	// ComputedAt is when the report was made (once a day per target).
+	ComputedAt *metav1.Time `json:"computedAt,omitempty"`
+}
+
+// ImpactWindow is the impact report's figures over one span of history.
+type ImpactWindow struct {
+	// Window is the span of history replayed: 7d, 14d, or less while the
+	// daemon has less history.
 	Window string `json:"window,omitempty"`
 	// UnservedReactive and UnservedPredictive are the fractions of demand
 	// unserved with the HPA alone and with prescale's floors.
@@ -150,10 +167,16 @@ type Impact struct {
 	// ExtraReplicaHours is the cost of the floors: replica-hours above
 	// the HPA alone.
 	ExtraReplicaHours *float64 `json:"extraReplicaHours,omitempty"`
-	// StandDown is true when the floors do not pay and the target stands
-	// down; Reason says why.
-	StandDown bool   `json:"standDown,omitempty"`
-	Reason    string `json:"reason,omitempty"`
-	// ComputedAt is when the report was made.
-	ComputedAt *metav1.Time `json:"computedAt,omitempty"`
+	// UnservedAtEqualCost is the fraction of demand the HPA alone leaves
+	// unserved when run cooler until it spends the floors' replica-hours.
+	UnservedAtEqualCost *float64 `json:"unservedAtEqualCost,omitempty"`
+	// EqualCostRatio is UnservedPredictive over UnservedAtEqualCost: below
+	// 1 the floors serve more than a cooler HPA for the same replica-hours;
+	// absent when the cooler HPA leaves nothing unserved.
+	EqualCostRatio *float64 `json:"equalCostRatio,omitempty"`
+	// GainPerCost is availability gained per unit of cost: the share of
+	// the HPA alone's unserved demand the floors saved, over the share of
+	// its replica-hours they added (what hpa.promote.minGainPerCost bars
+	// over 14 days); absent when the floors added no replica-hours.
+	GainPerCost *float64 `json:"gainPerCost,omitempty"`
 }

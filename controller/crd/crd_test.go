@@ -198,6 +198,8 @@ type rig struct {
 	src  *Source
 	loop *controller.Loop
 	now  time.Time
+	// inject, when set, edits each Report before the Source writes it.
+	inject func(*controller.Report)
 }
 
 func newRig(t *testing.T, own string) *rig {
@@ -218,7 +220,12 @@ func newRig(t *testing.T, own string) *rig {
 	rep.Add("elb", tr)
 	hist := metrics.NewHistory(rep, metrics.HistoryConfig{Step: 5 * time.Minute, Window: 10 * 24 * time.Hour}, nil)
 	act := live.New(kubetest.Client, nil, &actuator.Journal{})
-	r.loop = controller.New(controller.Config{Tick: 5 * time.Minute, Refit: 15 * time.Minute, Now: func() time.Time { return r.now }, Report: r.src.Report},
+	r.loop = controller.New(controller.Config{Tick: 5 * time.Minute, Refit: 15 * time.Minute, Now: func() time.Time { return r.now }, Report: func(ctx context.Context, rep controller.Report) {
+		if r.inject != nil {
+			r.inject(&rep)
+		}
+		r.src.Report(ctx, rep)
+	}},
 		r.src.Policies, hist, act, nil, nil)
 	return r
 }

@@ -122,10 +122,6 @@ func (s *Source) planned(e *entry, r controller.Report) v1alpha1.ScalingPolicySt
 	p := r.Policy
 	now := metav1.NewTime(s.now())
 	st.LastPlanned = &now
-	impact := map[string]*v1alpha1.Impact{}
-	for _, t := range e.status.Targets {
-		impact[t.Name] = t.Impact // kept: the impact report writes it
-	}
 	promoted := map[string]bool{}
 	var withPromote, nPromoted int
 	var notReady, notPromoted []string
@@ -134,7 +130,7 @@ func (s *Source) planned(e *entry, r controller.Report) v1alpha1.ScalingPolicySt
 	st.Targets = nil
 	for _, t := range p.Spec.Targets {
 		tr := r.Targets[t.Name]
-		ts := v1alpha1.TargetStatus{Name: t.Name, HPA: t.HPA.Namespace + "/" + t.HPA.Name, Mode: t.HPA.Mode, Impact: impact[t.Name]}
+		ts := v1alpha1.TargetStatus{Name: t.Name, HPA: t.HPA.Namespace + "/" + t.HPA.Name, Mode: t.HPA.Mode, Impact: impactStatus(tr.Impact)}
 		if t.HPA.Promote != nil && t.HPA.Mode == "shadow" {
 			withPromote++
 			if tr.Promoted != "" {
