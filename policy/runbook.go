@@ -130,13 +130,14 @@ func (e *Engine) planReplicas(at time.Time, tps []*targetPlan, in Inputs, next *
 		var why reasons
 		want := rr.Count
 		wantWhy := fmt.Sprintf("owner's %d read replicas", rr.Count)
+		asked := false // a rule asks for more than the owner's
 		for _, tp := range tps {
 			if tp.t.Database != d.Name {
 				continue
 			}
 			names = append(names, tp.t.Name)
 			if w, ok := tp.replicaWant[d.Name]; ok && w.count > want {
-				want, wantWhy = w.count, w.why
+				want, wantWhy, asked = w.count, w.why, true
 			}
 		}
 		if len(names) == 0 {
@@ -158,6 +159,10 @@ func (e *Engine) planReplicas(at time.Time, tps []*targetPlan, in Inputs, next *
 		}
 		desired := cur
 		switch {
+		case want > cur && !asked:
+			// The owner's replicas are theirs to run: prescale creates
+			// replicas only for a rule, never to make up the owner's count.
+			why.add("%d live, below the owner's %d: prescale creates read replicas only when a rule asks", cur, want)
 		case want > cur:
 			desired = want
 			why.add("%d → %d: created now, ahead of the need", cur, want)
