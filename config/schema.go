@@ -198,6 +198,15 @@ type HPA struct {
 	// demand forecasts have proved themselves in shadow. Nil: a shadow
 	// target stays shadow until its mode is changed.
 	Promote *Promote `yaml:"promote"`
+	// MaxTargetUtilization turns on the HPA's CPU target as a second
+	// lever, bounded by the owner: while the forecast floor covers the
+	// coming lead time and window at capacity.quantile (no rise ahead), the
+	// floor already holds the forecast's headroom, so the HPA's own can be
+	// thinner and its CPU target is raised to this; before a predicted rise
+	// it goes back to capacity.targetUtilization. 0 (the default) leaves
+	// the CPU target alone. Range (capacity.targetUtilization, 1]; not
+	// with scaledObject.
+	MaxTargetUtilization float64 `yaml:"maxTargetUtilization"`
 }
 
 // Promote is the accuracy bar a shadow target must meet, scored on the

@@ -138,6 +138,7 @@ func (v *validator) target(path string, t *Target) {
 	v.positive(hp+".scaleDown.stabilization", sd.Stabilization)
 	defaultDur(&h.Cooldown, DefaultCooldown)
 	v.positive(hp+".cooldown", h.Cooldown)
+	v.targetLever(hp, h, c)
 	if pr := h.Promote; pr != nil {
 		pp := hp + ".promote"
 		if h.Mode != "shadow" {

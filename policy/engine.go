@@ -250,9 +250,20 @@ func (e *Engine) planTarget(at time.Time, t *config.Target, next *State, in Inpu
 		tp.floorWhy.add("%s: schedule rules and the owner's minReplicas only", why)
 	}
 	next.Targets[t.Name] = st
-	if why, down := in.StoodDown[t.Name]; down && floor > 0 {
+	why, down := in.StoodDown[t.Name]
+	if down && floor > 0 {
 		tp.floorWhy.add("forecast floor %d stood down, it does not pay: %s", floor, why)
 		floor = 0
+	}
+	if t.HPA.MaxTargetUtilization > 0 && t.HPA.ScaledObject == "" {
+		u, why := leverTarget(t, f, at, demand, ok, down, tp.util)
+		tp.utilRule = true
+		if u != tp.util {
+			tp.util = u
+			tp.utilWhy.add("%s", why)
+		} else if len(tp.utilWhy) == 0 {
+			tp.utilWhy.add("%s", why)
+		}
 	}
 	tp.floor = floor
 	tp.ceiling = t.HPA.MaxReplicas

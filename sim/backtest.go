@@ -56,6 +56,9 @@ type Setup struct {
 	// sized at FloorUtilization. 0 keeps the cluster's target, which is
 	// the like-for-like comparison.
 	PredictiveHPATarget float64
+	// TargetCeiling enables the predictive strategy's second lever (see
+	// ForecastPlanner.TargetCeiling); 0 leaves the HPA target alone.
+	TargetCeiling float64
 	// Reselect is how often the predictive model is chosen afresh by
 	// validation; refits in between refit only the chosen models (6 hours
 	// by default; negative: at every refit). See ForecastPlanner.
@@ -195,9 +198,17 @@ func Backtest(ctx context.Context, trace forecast.Series, setup Setup) (*Report,
 		}
 		pred = &PerfectForecast{Sizing: size, Demand: demand, Lead: cfg.LeadTime(), Window: window}
 	}
+	predTarget := cfg.TargetUtilization
+	if setup.PredictiveHPATarget > 0 {
+		predTarget = setup.PredictiveHPATarget
+	}
+	if setup.TargetCeiling != 0 && !(setup.TargetCeiling > predTarget && setup.TargetCeiling <= 1) {
+		return nil, fmt.Errorf("backtest: target ceiling %g must be in (%g, 1], above the predictive HPA target", setup.TargetCeiling, predTarget)
+	}
 	if pred == nil {
 		pred = &ForecastPlanner{Sizing: size, Quantile: setup.Quantile, Lead: cfg.LeadTime(), Window: window,
-			Refit: setup.Refit, Reselect: setup.Reselect, Step: step, History: setup.History, Location: setup.Location, Model: setup.Forecast}
+			Refit: setup.Refit, Reselect: setup.Reselect, Step: step, History: setup.History, Location: setup.Location, Model: setup.Forecast,
+			TargetCeiling: setup.TargetCeiling, NormalTarget: predTarget}
 	}
 	schedF, predF := NewFloors("schedule", sched), NewFloors("predictive", pred)
 	schedF.Hold, predF.Hold = cfg.LeadTime()+window, cfg.LeadTime()+window

@@ -124,6 +124,13 @@ type Strategy interface {
 	Floor(now time.Time, observed forecast.Series) (int32, error)
 }
 
+// TargetSetter is a Strategy that also plans the HPA's target utilisation,
+// prescale's second lever: HPATarget is the target to hold after the last
+// Floor decision, 0 for the cluster's own.
+type TargetSetter interface {
+	HPATarget() float64
+}
+
 // Reactive is the HPA alone: no floor beyond the owner's minReplicas.
 type Reactive struct{}
 
@@ -272,6 +279,12 @@ func Run(ctx context.Context, cfg Config, demand forecast.Series, s Strategy) (R
 			}
 		}
 		hpa.Min = max(cfg.MinReplicas, min(floor, maxR))
+		if ts, ok := s.(TargetSetter); ok {
+			hpa.Target = cfg.TargetUtilization
+			if u := ts.HPATarget(); u > 0 {
+				hpa.Target = u
+			}
+		}
 
 		current := int32(len(c.pods))
 		pm := PodMetrics{Ready: 0}

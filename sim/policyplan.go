@@ -25,8 +25,13 @@ type PolicyPlanner struct {
 	// Window must cover the target's capacity.leadTime and window.
 	Forecasts *ForecastPlanner
 
-	state policy.State
+	state  policy.State
+	target float64 // the plan's HPA CPU target, 0 when it plans none
 }
+
+// HPATarget implements TargetSetter: the CPU target the last plan set
+// (a volatility rule's, or the lever's), 0 when it plans none.
+func (p *PolicyPlanner) HPATarget() float64 { return p.target }
 
 // NewPolicyPlanner returns a planner for target of the engine's policy
 // (the first target when target is ""), and the target's configuration.
@@ -79,6 +84,12 @@ func (p *PolicyPlanner) Plan(now time.Time, observed forecast.Series) (int32, er
 	r, ok := plan.Find(p.Target, policy.KindHPA, policy.FieldMinReplicas)
 	if !ok {
 		return 0, fmt.Errorf("policy plan at %s has no minReplicas for %s", now.Format(time.RFC3339), p.Target)
+	}
+	p.target = 0
+	if c, ok := plan.Find(p.Target, policy.KindHPA, policy.FieldTargetCPU); ok {
+		if pct, ok := c.Desired.(int); ok && pct > 0 {
+			p.target = float64(pct) / 100
+		}
 	}
 	floor, ok := r.Desired.(int)
 	if !ok {

@@ -91,6 +91,18 @@ func (f *Floors) Floor(now time.Time, observed forecast.Series) (int32, error) {
 	return f.floor, nil
 }
 
+// HPATarget implements TargetSetter: the planner's HPA target when it plans
+// one, and the cluster's own while the floors stand down.
+func (f *Floors) HPATarget() float64 {
+	if f.StandDown != nil && f.StandDown.down {
+		return 0
+	}
+	if ts, ok := f.Planner.(TargetSetter); ok {
+		return ts.HPATarget()
+	}
+	return 0
+}
+
 // hold records the plan want made at now and returns the highest plan
 // still within Hold. Only earlier plans above want can be that maximum
 // while want is held, so the others are dropped.
@@ -298,6 +310,15 @@ type ForecastPlanner struct {
 	Reselect time.Duration
 	// Model forecasts; nil is forecast.Select and Selection.Refit.
 	Model Forecaster
+	// TargetCeiling, when set, is the second lever, as the policy's
+	// hpa.maxTargetUtilization: while the forecast quantile over the
+	// window is at most TargetCeiling/NormalTarget times the quantile
+	// over the lead time before it, the HPA runs at TargetCeiling, since
+	// the floor already holds the quantile's headroom; before a larger
+	// forecast rise it goes back to its NormalTarget (the cluster's).
+	TargetCeiling, NormalTarget float64
+
+	target float64 // planned HPA target, 0: the cluster's
 
 	sel    *forecast.Selection
 	err    error     // of the last fit, retried after Refit
@@ -431,8 +452,28 @@ func (p *ForecastPlanner) floor(now time.Time) (int32, error) {
 		}
 		peak = max(peak, v)
 	}
+	p.target = 0
+	if p.TargetCeiling > 0 {
+		near := 0.0
+		for i, v := range q {
+			t := p.fc.Time(i)
+			if !t.Add(p.fc.Step).After(now) {
+				continue
+			}
+			if !t.Before(from) {
+				break
+			}
+			near = max(near, v)
+		}
+		if near > 0 && peak <= near*p.TargetCeiling/p.NormalTarget {
+			p.target = p.TargetCeiling
+		}
+	}
 	return p.Pods(peak), nil
 }
+
+// HPATarget implements TargetSetter.
+func (p *ForecastPlanner) HPATarget() float64 { return p.target }
 
 // PerfectForecast plans the floors a forecast without error would: the
 // demand's own future over [now+Lead, now+Lead+Window], sized like

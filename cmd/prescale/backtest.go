@@ -133,6 +133,7 @@ func runBacktest(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	maxR := fs.Int("max-replicas", 0, "the owner's HPA maxReplicas (0: no bound)")
 	quantile := fs.Float64("quantile", 0.9, "forecast quantile the predictive floor provisions for")
 	floorUtil := fs.Float64("floor-utilization", 0, "utilisation at which floors size pods for their demand estimate (0: the HPA target)")
+	targetCeiling := fs.Float64("target-ceiling", 0, "the second lever: highest HPA target utilisation the predictive strategy may set while its floors cover the coming window, lowered back to --hpa-target before predicted rises (0: off)")
 	predTarget := fs.Float64("predictive-hpa-target", 0, "HPA target utilisation under the predictive strategy only (0: same as --hpa-target)")
 	window := fs.Duration("window", 5*time.Minute, "how long after the lead time a floor covers")
 	refit := fs.Duration("refit", 15*time.Minute, "predictive model refit period (simulated time)")
@@ -154,6 +155,18 @@ func runBacktest(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	}
 	if *perfect && *policyFile != "" {
 		fmt.Fprintln(stderr, "prescale backtest: --perfect-forecast replaces the built-in forecast and cannot be combined with --policy")
+		return exitUsage
+	}
+	if *targetCeiling != 0 && *policyFile != "" {
+		fmt.Fprintln(stderr, "prescale backtest: --target-ceiling is the built-in planner's lever; with --policy set the target's hpa.maxTargetUtilization instead")
+		return exitUsage
+	}
+	ht := *target
+	if *predTarget > 0 {
+		ht = *predTarget
+	}
+	if *targetCeiling != 0 && !(*targetCeiling > ht && *targetCeiling <= 1) {
+		fmt.Fprintf(stderr, "prescale backtest: --target-ceiling %g must be in (%g, 1]: above the HPA target the predictive strategy runs at\n", *targetCeiling, ht)
 		return exitUsage
 	}
 	var engine *policy.Engine
@@ -205,7 +218,7 @@ func runBacktest(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	start := time.Now()
 	rep, err := sim.Backtest(ctx, s, sim.Setup{
 		Config: cfg, PeakReplicas: *peak, Policy: engine, Target: *targetName, Warmup: *warmup, Location: loc,
-		Quantile: *quantile, FloorUtilization: *floorUtil, PredictiveHPATarget: *predTarget, Window: *window, Refit: *refit, History: *history,
+		Quantile: *quantile, FloorUtilization: *floorUtil, PredictiveHPATarget: *predTarget, TargetCeiling: *targetCeiling, Window: *window, Refit: *refit, History: *history,
 		PerfectForecast: *perfect, Sweep: sweep, NoSweep: noSweep, NoStandDown: *noStandDown,
 	})
 	if err != nil {
