@@ -12,15 +12,15 @@ import (
 
 // exportForecast exports the mean and the provisioning quantile at the
 // lead horizon.
-func (l *Loop) exportForecast(t *config.Target, name string, f *forecast.Forecast, now time.Time) {
+func (l *Loop) exportForecast(t *config.Target, label, name string, f *forecast.Forecast, now time.Time) {
 	at := now.Add(t.Capacity.LeadTime.D())
 	i := int(at.Sub(f.Start) / f.Step)
 	if i < 0 || i >= f.Len() {
 		return
 	}
-	l.exp.Forecast.WithLabelValues(t.Name, name, "mean").Set(f.Mean[i])
+	l.exp.Forecast.WithLabelValues(label, name, "mean").Set(f.Mean[i])
 	if q, ok := f.Quantiles[t.Capacity.Quantile]; ok {
-		l.exp.Forecast.WithLabelValues(t.Name, name, "quantile").Set(q[i])
+		l.exp.Forecast.WithLabelValues(label, name, "quantile").Set(q[i])
 	}
 }
 
@@ -30,12 +30,12 @@ func (l *Loop) export(p *config.Policy, r policy.Resource) {
 		return
 	}
 	if v, ok := numeric(p, r, r.Desired); ok {
-		l.exp.Desired.WithLabelValues(r.Target, r.Kind, r.Field).Set(v)
+		l.exp.Desired.WithLabelValues(p.TargetLabel(r.Target), r.Kind, r.Field).Set(v)
 	}
 	if v, ok := numeric(p, r, r.Current); ok {
-		l.exp.Applied.WithLabelValues(r.Target, r.Kind, r.Field).Set(v)
+		l.exp.Applied.WithLabelValues(p.TargetLabel(r.Target), r.Kind, r.Field).Set(v)
 	}
-	l.exp.Decisions.WithLabelValues(r.Target, r.Kind, string(Binding(r.Reasons))).Inc()
+	l.exp.Decisions.WithLabelValues(p.TargetLabel(r.Target), r.Kind, string(Binding(r.Reasons))).Inc()
 }
 
 // numeric turns a planned value into a gauge value: replicas and sizes as

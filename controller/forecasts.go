@@ -13,7 +13,7 @@ import (
 // refit fits the signal's forecast far enough ahead to serve until the next
 // refit, and discards it when it is not finite or absurd.
 func (l *Loop) refit(p *config.Policy, t *config.Target, sg signal, series forecast.Series, now time.Time, ahead time.Duration, ft *fitted) {
-	l.score(t, sg, series, ft)
+	l.score(t, p.TargetLabel(t.Name), sg, series, ft)
 	ft.at = now
 	ft.f = nil
 	end := series.Time(series.Len())
@@ -26,7 +26,7 @@ func (l *Loop) refit(p *config.Policy, t *config.Target, sg signal, series forec
 	if ft.quick {
 		period = min(period, quickReselect)
 	}
-	if ft.sel != nil && ft.sel.Age(end) < reselectAfter(period, p.Metadata.Name, t.Name, sg.name) {
+	if ft.sel != nil && ft.sel.Age(end) < reselectAfter(period, p.Key(), t.Name, sg.name) {
 		f, err = ft.sel.Refit(series, opts)
 	}
 	if f == nil {
@@ -61,8 +61,8 @@ func (l *Loop) refit(p *config.Policy, t *config.Target, sg signal, series forec
 	ft.why = ""
 	l.log.Debug("refit", "target", t.Name, "signal", sg.name, "model", f.Model, "detail", f.Detail)
 	if l.exp != nil {
-		l.exp.Model.DeletePartialMatch(map[string]string{"target": t.Name, "signal": sg.name})
-		l.exp.Model.WithLabelValues(t.Name, sg.name, f.Model).Set(1)
+		l.exp.Model.DeletePartialMatch(map[string]string{"target": p.TargetLabel(t.Name), "signal": sg.name})
+		l.exp.Model.WithLabelValues(p.TargetLabel(t.Name), sg.name, f.Model).Set(1)
 	}
 }
 
@@ -112,7 +112,7 @@ func rolling(avg, x float64, n int) float64 {
 // have arrived since it was made, scaled by the in-sample error of the
 // seasonal naive forecast (MASE: below 1 beats it), and updates the
 // exported rolling MASE.
-func (l *Loop) score(t *config.Target, sg signal, series forecast.Series, ft *fitted) {
+func (l *Loop) score(t *config.Target, label string, sg signal, series forecast.Series, ft *fitted) {
 	f := ft.f
 	if f == nil || f.Step != series.Step {
 		return
@@ -137,7 +137,7 @@ func (l *Loop) score(t *config.Target, sg signal, series forecast.Series, ft *fi
 		ft.covered++
 		ft.coverage = rolling(ft.coverage, float64(under)/float64(n), ft.covered)
 		if l.exp != nil {
-			l.exp.ForecastCoverage.WithLabelValues(t.Name, sg.name).Set(ft.coverage)
+			l.exp.ForecastCoverage.WithLabelValues(label, sg.name).Set(ft.coverage)
 		}
 	}
 	period := 1
@@ -162,7 +162,7 @@ func (l *Loop) score(t *config.Target, sg signal, series forecast.Series, ft *fi
 	ft.scored++
 	ft.mase = rolling(ft.mase, (ae/float64(n))/(scale/float64(m)), ft.scored)
 	if l.exp != nil {
-		l.exp.ForecastMASE.WithLabelValues(t.Name, sg.name).Set(ft.mase)
+		l.exp.ForecastMASE.WithLabelValues(label, sg.name).Set(ft.mase)
 	}
 }
 

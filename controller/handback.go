@@ -19,7 +19,7 @@ func (l *Loop) restoreLeavers(ctx context.Context) error {
 	stillPromoted := map[string]string{}
 	for _, p := range l.policies() {
 		for _, t := range p.Spec.Targets {
-			key := p.Metadata.Name + "/" + t.Name
+			key := p.Key() + "/" + t.Name
 			mode[key] = t.HPA.Mode
 			why, promoted := l.promoted[key]
 			if promoted && t.HPA.Mode == "shadow" && t.HPA.Promote != nil {
@@ -94,7 +94,7 @@ func (l *Loop) seedManaged(ctx context.Context) error {
 	claimed := map[HPARef]claim{}
 	for _, p := range l.policies() {
 		for _, t := range p.Spec.Targets {
-			claimed[HPARef{t.HPA.Namespace, t.HPA.Object()}] = claim{p.Metadata.Name + "/" + t.Name, t.Name}
+			claimed[HPARef{t.HPA.Namespace, t.HPA.Object()}] = claim{p.Key() + "/" + t.Name, t.Name}
 		}
 	}
 	for _, r := range found {

@@ -108,7 +108,7 @@ func judgeDue(lg *floorLedger, now time.Time, names ...string) bool {
 func (l *Loop) recordFloors(p *config.Policy, next policy.State, now time.Time) {
 	for i := range p.Spec.Targets {
 		t := &p.Spec.Targets[i]
-		key := p.Metadata.Name + "/" + t.Name
+		key := p.Key() + "/" + t.Name
 		lg := l.ledgers[key]
 		if lg == nil {
 			lg = &floorLedger{}
@@ -128,12 +128,12 @@ func (l *Loop) standDowns(ctx context.Context, p *config.Policy, now time.Time) 
 	out := map[string]string{}
 	for i := range p.Spec.Targets {
 		t := &p.Spec.Targets[i]
-		key := p.Metadata.Name + "/" + t.Name
+		key := p.Key() + "/" + t.Name
 		lg := l.ledgers[key]
 		if lg == nil {
 			continue
 		}
-		if judgeDue(lg, now, p.Metadata.Name, t.Name) {
+		if judgeDue(lg, now, p.Key(), t.Name) {
 			l.judge(ctx, p, t, lg, now)
 		}
 		if lg.down {
@@ -149,7 +149,7 @@ func (l *Loop) judge(ctx context.Context, p *config.Policy, t *config.Target, lg
 	var q *metrics.Query
 	for _, sg := range signalsOf(t) {
 		if sg.name == "demand" {
-			q = &metrics.Query{Target: t.Name, Signal: sg.name, Expr: sg.query, Step: sg.step}
+			q = &metrics.Query{Target: p.TargetLabel(t.Name), Signal: sg.name, Expr: sg.query, Step: sg.step}
 		}
 	}
 	if q == nil {
@@ -199,7 +199,7 @@ func (l *Loop) judge(ctx context.Context, p *config.Policy, t *config.Target, lg
 		}
 	}
 	lg.down, lg.why = !pays, why
-	l.exportImpact(t.Name, lg)
+	l.exportImpact(p.TargetLabel(t.Name), lg)
 }
 
 // exportImpact publishes a target's impact report and stand-down.
@@ -229,11 +229,11 @@ func (l *Loop) exportImpact(target string, lg *floorLedger) {
 
 // Impact returns a target's last impact report over 7 and 14 days, and
 // whether its forecast floors stand down and why (nil reports before the
-// first judgement).
-func (l *Loop) Impact(policyName, target string) (impact7, impact14 *sim.Impact, down bool, why string) {
+// first judgement). policyKey is the policy's config.Policy.Key.
+func (l *Loop) Impact(policyKey, target string) (impact7, impact14 *sim.Impact, down bool, why string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	lg := l.ledgers[policyName+"/"+target]
+	lg := l.ledgers[policyKey+"/"+target]
 	if lg == nil {
 		return nil, nil, false, ""
 	}
@@ -253,7 +253,7 @@ type ImpactReport struct {
 // impactReport returns the last impact report of target of policy p, nil
 // before the first. Called with l.mu held.
 func (l *Loop) impactReport(p *config.Policy, target string) *ImpactReport {
-	lg := l.ledgers[p.Metadata.Name+"/"+target]
+	lg := l.ledgers[p.Key()+"/"+target]
 	if lg == nil || lg.impact14 == nil {
 		return nil
 	}

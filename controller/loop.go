@@ -243,7 +243,7 @@ func (l *Loop) Tick(ctx context.Context) ([]policy.Plan, error) {
 		live[p] = true
 		plan, err := l.tickPolicy(ctx, p, now)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("policy %s: %w", p.Metadata.Name, err))
+			errs = append(errs, fmt.Errorf("policy %s: %w", p.Key(), err))
 		}
 		plans = append(plans, plan)
 	}
@@ -282,10 +282,10 @@ func (l *Loop) tickPolicy(ctx context.Context, p *config.Policy, now time.Time) 
 	if err != nil {
 		// The engine falls back to the policy's owner values for what it
 		// cannot read; say so, and go on planning.
-		l.log.Warn("reading live state failed", "policy", p.Metadata.Name, "err", err)
+		l.log.Warn("reading live state failed", "policy", p.Key(), "err", err)
 	}
 	in.Current = cur
-	key := p.File + "#" + p.Metadata.Name
+	key := p.File + "#" + p.Key()
 	plan, next := eng.Plan(now, l.states[key], in)
 	l.states[key] = next
 	l.recordFloors(p, next, now)
@@ -294,7 +294,7 @@ func (l *Loop) tickPolicy(ctx context.Context, p *config.Policy, now time.Time) 
 		defer func() { l.report(ctx, p, eng, now, plan, next, in, acts) }()
 	}
 	for _, w := range plan.Warnings {
-		l.log.Warn("plan warning", "policy", p.Metadata.Name, "warning", w)
+		l.log.Warn("plan warning", "policy", p.Key(), "warning", w)
 	}
 	for _, r := range plan.Resources {
 		l.export(p, r)
@@ -321,10 +321,10 @@ func (l *Loop) tickPolicy(ctx context.Context, p *config.Policy, now time.Time) 
 		}
 		acts = append(acts, Actuation{Resource: r, Outcome: out, Err: err})
 		if l.exp != nil {
-			l.exp.Actuations.WithLabelValues(r.Target, r.Kind, string(out.Result)).Inc()
+			l.exp.Actuations.WithLabelValues(p.TargetLabel(r.Target), r.Kind, string(out.Result)).Inc()
 			if out.Applied != nil {
 				if v, ok := numeric(p, r, out.Applied); ok {
-					l.exp.Applied.WithLabelValues(r.Target, r.Kind, r.Field).Set(v)
+					l.exp.Applied.WithLabelValues(p.TargetLabel(r.Target), r.Kind, r.Field).Set(v)
 				}
 			}
 		}

@@ -69,12 +69,12 @@ func (l *Loop) inputs(ctx context.Context, p *config.Policy, now time.Time) poli
 	for i := range p.Spec.Targets {
 		t := &p.Spec.Targets[i]
 		j := job{t: t, sigs: signalsOf(t)}
-		if key := p.Metadata.Name + "/" + t.Name; l.cfg.Usage != nil && l.exp != nil && t.HPA.Name != "" && now.Sub(l.usageAt[key]) >= l.cfg.Refit {
+		if key := p.Key() + "/" + t.Name; l.cfg.Usage != nil && l.exp != nil && t.HPA.Name != "" && now.Sub(l.usageAt[key]) >= l.cfg.Refit {
 			j.usage = true
 			l.usageAt[key] = now
 		}
 		for _, sg := range j.sigs {
-			k := fitKey{p.Metadata.Name, t.Name, sg.name}
+			k := fitKey{p.Key(), t.Name, sg.name}
 			ft := l.fits[k]
 			if ft == nil {
 				ft = &fitted{mase: math.NaN(), coverage: math.NaN()}
@@ -94,7 +94,7 @@ func (l *Loop) inputs(ctx context.Context, p *config.Policy, now time.Time) poli
 			if u, err := l.cfg.Usage(ctx, j.t.HPA.Namespace, j.t.HPA.Name); err != nil {
 				l.log.Warn("pod usage not read", "target", j.t.Name, "err", err)
 			} else if d, ok := j.res.observed["demand"]; ok {
-				if why := l.exp.ObserveUsage(j.t.Name, u, d); why != "" {
+				if why := l.exp.ObserveUsage(p.TargetLabel(j.t.Name), u, d); why != "" {
 					l.log.Debug("implied capacity per pod unknown", "target", j.t.Name, "why", why)
 				}
 			}
@@ -104,12 +104,12 @@ func (l *Loop) inputs(ctx context.Context, p *config.Policy, now time.Time) poli
 			if j.res.forecasts["demand"] == nil {
 				held = 1
 			}
-			l.exp.FailStatic.WithLabelValues(j.t.Name).Set(held)
+			l.exp.FailStatic.WithLabelValues(p.TargetLabel(j.t.Name)).Set(held)
 			// Every tick, so that a reloaded policy shows at once beside
 			// the capacity the pods imply.
-			l.exp.CapacityPerPod.WithLabelValues(j.t.Name).Set(j.t.Capacity.PerPod)
+			l.exp.CapacityPerPod.WithLabelValues(p.TargetLabel(j.t.Name)).Set(j.t.Capacity.PerPod)
 			if j.t.HPA.Name != "" {
-				l.exp.TargetInfo.WithLabelValues(j.t.Name, j.t.HPA.Namespace, j.t.HPA.Name).Set(1)
+				l.exp.TargetInfo.WithLabelValues(p.TargetLabel(j.t.Name), j.t.HPA.Namespace, j.t.HPA.Name).Set(1)
 			}
 		}
 	})
@@ -170,7 +170,7 @@ func (l *Loop) Warm(ctx context.Context) {
 // forecast signals, its forecast when due. Failures are isolated: they
 // withhold this signal's forecast and nothing else.
 func (l *Loop) observe(ctx context.Context, p *config.Policy, t *config.Target, sg signal, ft *fitted, now time.Time, ahead time.Duration, in *targetInputs) {
-	q := metrics.Query{Target: t.Name, Signal: sg.name, Expr: sg.query, Step: sg.step}
+	q := metrics.Query{Target: p.TargetLabel(t.Name), Signal: sg.name, Expr: sg.query, Step: sg.step}
 	hist := l.hist
 	if !sg.forecast && l.cfg.Observed != nil {
 		hist = l.cfg.Observed
@@ -186,7 +186,7 @@ func (l *Loop) observe(ctx context.Context, p *config.Policy, t *config.Target, 
 	}
 	in.observed[sg.name] = v
 	if l.exp != nil {
-		l.exp.Observed.WithLabelValues(t.Name, sg.name).Set(v)
+		l.exp.Observed.WithLabelValues(p.TargetLabel(t.Name), sg.name).Set(v)
 	}
 	if !sg.forecast {
 		return
@@ -205,7 +205,7 @@ func (l *Loop) observe(ctx context.Context, p *config.Policy, t *config.Target, 
 	if ft.f != nil {
 		in.forecasts[sg.name] = ft.f
 		if l.exp != nil {
-			l.exportForecast(t, sg.name, ft.f, now)
+			l.exportForecast(t, p.TargetLabel(t.Name), sg.name, ft.f, now)
 		}
 	}
 }

@@ -20,16 +20,16 @@ func (l *Loop) promotions(p *config.Policy) map[string]string {
 		t := &p.Spec.Targets[i]
 		if t.HPA.Mode != "shadow" || t.HPA.Promote == nil {
 			if l.exp != nil {
-				l.exp.Promoted.DeleteLabelValues(t.Name) // no stale 0 once promote goes
+				l.exp.Promoted.DeleteLabelValues(p.TargetLabel(t.Name)) // no stale 0 once promote goes
 			}
 			continue
 		}
-		key := p.Metadata.Name + "/" + t.Name
+		key := p.Key() + "/" + t.Name
 		why, ok := l.promoted[key]
 		if !ok {
 			if _, managed := l.managed[key]; managed {
 				why, ok = "prescale already manages its HPA (promoted or active before)", true
-			} else if ft := l.fits[fitKey{p.Metadata.Name, t.Name, "demand"}]; ft != nil && !ft.scoredSince.IsZero() && ft.f != nil {
+			} else if ft := l.fits[fitKey{p.Key(), t.Name, "demand"}]; ft != nil && !ft.scoredSince.IsZero() && ft.f != nil {
 				scored := ft.f.Start.Sub(ft.scoredSince)
 				ok, why = promotion(t.HPA.Promote, scored, ft.mase, ft.coverage)
 				if !ok {
@@ -46,7 +46,7 @@ func (l *Loop) promotions(p *config.Policy) map[string]string {
 			out[t.Name], v = why, 1
 		}
 		if l.exp != nil {
-			l.exp.Promoted.WithLabelValues(t.Name).Set(v)
+			l.exp.Promoted.WithLabelValues(p.TargetLabel(t.Name)).Set(v)
 		}
 	}
 	return out

@@ -56,9 +56,9 @@ func (l *Loop) snapshotReadiness() {
 	var ts []targetReady
 	for _, p := range l.policies() {
 		for _, t := range p.Spec.Targets {
-			key := p.Metadata.Name + "/" + t.Name
+			key := p.Key() + "/" + t.Name
 			tr := targetReady{name: key, active: t.HPA.Mode == "active" || (t.HPA.Mode == "shadow" && l.promoted[key] != "")}
-			switch ft := l.fits[fitKey{p.Metadata.Name, t.Name, "demand"}]; {
+			switch ft := l.fits[fitKey{p.Key(), t.Name, "demand"}]; {
 			case ft == nil:
 			case ft.failing:
 				tr.failStatic = ft.why
