@@ -125,19 +125,30 @@ func (a *Replicas) read(ctx context.Context, source string) (replicaSet, bool, e
 		return replicaSet{}, true, fmt.Errorf("db instance %s is itself a read replica of %s: name the source instance", source, s)
 	}
 	set := replicaSet{status: deref(src.DBInstanceStatus), inUse: map[string]bool{}}
-	for _, id := range src.ReadReplicaDBInstanceIdentifiers {
+	ids := src.ReadReplicaDBInstanceIdentifiers
+	if len(ids) == 0 {
+		return set, true, nil
+	}
+	for _, id := range ids {
 		set.inUse[id] = true
-		db, found, err := a.describe(ctx, id)
-		if err != nil {
-			return replicaSet{}, true, err
-		}
-		if !found {
-			continue // deleted since the source was read
+	}
+	// All replicas in one call (RDS allows at most 15 per source); one
+	// deleted since the source was read is simply not in the answer.
+	out, err := a.Client.DescribeDBInstances(ctx, &rds.DescribeDBInstancesInput{
+		Filters: []rdstypes.Filter{{Name: sdkaws.String("db-instance-id"), Values: ids}}})
+	if err != nil {
+		return replicaSet{}, true, fmt.Errorf("describe read replicas of %s: %w", source, explain(err))
+	}
+	for _, db := range out.DBInstances {
+		id := deref(db.DBInstanceIdentifier)
+		if !set.inUse[id] {
+			continue
 		}
 		r := replica{id: id, status: deref(db.DBInstanceStatus), n: replicaNumber(source, id)}
 		r.owned = r.n > 0 && a.tagged(db.TagList, source) && deref(db.ReadReplicaSourceDBInstanceIdentifier) == source
 		set.replicas = append(set.replicas, r)
 	}
+	slices.SortFunc(set.replicas, func(x, y replica) int { return strings.Compare(x.id, y.id) })
 	return set, true, nil
 }
 

@@ -302,3 +302,20 @@ func TestReplicasSourceMissingOrReplica(t *testing.T) {
 		t.Errorf("%d creates, want none", n)
 	}
 }
+
+// Reading a source's replicas costs two calls whatever their number: the
+// source, then every replica in one filtered DescribeDBInstances.
+func TestReplicasReadInTwoCalls(t *testing.T) {
+	srv, a, _ := newReplicas(t)
+	for _, n := range []string{"1", "2", "3", "4", "5"} {
+		srv.DBs["orders-db-prescale-"+n] = &awstest.DBInstance{Class: "db.r5.xlarge", Status: "available", ReplicaOf: "orders-db", Tags: prescaleTags("orders-db")}
+	}
+	srv.DBs["unrelated"] = &awstest.DBInstance{Class: "db.t3.micro", Status: "available"}
+	if n, _, err := a.Count(context.Background(), "orders-db"); n != 5 || err != nil {
+		t.Fatalf("Count = %d, %v; want 5", n, err)
+	}
+	reqs := srv.Requests("DescribeDBInstances")
+	if len(reqs) != 2 || reqs[1].Params["Filters.Filter.1.Name"] != "db-instance-id" || reqs[1].Params["Filters.Filter.1.Values.Value.5"] == "" {
+		t.Errorf("%d DescribeDBInstances calls %v; want 2, the second filtered on the 5 replicas", len(reqs), reqs)
+	}
+}

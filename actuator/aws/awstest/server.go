@@ -25,7 +25,8 @@
 //     request's tags), DeleteDBInstance (only when available, else
 //     InvalidDBInstanceState; the instance is "deleting" until Settle).
 //     DescribeDBInstances lists a source's replicas
-//     (ReadReplicaDBInstanceIdentifiers), a replica's source and the tags.
+//     (ReadReplicaDBInstanceIdentifiers), a replica's source and the tags,
+//     and takes a db-instance-id filter.
 //   - ElastiCache: DescribeReplicationGroups, DescribeCacheClusters,
 //     ModifyReplicationGroup (only when available, else
 //     InvalidReplicationGroupState).
@@ -486,13 +487,50 @@ func dbNotFound(id string) error {
 	return errorf(http.StatusNotFound, "DBInstanceNotFound", "DBInstance %s not found.", id)
 }
 
+// describeDBInstances answers one instance by DBInstanceIdentifier (not
+// found is DBInstanceNotFound), or those a db-instance-id filter names
+// (unknown ones left out, as AWS does), or all.
 func (s *Server) describeDBInstances(p map[string]string) (string, error) {
-	id := p["DBInstanceIdentifier"]
-	d, ok := s.DBs[id]
-	if !ok {
-		return "", dbNotFound(id)
+	if id, ok := p["DBInstanceIdentifier"]; ok {
+		d, ok := s.DBs[id]
+		if !ok {
+			return "", dbNotFound(id)
+		}
+		return "<DBInstances>" + s.dbXML(id, d) + "</DBInstances>", nil
 	}
-	return "<DBInstances>" + s.dbXML(id, d) + "</DBInstances>", nil
+	var ids []string
+	filtered := false
+	for i := 1; ; i++ {
+		f := "Filters.Filter." + strconv.Itoa(i)
+		name, ok := p[f+".Name"]
+		if !ok {
+			break
+		}
+		if name != "db-instance-id" {
+			return "", errorf(http.StatusBadRequest, "InvalidParameterValue", "Unrecognized filter name: %s", name)
+		}
+		filtered = true
+		for j := 1; ; j++ {
+			v, ok := p[f+".Values.Value."+strconv.Itoa(j)]
+			if !ok {
+				break
+			}
+			ids = append(ids, v)
+		}
+	}
+	if !filtered {
+		for id := range s.DBs {
+			ids = append(ids, id)
+		}
+	}
+	sort.Strings(ids)
+	var b strings.Builder
+	for _, id := range ids {
+		if d, ok := s.DBs[id]; ok {
+			b.WriteString(s.dbXML(id, d))
+		}
+	}
+	return "<DBInstances>" + b.String() + "</DBInstances>", nil
 }
 
 func (s *Server) modifyDBInstance(p map[string]string) (string, error) {
