@@ -2,19 +2,22 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
 
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/prescale/prescale/actuator"
 	"github.com/prescale/prescale/actuator/hpa"
+	"github.com/prescale/prescale/actuator/keda"
 )
 
 func init() {
-	register(command{name: "restore", summary: "put the owner's minReplicas/maxReplicas back on HPAs prescale changed", run: runRestore})
+	register(command{name: "restore", summary: "put the owner's minReplicas/maxReplicas back on HPAs (and KEDA ScaledObjects) prescale changed", run: runRestore})
 }
 
 const restoreExamples = `  prescale restore shop/frontend shop/backend     # these HPAs
@@ -24,13 +27,15 @@ const restoreExamples = `  prescale restore shop/frontend shop/backend     # the
 
 // runRestore restores the owner's values (remembered in annotations) on
 // the HPAs named, or on every HPA prescale changed with --all, and prints
-// one line per HPA. Exit 0 when all succeeded, 1 when any failed or a
+// one line per HPA. KEDA ScaledObjects are restored the same way: a name
+// with no HPA prescale changed is looked up as a ScaledObject, and --all
+// covers ScaledObjects where KEDA is installed. Exit 0 when all succeeded, 1 when any failed or a
 // named HPA does not exist, 2 for bad arguments.
 func runRestore(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("restore", "restore [--all [--namespace NS]] [--dry-run] [NAMESPACE/NAME...]", restoreExamples, stdout, stderr)
 	kubeconfig := fs.String("kubeconfig", "", "kubeconfig file (default: $KUBECONFIG, ~/.kube/config, or the in-cluster service account)")
 	kubeContext := fs.String("context", "", "kubeconfig context (default: the current one)")
-	all := fs.Bool("all", false, "restore every HPA that carries prescale's annotations")
+	all := fs.Bool("all", false, "restore every HPA and KEDA ScaledObject that carries prescale's annotations")
 	namespace := fs.String("namespace", "", "with --all, only this namespace (default: all namespaces)")
 	dryRun := fs.Bool("dry-run", false, "print what would be restored, change nothing")
 	if code, done := parseFlags(fs, args, stdout); done {
@@ -73,13 +78,21 @@ func runRestore(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		mode = actuator.DryRun
 	}
 	a := hpa.New(client, nil)
+	dyn, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		fmt.Fprintf(stderr, "prescale restore: kubernetes client: %v\n", err)
+		return exitFailure
+	}
+	so := &keda.Actuator{Dynamic: dyn, Client: client}
 	reasons := []string{"prescale restore"}
 
 	var changes []actuator.Change
 	failed := false
 	if *all {
 		changes, err = a.RestoreAll(ctx, mode, *namespace, reasons)
-		if err != nil {
+		soChanges, _, soErr := so.RestoreAll(ctx, mode, *namespace, reasons) // none where KEDA is not installed
+		changes = append(changes, soChanges...)
+		if err = errors.Join(err, soErr); err != nil {
 			failed = true
 			if len(changes) == 0 {
 				fmt.Fprintf(stderr, "prescale restore: %v\n", err)
@@ -87,11 +100,18 @@ func runRestore(ctx context.Context, args []string, stdout, stderr io.Writer) in
 			}
 		}
 		if len(changes) == 0 {
-			fmt.Fprintln(stdout, "no HPA carries prescale's annotations: nothing to restore")
+			fmt.Fprintln(stdout, "no HPA or ScaledObject carries prescale's annotations: nothing to restore")
 		}
 	} else {
 		for _, t := range targets {
 			ch, err := a.Restore(ctx, mode, "", t.ns, t.name, reasons)
+			if err == nil && (ch.Status == actuator.Missing || ch.Status == actuator.InSync) {
+				// No HPA prescale changed by that name: a ScaledObject may be.
+				sch, serr := so.Restore(ctx, mode, "", t.ns, t.name, reasons)
+				if serr != nil || (sch.Status != actuator.Missing && (ch.Status == actuator.Missing || sch.Status != actuator.InSync)) {
+					ch, err = sch, serr
+				}
+			}
 			failed = failed || err != nil
 			changes = append(changes, ch)
 		}
@@ -105,7 +125,7 @@ func runRestore(ctx context.Context, args []string, stdout, stderr io.Writer) in
 			// A name that matches no HPA is bad input, most often a typo
 			// in the namespace or the name: say so where errors go.
 			failed = true
-			fmt.Fprintf(stderr, "prescale restore: HPA %s not found (check the namespace and name: kubectl get hpa -A)\n", ch.Ref.Name)
+			fmt.Fprintf(stderr, "prescale restore: HPA %s not found, nor a ScaledObject (check the namespace and name: kubectl get hpa,scaledobjects -A)\n", ch.Ref.Name)
 		}
 	}
 	if failed {

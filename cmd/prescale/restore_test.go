@@ -180,7 +180,7 @@ func TestRestoreAgainstAPIServer(t *testing.T) {
 	if code != exitFailure {
 		t.Errorf("unknown HPA: exit %d, want %d", code, exitFailure)
 	}
-	if !strings.Contains(errOut, "prescale restore: HPA shop/fronted not found") || !strings.Contains(out, "shop/fronted: not found") {
+	if !strings.Contains(errOut, "prescale restore: HPA shop/fronted not found, nor a ScaledObject") || !strings.Contains(out, "shop/fronted: not found") {
 		t.Errorf("unknown HPA: stdout %q, stderr %q", out, errOut)
 	}
 	if h := get("backend"); *h.Spec.MinReplicas != 3 || h.Spec.MaxReplicas != 20 || len(prescaleAnnotations(h)) > 0 {
