@@ -133,21 +133,30 @@ const (
 // 2(len(y)+1) values of scratch.
 func seasonalComponent(y []float64, slots []int32, period, cycles int, decay float64, buf []float64) []float64 {
 	n := len(y)
-	ps := buf[:n+1]
-	pc := buf[n+1 : 2*(n+1)]
+	half := period / 2
+	from := max(0, n-cycles*period-half)
+	// Prefix sums of the observed values from base, the earliest start of
+	// a window below: ps[j] sums y[base:base+j].
+	base := max(0, min(from-half, n-period))
+	ps := buf[:n-base+1]
+	pc := buf[n+1 : n+1+n-base+1]
 	ps[0], pc[0] = 0, 0
-	for i, v := range y {
+	for i, v := range y[base:] {
 		ps[i+1], pc[i+1] = ps[i], pc[i]
 		if !math.IsNaN(v) {
 			ps[i+1] += v
 			pc[i+1]++
 		}
 	}
-	half := period / 2
 	sum := make([]float64, period)
 	wsum := make([]float64, period)
-	ld := math.Log(decay)
-	from := max(0, n-cycles*period-half)
+	// The weight of each cycle back from the end, decay^cycle.
+	weights := make([]float64, (n-1-from)/period+1)
+	w := 1.0
+	for c := range weights {
+		weights[c] = w
+		w *= decay
+	}
 	for i := from; i < n; i++ {
 		v := y[i]
 		if math.IsNaN(v) {
@@ -164,11 +173,12 @@ func seasonalComponent(y []float64, slots []int32, period, cycles int, decay flo
 		if lo < 0 {
 			lo, hi = 0, period
 		}
+		lo, hi = lo-base, hi-base
 		c := pc[hi] - pc[lo]
 		if c < float64(period)/2 {
 			continue
 		}
-		w := math.Exp(ld * float64((n-1-i)/period))
+		w := weights[(n-1-i)/period]
 		s := slots[i]
 		sum[s] += w * (v - (ps[hi]-ps[lo])/c)
 		wsum[s] += w
@@ -229,8 +239,14 @@ func fitAdditiveETS(x []float64) (aetsParams, bool) {
 			best, bestE, found = aetsParams{alpha: alpha, beta: beta, phi: phi, l: l, b: b}, sse, true
 		}
 	}
-	for _, a := range thetaAlphas {
-		try(a, 0, 1)
+	// Without trend the recursion is simple smoothing: the grid in one
+	// pass (sesGrid), with the same result as try.
+	var levels, sses [len(thetaAlphas)]float64
+	sesGrid(x, thetaAlphas[:], levels[:], sses[:])
+	for j, a := range thetaAlphas {
+		if !math.IsNaN(levels[j]) && sses[j] < bestE {
+			best, bestE, found = aetsParams{alpha: a, phi: 1, l: levels[j]}, sses[j], true
+		}
 	}
 	noTrend, noTrendE := best, bestE
 	for _, a := range []float64{0.1, 0.3, 0.7} {

@@ -39,7 +39,7 @@ type Theta struct {
 func (m Theta) Name() string { return "theta" }
 
 // thetaAlphas is the grid of smoothing parameters tried.
-var thetaAlphas = []float64{0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.65, 0.8, 1}
+var thetaAlphas = [...]float64{0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.65, 0.8, 1}
 
 // Fit implements Model.
 func (m Theta) Fit(in *Input) (Fit, error) {
@@ -95,10 +95,11 @@ func (m Theta) Fit(in *Input) (Fit, error) {
 	}
 	// Exponential smoothing: the alpha of least one-step squared error.
 	bestA, bestL, bestE := 1.0, math.NaN(), math.Inf(1)
-	for _, a := range thetaAlphas {
-		l, e := sesRun(x, a)
-		if e < bestE {
-			bestA, bestL, bestE = a, l, e
+	var levels, sses [len(thetaAlphas)]float64
+	sesGrid(x, thetaAlphas[:], levels[:], sses[:])
+	for j, a := range thetaAlphas {
+		if sses[j] < bestE {
+			bestA, bestL, bestE = a, levels[j], sses[j]
 		}
 	}
 	if math.IsNaN(bestL) {
@@ -130,23 +131,37 @@ func (m Theta) Fit(in *Input) (Fit, error) {
 	return Fit{Mean: mean, Detail: fmt.Sprintf("theta(%s) alpha=%.2f drift=%.4g/step", form, bestA, b/2)}, nil
 }
 
-// sesRun smooths x with parameter a, skipping gaps, and returns the final
-// level and the sum of squared one-step errors.
-func sesRun(x []float64, a float64) (level, sse float64) {
-	level = math.NaN()
-	for _, v := range x {
+// sesGrid smooths x with each parameter of alphas at once, skipping gaps,
+// and leaves in level[j] and sse[j] the final level and the sum of squared
+// one-step errors of alphas[j] (NaN level: nothing observed). One pass
+// runs the independent recursions side by side, which the processor
+// overlaps: a pass per parameter waits on each step's dependency chain.
+func sesGrid(x []float64, alphas, level, sse []float64) {
+	level = level[:len(alphas)]
+	sse = sse[:len(alphas)]
+	for j := range level {
+		level[j], sse[j] = math.NaN(), 0
+	}
+	i := 0
+	for i < len(x) && math.IsNaN(x[i]) {
+		i++
+	}
+	if i == len(x) {
+		return
+	}
+	for j := range level {
+		level[j] = x[i]
+	}
+	for _, v := range x[i+1:] {
 		if math.IsNaN(v) {
 			continue
 		}
-		if math.IsNaN(level) {
-			level = v
-			continue
+		for j, a := range alphas {
+			e := v - level[j]
+			sse[j] += e * e
+			level[j] += a * e
 		}
-		e := v - level
-		sse += e * e
-		level += a * e
 	}
-	return level, sse
 }
 
 // classicalIndex is the seasonal index per slot of the classical
