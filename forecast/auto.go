@@ -255,7 +255,12 @@ func run(s Series, opts Options, allModels bool) (*result, error) {
 		detail = "no validation possible on this history; " + strings.Join(parts, " + ")
 		notes = append(notes, "history too short for rolling-origin validation: intervals from in-sample errors, wider than they need be")
 	}
+	// The intervals are calibrated on the errors of the selection itself,
+	// each origin held out of the choice that forecast it (see heldOut).
 	errs := choice.errs
+	if ho := v.heldOut(cands); ho != nil {
+		errs = ho
+	}
 	if errs == nil {
 		errs = naiveErrors(s.Values, opts.Horizon)
 	}
