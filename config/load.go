@@ -60,13 +60,21 @@ func explained(vp Problem, decoding Problems) bool {
 
 // LoadFile reads and parses one policy file.
 func LoadFile(path string) ([]*Policy, error) {
+	data, err := readPolicyFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return Parse(data, path)
+}
+
+// readPolicyFile reads one policy file, its size bounded before it is
+// read (a file that grows meanwhile is cut at the bound and refused).
+func readPolicyFile(path string) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("policy file: %w", err)
 	}
 	defer f.Close()
-	// The size is bounded before the file is read (a file that grows
-	// meanwhile is cut at the bound and refused).
 	data, err := io.ReadAll(io.LimitReader(f, MaxPolicyBytes+1))
 	if err != nil {
 		return nil, fmt.Errorf("policy file: %w", err)
@@ -74,7 +82,7 @@ func LoadFile(path string) ([]*Policy, error) {
 	if len(data) > MaxPolicyBytes {
 		return nil, Problems{{File: path, Pos: Pos{1, 1}, Message: tooLarge(-1)}}
 	}
-	return Parse(data, path)
+	return data, nil
 }
 
 func tooLarge(n int64) string {
@@ -136,6 +144,25 @@ func Load(paths ...string) ([]*Policy, error) {
 		}
 		all = append(all, ps...)
 	}
+	problems = append(problems, crossCheck(all)...)
+	if len(problems) > 0 {
+		return all, problems
+	}
+	return all, nil
+}
+
+func asProblems(err error, out *Problems) bool {
+	p, ok := err.(Problems)
+	if ok {
+		*out = p
+	}
+	return ok
+}
+
+// crossCheck checks what holds across every policy loaded together: the
+// total number of targets, and unique policy names.
+func crossCheck(all []*Policy) Problems {
+	var problems Problems
 	targets := 0
 	for _, p := range all {
 		if targets += len(p.Spec.Targets); targets > MaxTargets {
@@ -156,16 +183,5 @@ func Load(paths ...string) ([]*Policy, error) {
 		}
 		seen[key] = p
 	}
-	if len(problems) > 0 {
-		return all, problems
-	}
-	return all, nil
-}
-
-func asProblems(err error, out *Problems) bool {
-	p, ok := err.(Problems)
-	if ok {
-		*out = p
-	}
-	return ok
+	return problems
 }

@@ -170,8 +170,8 @@ func TestAlertRules(t *testing.T) {
 		}
 	}
 	// The list: daemon down, stale source, failing actuations,
-	// high forecast error, floors held by fail-static.
-	for _, want := range []string{"PrescaleDown", "PrescaleSourceStale", "PrescaleActuationsFailing", "PrescaleForecastErrorHigh", "PrescaleFailStatic"} {
+	// high forecast error, floors held by fail-static; a rejected policy edit.
+	for _, want := range []string{"PrescaleDown", "PrescaleSourceStale", "PrescaleActuationsFailing", "PrescaleForecastErrorHigh", "PrescaleFailStatic", "PrescalePolicyReloadFailed"} {
 		if !alerts[want] {
 			t.Errorf("no %s alert", want)
 		}

@@ -110,6 +110,14 @@ type Exporter struct {
 	// the policy is optimistic: its floors are too low.
 	ImpliedCapacityPerPod *prometheus.GaugeVec
 	CapacityPerPod        *prometheus.GaugeVec
+	// PolicyReloadFailures counts rejected versions of the policies by
+	// source ("file", "scalingpolicy"); PolicyReloadOK is 1 while no
+	// version from the source is rejected (0: an edit is not in force,
+	// the last good version is); PolicyReloadSuccess is when a version
+	// from the source was last taken into force.
+	PolicyReloadFailures *prometheus.CounterVec
+	PolicyReloadOK       *prometheus.GaugeVec
+	PolicyReloadSuccess  *prometheus.GaugeVec
 	// TargetInfo is 1 per target with the namespace and name of its HPA,
 	// to join kube-state-metrics' HPA series to a target in dashboards.
 	TargetInfo *prometheus.GaugeVec
@@ -158,6 +166,9 @@ func NewExporter(version string, logger *slog.Logger) *Exporter {
 	e.ImpliedCapacityPerPod = g("implied_capacity_per_pod", "Demand one pod of a target would serve at 100% of its CPU request, from its pods' demand, CPU usage and requests; below prescale_capacity_per_pod the policy is optimistic.", "target")
 	e.TargetInfo = g("target_info", "1 per policy target, labelled with its HPA's namespace and name (kube-state-metrics' labels), to join HPA series to targets.", "target", "namespace", "horizontalpodautoscaler")
 	e.CapacityPerPod = g("capacity_per_pod", "Demand one pod of a target serves at 100% utilisation, as configured in the policy (capacity.perPod).", "target")
+	e.PolicyReloadFailures = c("config_reload_failures_total", "Rejected versions of the policies (files that do not validate, ScalingPolicy generations refused), by source; the last good version stays in force.", "source")
+	e.PolicyReloadOK = g("config_last_reload_successful", "1 while no version of the policies from the source is rejected; 0 while an edit is refused and the last good version stays in force.", "source")
+	e.PolicyReloadSuccess = g("config_last_reload_success_timestamp_seconds", "Unix time a version of the policies from the source was last taken into force (loaded, or found back to the version in force).", "source")
 	e.LoopDuration = prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: "prescale", Name: "loop_duration_seconds",
 		Help: "Time one tick of the control loop takes.", Buckets: prometheus.ExponentialBuckets(0.005, 2, 14)})
 	e.LastTick = prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "prescale", Name: "last_successful_tick_timestamp_seconds",
@@ -186,6 +197,24 @@ func buildVersion(v string) string {
 func (e *Exporter) SourceError(q Query, kind ErrorKind, err error) {
 	e.SourceErrors.WithLabelValues(q.Target, q.Signal, string(kind)).Inc()
 	e.log.Warn("source error", "target", q.Target, "signal", q.Signal, "kind", kind, "err", err)
+}
+
+// PolicyAccepted implements config.ReloadObserver: a version of the
+// policies from source was taken into force at at.
+func (e *Exporter) PolicyAccepted(source string, at time.Time) {
+	e.PolicyReloadSuccess.WithLabelValues(source).Set(float64(at.UnixNano()) / 1e9)
+}
+
+// PolicyRejected implements config.ReloadObserver: a version of the
+// policies from source was refused.
+func (e *Exporter) PolicyRejected(source string) {
+	e.PolicyReloadFailures.WithLabelValues(source).Inc()
+}
+
+// PolicyFailing implements config.ReloadObserver: whether any version
+// from source is refused now (its last good version in force).
+func (e *Exporter) PolicyFailing(source string, failing bool) {
+	e.PolicyReloadOK.WithLabelValues(source).Set(map[bool]float64{false: 1, true: 0}[failing])
 }
 
 // SourceAge implements SourceObserver.

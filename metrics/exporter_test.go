@@ -37,6 +37,9 @@ func TestExportedMetricsLint(t *testing.T) {
 	e.ImpactUnservedSaved.WithLabelValues("api", "14d").Set(0.004)
 	e.ImpactReplicaHoursPaid.WithLabelValues("api", "14d").Set(432000)
 	e.ImpactEqualCostRatio.WithLabelValues("api", "14d").Set(0.3)
+	e.PolicyAccepted("file", time.Unix(0, 0))
+	e.PolicyRejected("file")
+	e.PolicyFailing("file", true)
 	e.LoopDuration.Observe(0.02)
 	e.LastTick.SetToCurrentTime()
 	e.Leader.Set(1)
@@ -88,4 +91,42 @@ func lintRegistry(e *Exporter) ([]promlint.Problem, error) {
 		return nil, err
 	}
 	return promlint.NewWithMetricFamilies(mfs).Lint()
+}
+
+// TestPolicyReload: a rejected version counts a failure and, failing, turns
+// the source's last_reload_successful to 0 without moving its success
+// time; an accepted one sets the time, and once no version of the source
+// is rejected the gauge is back to 1.
+func TestPolicyReload(t *testing.T) {
+	e := NewExporter("test", nil)
+	t0 := time.Date(2026, 3, 8, 7, 0, 0, 500_000_000, time.UTC)
+	e.PolicyAccepted("file", t0)
+	e.PolicyFailing("file", false)
+	check := func(when string, failures, ok, at float64) {
+		t.Helper()
+		if v := testutil.ToFloat64(e.PolicyReloadFailures.WithLabelValues("file")); v != failures {
+			t.Errorf("%s: failures %v, want %v", when, v, failures)
+		}
+		if v := testutil.ToFloat64(e.PolicyReloadOK.WithLabelValues("file")); v != ok {
+			t.Errorf("%s: last_reload_successful %v, want %v", when, v, ok)
+		}
+		if v := testutil.ToFloat64(e.PolicyReloadSuccess.WithLabelValues("file")); v != at {
+			t.Errorf("%s: success time %v, want %v", when, v, at)
+		}
+	}
+	check("loaded", 0, 1, 1772953200.5)
+	for range 2 {
+		e.PolicyRejected("file")
+		e.PolicyFailing("file", true)
+	}
+	check("two rejected versions", 2, 0, 1772953200.5)
+	// A ScalingPolicy accepted while another stays rejected.
+	e.PolicyAccepted("scalingpolicy", t0)
+	e.PolicyFailing("scalingpolicy", true)
+	if v := testutil.ToFloat64(e.PolicyReloadOK.WithLabelValues("scalingpolicy")); v != 0 {
+		t.Errorf("scalingpolicy with one object rejected: last_reload_successful %v, want 0", v)
+	}
+	e.PolicyAccepted("file", t0.Add(3*time.Minute))
+	e.PolicyFailing("file", false)
+	check("fixed", 2, 1, 1772953380.5)
 }

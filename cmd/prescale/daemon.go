@@ -159,7 +159,17 @@ func runDaemon(ctx context.Context, d *daemonOptions, logger *slog.Logger) error
 	if err != nil {
 		return err
 	}
-	all, report, err := scalingPolicies(ctx, d, store.Policies, dyn, kube, logger)
+	exp := metrics.NewExporter(buildVersion(), logger)
+	now := d.now
+	if now == nil {
+		now = time.Now
+	}
+	reloads := &fileReloads{obs: exp, now: now, logger: logger, policies: func() int { return len(store.Policies()) }}
+	if pod, ok := ownPod(); ok {
+		reloads.kube, reloads.pod = kube, pod
+	}
+	reloads.loaded()
+	all, report, err := scalingPolicies(ctx, d, store.Policies, dyn, kube, exp, logger)
 	if err != nil {
 		return err
 	}
@@ -167,7 +177,6 @@ func runDaemon(ctx context.Context, d *daemonOptions, logger *slog.Logger) error
 	if err != nil {
 		return err
 	}
-	exp := metrics.NewExporter(buildVersion(), logger)
 	hist := metrics.NewHistory(src, metrics.HistoryConfig{Step: time.Minute, Window: d.history}, exp)
 	awsCfg := func(ctx context.Context, region string) (sdkaws.Config, error) {
 		var opts []func(*awsconfig.LoadOptions) error
@@ -197,14 +206,7 @@ func runDaemon(ctx context.Context, d *daemonOptions, logger *slog.Logger) error
 	logger.Info("prescale started", "version", buildVersion(), "listen", addr, "policies", len(policies()),
 		"shard_selector", d.shardSelector, "leader_elect", d.leaderElect)
 
-	go store.Watch(ctx, d.reload, func(changed bool, err error) {
-		switch {
-		case err != nil:
-			logger.Error("policy reload rejected: the last good version stays in force", "err", err)
-		case changed:
-			logger.Info("policy reloaded", "policies", len(policies()))
-		}
-	})
+	go store.Watch(ctx, d.reload, func(changed bool, err error) { reloads.report(ctx, changed, err) })
 
 	if !d.leaderElect {
 		exp.Leader.Set(1)

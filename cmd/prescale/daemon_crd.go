@@ -18,7 +18,7 @@ import (
 // with --scalingpolicies the ScalingPolicy objects' in force, watched) and
 // the loop's Report (nil without --scalingpolicies: files have no status).
 // It returns once every existing ScalingPolicy has been judged.
-func scalingPolicies(ctx context.Context, d *daemonOptions, files func() []*config.Policy, dyn dynamic.Interface, kube kubernetes.Interface, logger *slog.Logger) (func() []*config.Policy, func(context.Context, controller.Report), error) {
+func scalingPolicies(ctx context.Context, d *daemonOptions, files func() []*config.Policy, dyn dynamic.Interface, kube kubernetes.Interface, reloads config.ReloadObserver, logger *slog.Logger) (func() []*config.Policy, func(context.Context, controller.Report), error) {
 	if !d.scalingPolicies {
 		return files, nil, nil
 	}
@@ -29,7 +29,7 @@ func scalingPolicies(ctx context.Context, d *daemonOptions, files func() []*conf
 	if own == "" {
 		return nil, nil, fmt.Errorf("--scalingpolicies needs prescale's own namespace: --namespace or POD_NAMESPACE")
 	}
-	src := crd.New(dyn, kube, crd.Options{Namespace: own, Logger: logger})
+	src := crd.New(dyn, kube, crd.Options{Namespace: own, Logger: logger, Reloads: reloads})
 	if err := src.Start(ctx, d.watchNamespace); err != nil {
 		return nil, nil, err
 	}

@@ -11,6 +11,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
@@ -195,6 +196,7 @@ func hpa(t *testing.T, ns, name string) *autoscalingv2.HorizontalPodAutoscaler {
 // policies, the live actuator on the test API server, the ELB trace
 // replayed as query "elb", the Source's Report as the loop's.
 type rig struct {
+	exp  *metrics.Exporter
 	src  *Source
 	loop *controller.Loop
 	now  time.Time
@@ -206,8 +208,8 @@ func newRig(t *testing.T, own string) *rig {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	r := &rig{}
-	r.src = New(dyn, kubetest.Client, Options{Namespace: own})
+	r := &rig{exp: metrics.NewExporter("test", nil)}
+	r.src = New(dyn, kubetest.Client, Options{Namespace: own, Reloads: r.exp})
 	if err := r.src.Start(ctx, ""); err != nil {
 		t.Fatal(err)
 	}
@@ -228,6 +230,17 @@ func newRig(t *testing.T, own string) *rig {
 	}},
 		r.src.Policies, hist, act, nil, nil)
 	return r
+}
+
+// reloads checks the ScalingPolicy source's reload metrics.
+func (r *rig) reloads(t *testing.T, when string, failures, ok float64) {
+	t.Helper()
+	if v := testutil.ToFloat64(r.exp.PolicyReloadFailures.WithLabelValues(ReloadSource)); v != failures {
+		t.Errorf("%s: prescale_config_reload_failures_total{source=scalingpolicy} %v, want %v", when, v, failures)
+	}
+	if v := testutil.ToFloat64(r.exp.PolicyReloadOK.WithLabelValues(ReloadSource)); v != ok {
+		t.Errorf("%s: prescale_config_last_reload_successful{source=scalingpolicy} %v, want %v", when, v, ok)
+	}
 }
 
 func (r *rig) tick(t *testing.T) {
@@ -257,6 +270,11 @@ func TestLifecycle(t *testing.T) {
 	waitFor(t, "Accepted=True", func() bool {
 		return cond(status(t, ns, "web"), v1alpha1.ConditionAccepted).Status == metav1.ConditionTrue
 	})
+	r.reloads(t, "created", 0, 1)
+	accepted := testutil.ToFloat64(r.exp.PolicyReloadSuccess.WithLabelValues(ReloadSource))
+	if accepted <= 0 {
+		t.Errorf("created: prescale_config_last_reload_success_timestamp_seconds %v, want the time it was accepted", accepted)
+	}
 
 	r.tick(t)
 	floor := *hpa(t, ns, "web").Spec.MinReplicas
@@ -309,6 +327,10 @@ func TestLifecycle(t *testing.T) {
 	if ev := events(t, ns, "web", v1alpha1.ReasonRejected); len(ev) != 1 || ev[0].Type != corev1.EventTypeWarning || !strings.Contains(ev[0].Message, "spec.rules[0].schedule.cron") {
 		t.Errorf("Rejected Events = %+v", ev)
 	}
+	r.reloads(t, "rejected edit", 1, 0)
+	if v := testutil.ToFloat64(r.exp.PolicyReloadSuccess.WithLabelValues(ReloadSource)); v != accepted {
+		t.Errorf("rejected edit: success time moved from %v to %v", accepted, v)
+	}
 	r.tick(t) // still acting on the last good version
 	if got := *hpa(t, ns, "web").Spec.MinReplicas; got <= 2 {
 		t.Errorf("after the rejected edit the floor is %d: the last good version is no longer in force", got)
@@ -319,6 +341,7 @@ func TestLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, "the policy gone", func() bool { return len(r.src.Policies()) == 0 })
+	r.reloads(t, "the rejected object deleted", 1, 1)
 	r.tick(t)
 	h := hpa(t, ns, "web")
 	if *h.Spec.MinReplicas != 2 {
@@ -347,6 +370,7 @@ func TestOtherNamespaceRefused(t *testing.T) {
 	if len(r.src.Policies()) != 0 {
 		t.Fatalf("a refused policy is in force")
 	}
+	r.reloads(t, "refused", 1, 0)
 	r.tick(t)
 	r.tick(t)
 	after := hpa(t, b, "web")

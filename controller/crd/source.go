@@ -47,6 +47,8 @@ type Source struct {
 	own string
 	log *slog.Logger
 	now func() time.Time
+	// reloads is told each generation accepted or rejected (never nil).
+	reloads config.ReloadObserver
 
 	synced func() bool
 
@@ -85,7 +87,21 @@ type Options struct {
 	Logger         *slog.Logger
 	// Now is the clock of condition times (time.Now by default).
 	Now func() time.Time
+	// Reloads is told of each generation accepted or rejected, and
+	// whether any ScalingPolicy's newest generation is rejected now
+	// (source "scalingpolicy"): the metrics exporter. Optional.
+	Reloads config.ReloadObserver
 }
+
+// ReloadSource is the source label of ScalingPolicy objects in the
+// ReloadObserver (the files' is "file").
+const ReloadSource = "scalingpolicy"
+
+type noReloads struct{}
+
+func (noReloads) PolicyAccepted(string, time.Time) {}
+func (noReloads) PolicyRejected(string)            {}
+func (noReloads) PolicyFailing(string, bool)       {}
 
 // New returns a Source; Start starts its watch.
 func New(dyn dynamic.Interface, kube kubernetes.Interface, o Options) *Source {
@@ -95,7 +111,10 @@ func New(dyn dynamic.Interface, kube kubernetes.Interface, o Options) *Source {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return &Source{dyn: dyn, kube: kube, own: o.Namespace, log: o.Logger, now: o.Now,
+	if o.Reloads == nil {
+		o.Reloads = noReloads{}
+	}
+	return &Source{dyn: dyn, kube: kube, own: o.Namespace, log: o.Logger, now: o.Now, reloads: o.Reloads,
 		entries: map[string]*entry{}, byPolicy: map[*config.Policy]*entry{}}
 }
 
@@ -274,8 +293,15 @@ func (s *Source) admit(ctx context.Context, o any) {
 		s.byPolicy[p] = e
 	}
 	st := s.judged(e)
+	failing := s.failing()
 	s.mu.Unlock()
 
+	if p != nil {
+		s.reloads.PolicyAccepted(ReloadSource, s.now())
+	} else {
+		s.reloads.PolicyRejected(ReloadSource)
+	}
+	s.reloads.PolicyFailing(ReloadSource, failing)
 	ref := objectRef(u)
 	if p != nil {
 		s.log.Info("scalingpolicy accepted", "policy", key, "generation", u.GetGeneration(), "targets", len(p.Spec.Targets))
@@ -303,7 +329,19 @@ func (s *Source) remove(namespace, name string) {
 		delete(s.byPolicy, e.policy)
 		delete(s.entries, key)
 		s.log.Info("scalingpolicy deleted: its floors are handed back", "policy", key)
+		s.reloads.PolicyFailing(ReloadSource, s.failing())
 	}
+}
+
+// failing reports whether the newest generation of any ScalingPolicy is
+// rejected. Called under s.mu.
+func (s *Source) failing() bool {
+	for _, e := range s.entries {
+		if len(e.problems) > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // Known reports whether a policy came from a ScalingPolicy of this Source.
