@@ -152,7 +152,7 @@ func runPlan(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		at = lastSample
 	}
 	var lp *livePlan
-	var warnings []string
+	warnings := planDSTWarnings(policies, *atFlag, at.Add(-*warmup), at)
 	if lo.prometheusURL != "" {
 		var notes []string
 		lp, notes, err = liveInputs(ctx, lo, policies, at, &inputs, series)

@@ -181,3 +181,34 @@ func TestPlanWarmupCarriesClass(t *testing.T) {
 		t.Errorf("in the window after the hysteresis: %v", r)
 	}
 }
+
+// TestPlanDSTWarnings: plan warns about an --at that does not exist in the
+// policy's zone (2026-03-08 02:30 in New York, where clocks jump from 02:00
+// to 03:00) and about the times the policy names within a week: the
+// pricing example's 02:00 change windows on that day.
+func TestPlanDSTWarnings(t *testing.T) {
+	code, _, errOut := runCmd(t, "plan", "--config", "../../deploy/examples/pricing-trading-hours.yaml", "--at", "2026-03-06T09:00", "--warmup", "0")
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	for _, want := range []string{
+		`spec.databases[0].changeWindows[0].schedule: cron "0 2 * * *" names 02:00 on Sun 2026-03-08, which does not exist in America/New_York (clocks jump from 02:00 EST to 03:00 EDT): it does not fire then, so pricing-db's change window does not open that day`,
+		`spec.caches[0].changeWindows[0].schedule: cron "0 2 * * *" names 02:00 on Sun 2026-03-08`,
+	} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, errOut)
+		}
+	}
+	code, _, errOut = runCmd(t, "plan", "--config", "../../deploy/examples/pricing-trading-hours.yaml", "--at", "2026-03-08T02:30", "--warmup", "0")
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if want := "warning: --at 2026-03-08 02:30, which does not exist in America/New_York (clocks jump from 02:00 EST to 03:00 EDT): it is taken as 2026-03-08 01:30 EST"; !strings.Contains(errOut, want) {
+		t.Errorf("stderr lacks %q:\n%s", want, errOut)
+	}
+	// A week with no clock change: no such warning.
+	_, _, errOut = runCmd(t, "plan", "--config", "../../deploy/examples/pricing-trading-hours.yaml", "--at", "2026-06-10T09:00", "--warmup", "0")
+	if strings.Contains(errOut, "does not exist") || strings.Contains(errOut, "happens twice") {
+		t.Errorf("DST warning in June:\n%s", errOut)
+	}
+}

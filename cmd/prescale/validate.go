@@ -65,6 +65,10 @@ func runValidate(_ context.Context, args []string, stdout, stderr io.Writer) int
 			fmt.Fprintln(stdout, w.String())
 		}
 	}
+	now := validateClock()
+	for _, w := range dstWarnings(policies, now, now.Add(validateDSTAhead)) {
+		fmt.Fprintln(stdout, w)
+	}
 	if !*quiet {
 		fmt.Fprintf(stdout, "%d policies in %d files: ok\n", len(policies), len(files))
 	}
