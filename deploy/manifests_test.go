@@ -79,7 +79,7 @@ var needs = []struct {
 	{permission{"", "autoscaling", "horizontalpodautoscalers", "list", ""}, "actuator/hpa: Actuator.RestoreAll, `prescale restore` (HorizontalPodAutoscalers.List)", false},
 	{permission{"", "keda.sh", "scaledobjects", "get", ""}, "actuator/keda: Actuator.Read, Apply and Restore read the ScaledObject (dynamic Resource.Get)", false},
 	{permission{"", "keda.sh", "scaledobjects", "patch", ""}, "actuator/keda: Actuator.Apply and Restore write minReplicaCount/maxReplicaCount by server-side apply (dynamic Resource.Apply, a PATCH; never a create: a missing ScaledObject is reported, not made)", false},
-	{permission{"", "keda.sh", "scaledobjects", "list", ""}, "actuator/keda: Actuator.RestoreAll, `prescale restore --all` (dynamic Resource.List)", false},
+	{permission{"", "keda.sh", "scaledobjects", "list", ""}, "actuator/keda: Actuator.Managed for the live actuator's ManagedHPAs at the daemon's start, and Actuator.RestoreAll for `prescale restore --all` (dynamic Resource.List)", false},
 	{permission{"", "", "events", "create", ""}, "actuator/hpa, actuator/keda and actuator/headroom: each change is an Event on the HPA, ScaledObject, placeholder Deployment or CapacityBuffer (CoreV1 Events.Create)", false},
 	{permission{"", "metrics.k8s.io", "pods", "list", ""}, "metrics: PodUsage.Workload reads a workload's pod usage (PodMetricses.List), with run --pod-usage", true},
 	{permission{"", "", "pods", "list", ""}, "metrics: HPAUsage.Of reads the state and CPU requests of those pods (CoreV1 Pods.List by the scale's selector), with run --pod-usage", true},

@@ -128,11 +128,20 @@ func runRestore(ctx context.Context, args []string, stdout, stderr io.Writer) in
 			fmt.Fprintf(stderr, "prescale restore: HPA %s not found, nor a ScaledObject (check the namespace and name: kubectl get hpa,scaledobjects -A)\n", ch.Ref.Name)
 		}
 	}
+	if *all {
+		fmt.Fprintln(stdout, notRestored)
+	}
 	if failed {
 		return exitFailure
 	}
 	return exitOK
 }
+
+// notRestored names what restore does not hand back, and how to.
+const notRestored = `not restored by this command: node-group minimums (ASG MinSize, EKS minSize), DB and cache classes and read
+replicas, placeholder headroom. prescale records no owner's values on those objects (they are in the policy),
+and neither this command nor the daemon hands them back when a resource leaves a policy: set them to the
+policy's nodeGroups[].minSize, databases[].current and caches[].current, and scale the placeholder to 0.`
 
 // restoreLine says what happened to one HPA in words a person expects.
 func restoreLine(ch actuator.Change) string {

@@ -77,7 +77,7 @@ func TestRestoreScaledObject(t *testing.T) {
 		t.Errorf("restore: exit %d, stdout %q, stderr %q, min %d", code, out, errOut, minCount())
 	}
 	raise()
-	if code, out, errOut := run("--all", "--namespace", ns); code != exitOK || out != "tickets/api: restored: minReplicaCount 8 → 2\n" || minCount() != 2 {
+	if code, out, errOut := run("--all", "--namespace", ns); code != exitOK || out != "tickets/api: restored: minReplicaCount 8 → 2\n"+notRestored+"\n" || minCount() != 2 {
 		t.Errorf("--all: exit %d, stdout %q, stderr %q, min %d", code, out, errOut, minCount())
 	}
 	if code, _, errOut := run(ns + "/nope"); code != exitFailure || errOut == "" {
