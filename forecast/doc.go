@@ -17,6 +17,8 @@
 // inference (Gibbs and Candès 2021): each quantile's level is corrected
 // per horizon step from its own misses, so that its long-run coverage
 // converges to the level whatever the series does (see adaptive.go). The
-// selection is shrunk toward the seasonal naive when its validated gain
-// is within noise (see validation.shrink in auto.go).
+// validation errors are those of the whole selection, each origin held out
+// of the choice that forecast it (see validation.heldOut). The selection is
+// shrunk toward the seasonal naive when its validated gain is within noise
+// (see validation.shrink in validate.go).
 package forecast

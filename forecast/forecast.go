@@ -42,7 +42,7 @@ type Options struct {
 	// (holidays, events); every call must return the same number of values.
 	Regressors func(t time.Time) []float64
 	// Origins, when positive, bounds the rolling origins a selection
-	// validates at (by default 8, and up to a day's worth for a short
+	// validates at (by default 12, and up to a day's worth for a short
 	// horizon). Fewer origins select faster and estimate the tails from
 	// fewer errors: the daemon's first selection after a start uses them so
 	// that every target has a plan soon, then selects again in full.
