@@ -223,6 +223,12 @@ type Promote struct {
 	// forecast's capacity.quantile must be at least this. Default the
 	// quantile minus 0.05 (0.85 for the default p90).
 	MinCoverage float64 `yaml:"minCoverage"`
+	// MinGainPerCost: when above 0, the target's floors must also have
+	// paid over the last 14 days of its history (the daemon's impact
+	// report): the share of the HPA alone's unserved demand they saved,
+	// over the share of its replica-hours they added, at least this, and
+	// the floors not stood down. 0 to 100; default 0, not required.
+	MinGainPerCost float64 `yaml:"minGainPerCost"`
 }
 
 // ScaleDown limits how fast a floor comes down.

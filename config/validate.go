@@ -26,6 +26,10 @@ const (
 	DefaultCooldown           = Duration(5 * time.Minute)
 	DefaultPromoteAfter       = Duration(7 * 24 * time.Hour)
 	DefaultPromoteMaxMASE     = 1.0
+	// MaxPromoteGainPerCost bounds hpa.promote.minGainPerCost: a bar above
+	// it would ask floors to save all of the HPA's unserved demand for
+	// under 1% more replica-hours.
+	MaxPromoteGainPerCost = 100.0
 	DefaultPackingMargin      = 0.1
 	DefaultConnectionFraction = 0.8
 	DefaultDBLeadTime         = Duration(time.Hour)

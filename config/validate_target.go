@@ -158,5 +158,8 @@ func (v *validator) target(path string, t *Target) {
 			pr.MinCoverage = max(0.5, t.Capacity.Quantile-0.05)
 		}
 		v.fraction(pp+".minCoverage", pr.MinCoverage, true, false)
+		if !(pr.MinGainPerCost >= 0 && pr.MinGainPerCost <= MaxPromoteGainPerCost) {
+			v.errf(pp+".minGainPerCost", "must be between 0 (not required) and %g, got %g", MaxPromoteGainPerCost, pr.MinGainPerCost)
+		}
 	}
 }

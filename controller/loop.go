@@ -276,8 +276,8 @@ func (l *Loop) tickPolicy(ctx context.Context, p *config.Policy, now time.Time) 
 		l.engines[p] = eng
 	}
 	in := l.inputs(ctx, p, now)
+	in.StoodDown = l.standDowns(ctx, p, now) // first: promotion reads today's judgement
 	in.Promoted = l.promotions(p)
-	in.StoodDown = l.standDowns(ctx, p, now)
 	cur, err := l.act.Current(ctx, p)
 	if err != nil {
 		// The engine falls back to the policy's owner values for what it

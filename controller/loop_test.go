@@ -681,7 +681,7 @@ func TestPromotion(t *testing.T) {
 		{"well above", 72 * time.Hour, 0.4, 0.95, true, "rolling MASE 0.4 ≤ 1 and coverage 0.95 ≥ 0.85 after 1d in shadow"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			ok, why := promotion(bar, c.scored, c.mase, c.coverage)
+			ok, why := promotion(bar, c.scored, c.mase, c.coverage, nil)
 			if ok != c.ok || why != c.why {
 				t.Errorf("promotion = %v, %q; want %v, %q", ok, why, c.ok, c.why)
 			}

@@ -31,7 +31,7 @@ func (l *Loop) promotions(p *config.Policy) map[string]string {
 				why, ok = "prescale already manages its HPA (promoted or active before)", true
 			} else if ft := l.fits[fitKey{p.Key(), t.Name, "demand"}]; ft != nil && !ft.scoredSince.IsZero() && ft.f != nil {
 				scored := ft.f.Start.Sub(ft.scoredSince)
-				ok, why = promotion(t.HPA.Promote, scored, ft.mase, ft.coverage)
+				ok, why = promotion(t.HPA.Promote, scored, ft.mase, ft.coverage, l.ledgers[key])
 				if !ok {
 					l.log.Debug("not promoted yet", "target", t.Name, "why", why)
 				}
@@ -54,8 +54,10 @@ func (l *Loop) promotions(p *config.Policy) map[string]string {
 
 // promotion judges a shadow target's demand forecasts, scored for scored
 // with rolling MASE mase and coverage of the provisioning quantile
-// coverage, against its bar: whether they meet it, and why (or why not).
-func promotion(bar *config.Promote, scored time.Duration, mase, coverage float64) (bool, string) {
+// coverage, and, when the bar sets minGainPerCost, its floors' last
+// 14-day impact report in lg (nil when none), against its bar: whether
+// they meet it, and why (or which part of the bar they fail).
+func promotion(bar *config.Promote, scored time.Duration, mase, coverage float64, lg *floorLedger) (bool, string) {
 	after := bar.After.D()
 	switch {
 	case scored < after:
@@ -65,5 +67,23 @@ func promotion(bar *config.Promote, scored time.Duration, mase, coverage float64
 	case math.IsNaN(coverage) || coverage < bar.MinCoverage:
 		return false, fmt.Sprintf("rolling coverage %.3g below %g", coverage, bar.MinCoverage)
 	}
-	return true, fmt.Sprintf("rolling MASE %.3g ≤ %g and coverage %.3g ≥ %g after %s in shadow", mase, bar.MaxMASE, coverage, bar.MinCoverage, bar.After)
+	why := fmt.Sprintf("rolling MASE %.3g ≤ %g and coverage %.3g ≥ %g after %s in shadow", mase, bar.MaxMASE, coverage, bar.MinCoverage, bar.After)
+	if bar.MinGainPerCost <= 0 {
+		return true, why
+	}
+	if lg == nil || lg.impact14 == nil {
+		return false, fmt.Sprintf("no impact report of its floors yet (the first comes once a day after %s of floors) to check gain per cost ≥ %g", config.FormatDuration(minJudged), bar.MinGainPerCost)
+	}
+	im := lg.impact14
+	span := config.FormatDuration(im.To.Sub(im.From).Round(time.Hour))
+	if lg.down {
+		return false, fmt.Sprintf("floors stood down over %s: %s", span, lg.why)
+	}
+	g, gain, cost := im.GainPerCost(), im.SavedShare(), im.PaidShare()
+	if math.IsNaN(g) || g < bar.MinGainPerCost {
+		return false, fmt.Sprintf("gain per cost %.3g below %g over %s (floors saved %.3g%% of the HPA alone's unserved demand for %.3g%% more replica-hours)",
+			g, bar.MinGainPerCost, span, 100*gain, 100*cost)
+	}
+	return true, fmt.Sprintf("%s, and gain per cost %.3g ≥ %g over %s (floors saved %.3g%% of the HPA alone's unserved demand for %.3g%% more replica-hours)",
+		why, g, bar.MinGainPerCost, span, 100*gain, 100*cost)
 }

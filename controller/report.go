@@ -86,7 +86,7 @@ func (l *Loop) report(ctx context.Context, p *config.Policy, eng *policy.Engine,
 				if ft.scoredSince.IsZero() || ft.f == nil {
 					tr.NotPromoted = "not scored yet"
 				} else {
-					_, tr.NotPromoted = promotion(t.HPA.Promote, ft.f.Start.Sub(ft.scoredSince), ft.mase, ft.coverage)
+					_, tr.NotPromoted = promotion(t.HPA.Promote, ft.f.Start.Sub(ft.scoredSince), ft.mase, ft.coverage, l.ledgers[p.Metadata.Name+"/"+t.Name])
 				}
 			}
 		}

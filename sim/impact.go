@@ -49,18 +49,29 @@ func (im Impact) ReplicaHoursPaid() float64 {
 	return im.Predictive.ReplicaHours - im.Reactive.ReplicaHours
 }
 
+// SavedShare is the share of reactive's unserved demand the floors saved
+// (0 when reactive left nothing unserved).
+func (im Impact) SavedShare() float64 {
+	if im.Reactive.UnservedFraction > 0 {
+		return im.UnservedSaved() / im.Reactive.UnservedFraction
+	}
+	return 0
+}
+
+// PaidShare is the share of reactive's replica-hours the floors added.
+func (im Impact) PaidShare() float64 {
+	if im.Reactive.ReplicaHours > 0 {
+		return im.ReplicaHoursPaid() / im.Reactive.ReplicaHours
+	}
+	return 0
+}
+
 // GainPerCost is availability gained per unit of cost: the share of
 // reactive's unserved demand the floors saved, over the share of
 // reactive's replica-hours they added. +Inf when they saved demand at no
 // extra cost; NaN when there was nothing to save and nothing paid.
 func (im Impact) GainPerCost() float64 {
-	var gain, cost float64
-	if im.Reactive.UnservedFraction > 0 {
-		gain = im.UnservedSaved() / im.Reactive.UnservedFraction
-	}
-	if im.Reactive.ReplicaHours > 0 {
-		cost = im.ReplicaHoursPaid() / im.Reactive.ReplicaHours
-	}
+	gain, cost := im.SavedShare(), im.PaidShare()
 	switch {
 	case cost <= 0 && gain > 0:
 		return math.Inf(1)

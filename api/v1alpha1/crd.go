@@ -117,6 +117,7 @@ var (
 		"EventStep.MaxReplicas":             0,
 		"Promote.MaxMASE":                   0,
 		"Promote.MinCoverage":               0,
+		"Promote.MinGainPerCost":            0,
 		"LatencySignal.MinCapacityFraction": 0,
 	}
 	maximums = map[string]float64{
@@ -124,6 +125,7 @@ var (
 		"Capacity.TargetUtilization":        1,
 		"Capacity.Quantile":                 1,
 		"Promote.MinCoverage":               1,
+		"Promote.MinGainPerCost":            config.MaxPromoteGainPerCost,
 		"CacheSignal.Baseline":              1,
 		"LatencySignal.MinCapacityFraction": 1,
 	}
