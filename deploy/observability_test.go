@@ -125,7 +125,9 @@ func TestDashboard(t *testing.T) {
 	// What the dashboard must show.
 	for _, want := range []string{"prescale_observed", "prescale_forecast", "prescale_desired", "prescale_applied",
 		"prescale_actuations_total", "prescale_decisions_total", "prescale_forecast_mase", "prescale_source_errors_total",
-		"prescale_source_age_seconds", "prescale_loop_duration_seconds_bucket"} {
+		"prescale_source_age_seconds", "prescale_loop_duration_seconds_bucket",
+		"prescale_impact_unserved_saved_fraction", "prescale_impact_replica_seconds_paid",
+		"prescale_impact_equal_cost_unserved_ratio", "prescale_stood_down"} {
 		if !used[want] {
 			t.Errorf("dashboard does not show %s", want)
 		}
