@@ -1,0 +1,113 @@
+package controller
+
+import (
+	"context"
+	"math"
+	"testing"
+	"time"
+
+	"github.com/prescale/prescale/forecast"
+	"github.com/prescale/prescale/metrics/trace"
+	"github.com/prescale/prescale/sim"
+)
+
+// The speed bar: a target's daily comparison of its floors with
+// the HPA alone (judge) costs at most 5% of its refits' CPU. Both scale
+// with the number of targets, so the ratio per target is the ratio at
+// 10,000 targets. Each benchmark is one target's work on a typical 14-day
+// 5-minute series (the ELB trace, 4,032 points), reported in CPU time per
+// operation (wall time inflates with the load of others on a shared
+// machine). Compare in one run:
+//
+//	go test -run '^$' -bench 'Benchmark(Compare|Refit)$' -count 5 ./controller/
+//
+// A target is judged once a day (BenchmarkCompare: the 14-day and 7-day
+// comparisons judge makes); it is refitted every 15 minutes, 96 times a
+// day, the chosen models refitted (BenchmarkRefit/refit) and selected
+// afresh every 3 to 6 hours (BenchmarkRefit/select).
+
+// benchTarget is the ELB trace's first 14 days and the floors a forecast
+// without error would plan on it: the pods the next 20 minutes need at a
+// 70% target with 20 per pod.
+func benchTarget(b *testing.B) (forecast.Series, func(time.Time) int) {
+	b.Helper()
+	tr, err := trace.ReadFile("../testdata/elb_request_count_8c0756.csv")
+	if err != nil {
+		b.Fatal(err)
+	}
+	tr = tr.Slice(0, min(tr.Len(), 4032))
+	demandAt := func(t time.Time) float64 {
+		i := int(t.Sub(tr.Start) / tr.Step)
+		if i < 0 || i >= tr.Len() || math.IsNaN(tr.Values[i]) {
+			return 0
+		}
+		return tr.Values[i]
+	}
+	return tr, func(t time.Time) int {
+		peak := 0.0
+		for m := 5; m <= 20; m += 5 {
+			peak = math.Max(peak, demandAt(t.Add(time.Duration(m)*time.Minute)))
+		}
+		return int(math.Ceil(peak / (20 * 0.7)))
+	}
+}
+
+// BenchmarkCompare is one target's daily judgement, as judge makes it:
+// the history resampled to minutes, the recorded floors per minute, and
+// the 14-day and 7-day comparisons.
+func BenchmarkCompare(b *testing.B) {
+	tr, floor := benchTarget(b)
+	lg := &floorLedger{}
+	end := tr.Time(tr.Len())
+	for t := tr.Start; t.Before(end); t = t.Add(ledgerStep) {
+		lg.record(t, floor(t))
+	}
+	cfg := sim.DefaultConfig(20)
+	cfg.TargetUtilization, cfg.MinReplicas, cfg.MaxReplicas = 0.7, 2, 100
+	ctx := context.Background()
+	b.ReportAllocs()
+	cpu0 := cpuTime()
+	for b.Loop() {
+		demand, err := sim.Resample(tr, 15*time.Minute)
+		if err != nil {
+			b.Fatal(err)
+		}
+		floors := lg.perMinute(demand)
+		if _, err := sim.Compare(ctx, cfg, demand, floors); err != nil {
+			b.Fatal(err)
+		}
+		n := int(7 * 24 * time.Hour / time.Minute)
+		if _, err := sim.Compare(ctx, cfg, demand.Slice(demand.Len()-n, demand.Len()), floors[len(floors)-n:]); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/1000/float64(b.N), "cpu-ms/op")
+}
+
+// BenchmarkRefit is one target's refit as the daemon makes it (refit in
+// forecasts.go): 14 days of 5-minute demand, a horizon of the refit period,
+// a tick and a 20-minute lead and window ahead, the p90.
+func BenchmarkRefit(b *testing.B) {
+	tr, _ := benchTarget(b)
+	opts := forecast.Options{Horizon: 9, Quantiles: []float64{0.9}}
+	run := func(b *testing.B, f func() error) {
+		b.ReportAllocs()
+		cpu0 := cpuTime()
+		for b.Loop() {
+			if err := f(); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/1000/float64(b.N), "cpu-ms/op")
+	}
+	b.Run("select", func(b *testing.B) {
+		run(b, func() error { _, _, err := forecast.Select(tr, opts); return err })
+	})
+	b.Run("refit", func(b *testing.B) {
+		_, sel, err := forecast.Select(tr.Slice(0, tr.Len()-3), opts)
+		if err != nil {
+			b.Fatal(err)
+		}
+		run(b, func() error { _, err := sel.Refit(tr, opts); return err })
+	})
+}
