@@ -12,6 +12,7 @@ import (
 	_ "time/tzdata" // policies name IANA zones; a distroless image has none
 
 	"github.com/prescale/prescale/config"
+	"github.com/prescale/prescale/controller"
 	"github.com/prescale/prescale/forecast"
 	"github.com/prescale/prescale/metrics/trace"
 	"github.com/prescale/prescale/policy"
@@ -64,6 +65,9 @@ func (f *inputFlag) Set(v string) error {
 type planOutput struct {
 	At        string            `json:"at"`
 	Resources []policy.Resource `json:"resources"`
+	// Impact is each target's impact report, from its demand history
+	// (absent without one, or with --impact=false).
+	Impact []targetImpactJSON `json:"impact,omitempty"`
 }
 
 // maxWarmup is the longest --warmup: a month of one-minute ticks, enough
@@ -76,6 +80,7 @@ func runPlan(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	atFlag := fs.String("at", "", "instant to plan for: RFC 3339, or YYYY-MM-DDTHH:MM in the policy's time zone (default: now, or just after the traces' last sample)")
 	asJSON := fs.Bool("json", false, "print JSON")
 	warmup := fs.Duration("warmup", 30*time.Minute, "tick every minute for this long before --at, as a running daemon would, carrying each tick's planned values into the next as if applied (max step up, stabilisation, rates, a class planned earlier, hysteresis, change windows); 0 plans the first tick of a fresh daemon")
+	withImpact := fs.Bool("impact", true, "with a demand history (--input or --prometheus-url): report what each target's forecast floors would have done over its last 7 and 14 days against the HPA alone, and whether the daemon would stand them down (replays the policy with a refit every 15 minutes: seconds per target)")
 	var inputs inputFlag
 	fs.Var(&inputs, "input", "trace CSV for a signal, SIGNAL=FILE.csv or TARGET.SIGNAL=FILE.csv (repeatable)")
 	var lo liveOptions
@@ -194,6 +199,14 @@ func runPlan(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			cur.Carry(plan, nil)
 		}
 		out.Resources = append(out.Resources, plan.Resources...)
+		if *withImpact {
+			ims, err := planImpact(ctx, p, inputs, series, at, controller.StandDownMargin)
+			if err != nil {
+				fmt.Fprintf(stderr, "prescale plan: policy %s: %v\n", p.Metadata.Name, err)
+				return exitFailure
+			}
+			out.Impact = append(out.Impact, ims...)
+		}
 		for _, w := range plan.Warnings {
 			warnings = append(warnings, fmt.Sprintf("policy %s: %s", p.Metadata.Name, strings.TrimPrefix(w, "WARNING: ")))
 		}
@@ -212,6 +225,7 @@ func runPlan(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitOK
 	}
 	printPlan(stdout, out)
+	printImpact(stdout, out.Impact)
 	return exitOK
 }
 
