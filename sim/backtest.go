@@ -11,6 +11,10 @@ import (
 	"github.com/prescale/prescale/policy"
 )
 
+// MaxOperatingPoints bounds the quantiles a stand-down judges besides the
+// owner's: each costs a replay of the span judged.
+const MaxOperatingPoints = 4
+
 // StrategyNames are the compared strategies, in report order.
 var StrategyNames = []string{"reactive", "schedule", "predictive", "oracle"}
 
@@ -35,6 +39,11 @@ type Setup struct {
 	Location *time.Location
 	// Quantile the predictive floor provisions for (0.9 by default).
 	Quantile float64
+	// OperatingPoints are further quantiles whose floors the stand-down
+	// judges beside Quantile's, putting in force the one that pays best
+	// (see StandDown); at most MaxOperatingPoints. Not with NoStandDown,
+	// PerfectForecast or Policy.
+	OperatingPoints []float64
 	// FloorUtilization is the utilisation at which the schedule and
 	// predictive floors size pods for their demand estimate (by default
 	// the HPA's target). 1 means the floor only guarantees that the
@@ -205,8 +214,19 @@ func Backtest(ctx context.Context, trace forecast.Series, setup Setup) (*Report,
 	if setup.TargetCeiling != 0 && !(setup.TargetCeiling > predTarget && setup.TargetCeiling <= 1) {
 		return nil, fmt.Errorf("backtest: target ceiling %g must be in (%g, 1], above the predictive HPA target", setup.TargetCeiling, predTarget)
 	}
+	if len(setup.OperatingPoints) > 0 && (setup.NoStandDown || setup.PerfectForecast || setup.Policy != nil || setup.Predictive != nil) {
+		return nil, fmt.Errorf("backtest: operating points are chosen by the built-in planner's stand-down: not with no stand-down, a perfect forecast, a policy or another planner")
+	}
+	if len(setup.OperatingPoints) > MaxOperatingPoints {
+		return nil, fmt.Errorf("backtest: %d operating points, at most %d", len(setup.OperatingPoints), MaxOperatingPoints)
+	}
+	for _, q := range setup.OperatingPoints {
+		if !(q > 0 && q < 1) {
+			return nil, fmt.Errorf("backtest: operating point %g: a quantile must be in (0,1)", q)
+		}
+	}
 	if pred == nil {
-		pred = &ForecastPlanner{Sizing: size, Quantile: setup.Quantile, Lead: cfg.LeadTime(), Window: window,
+		pred = &ForecastPlanner{Sizing: size, Quantile: setup.Quantile, OperatingPoints: setup.OperatingPoints, Lead: cfg.LeadTime(), Window: window,
 			Refit: setup.Refit, Reselect: setup.Reselect, Step: step, History: setup.History, Location: setup.Location, Model: setup.Forecast,
 			TargetCeiling: setup.TargetCeiling, NormalTarget: predTarget}
 	}

@@ -136,30 +136,52 @@ func (f floorsAt) Floor(now time.Time, _ forecast.Series) (int32, error) {
 // CompareSync, counting from cfg.EvalFrom, and places the second on
 // reactive's curve over CompareSweep.
 func Compare(ctx context.Context, cfg Config, demand forecast.Series, floors []int32) (Impact, error) {
-	if len(floors) != demand.Len() {
-		return Impact{}, fmt.Errorf("compare: %d floors for %d minutes of demand", len(floors), demand.Len())
+	ims, err := CompareLevels(ctx, cfg, demand, [][]int32{floors})
+	if err != nil {
+		return Impact{}, err
+	}
+	return ims[0], nil
+}
+
+// CompareLevels is Compare for several sets of floors on the same demand
+// (a target's operating points): the HPA alone and reactive's curve are
+// replayed once for all of them.
+func CompareLevels(ctx context.Context, cfg Config, demand forecast.Series, floors [][]int32) ([]Impact, error) {
+	if len(floors) == 0 {
+		return nil, fmt.Errorf("compare: no floors")
+	}
+	for _, f := range floors {
+		if len(f) != demand.Len() {
+			return nil, fmt.Errorf("compare: %d floors for %d minutes of demand", len(f), demand.Len())
+		}
 	}
 	cfg.SyncPeriod = CompareSync
 	cfg.PlanInterval = max(cfg.PlanInterval, CompareSync)
 	cfg.Record = false
 	if err := cfg.validate(); err != nil {
-		return Impact{}, fmt.Errorf("compare: %w", err)
+		return nil, fmt.Errorf("compare: %w", err)
 	}
 	re, err := Run(ctx, cfg, demand, Reactive{})
 	if err != nil {
-		return Impact{}, fmt.Errorf("compare: %w", err)
+		return nil, fmt.Errorf("compare: %w", err)
 	}
-	pr, err := Run(ctx, cfg, demand, floorsAt{start: demand.Start, floors: floors})
-	if err != nil {
-		return Impact{}, fmt.Errorf("compare: %w", err)
+	prs := make([]Result, len(floors))
+	for k, f := range floors {
+		if prs[k], err = Run(ctx, cfg, demand, floorsAt{start: demand.Start, floors: f}); err != nil {
+			return nil, fmt.Errorf("compare: %w", err)
+		}
 	}
-	curve, err := SweepCurve(ctx, cfg, demand, CompareSweep, []Result{pr})
+	curve, err := SweepCurve(ctx, cfg, demand, CompareSweep, prs)
 	if err != nil {
-		return Impact{}, fmt.Errorf("compare: %w", err)
+		return nil, fmt.Errorf("compare: %w", err)
 	}
 	from := demand.Start
 	if !cfg.EvalFrom.IsZero() {
 		from = cfg.EvalFrom
 	}
-	return Impact{From: from, To: demand.Time(demand.Len()), Reactive: re, Predictive: pr, EqualCost: curve.Place(pr)}, nil
+	out := make([]Impact, len(floors))
+	for k, pr := range prs {
+		out[k] = Impact{From: from, To: demand.Time(demand.Len()), Reactive: re, Predictive: pr, EqualCost: curve.Place(pr)}
+	}
+	return out, nil
 }

@@ -2,6 +2,7 @@ package sim
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"time"
 
@@ -15,6 +16,16 @@ import (
 // forecast floor until the next judgement. The floors it would assert are
 // recorded all along, stood down or not, so a target whose floors start to
 // pay again comes back.
+//
+// With a LevelPlanner, the floors of several operating points (quantiles
+// of the same forecast) are recorded side by side, and each judgement
+// puts in force the one that pays best on the span judged: the lowest
+// unserved demand at equal replica-hours, relative to the cooler HPA
+// (fewer replica-hours on a tie). A floor sized at a high quantile can
+// cost more than it saves where the forecast's error is wide (load that
+// runs in sessions, with a jump at the open); a lower one, with the HPA
+// covering the rest, may pay there. The target stands down only when no
+// operating point pays.
 type StandDown struct {
 	// Cluster is the simulated cluster the comparison replays on (the
 	// backtest's, with its owner's HPA target).
@@ -30,7 +41,9 @@ type StandDown struct {
 	Margin float64
 
 	start   time.Time
-	would   []int32 // by minute since start: the floor it would assert
+	levels  []float64 // quantile of each operating point (nil: one)
+	would   [][]int32 // by level, by minute since start: the floor it would assert
+	level   int       // operating point in force
 	judged  time.Time
 	down    bool
 	why     string
@@ -38,6 +51,8 @@ type StandDown struct {
 	judging int // judgements made (for reports and tests)
 	// downMinutes counts decisions made stood down (one a plan interval).
 	downMinutes int
+	// levelMinutes counts decisions made at each operating point.
+	levelMinutes []int
 }
 
 func (s *StandDown) defaults() {
@@ -55,19 +70,27 @@ func (s *StandDown) defaults() {
 	}
 }
 
-// apply records the floor f the strategy would assert at now, judges the
-// floors when due on observed, and returns the floor to assert.
-func (s *StandDown) apply(ctx context.Context, now time.Time, observed forecast.Series, f int32) int32 {
+// apply records the floors the strategy would assert at now, one per
+// operating point, judges them when due on observed, and returns the
+// floor to assert: the operating point's in force, 0 stood down.
+func (s *StandDown) apply(ctx context.Context, now time.Time, observed forecast.Series, floors []int32) int32 {
 	s.defaults()
 	if s.start.IsZero() {
 		s.start = observed.Start
 	}
-	m := int(now.Sub(s.start) / time.Minute)
-	for len(s.would) <= m {
-		s.would = append(s.would, 0)
+	if len(s.would) != len(floors) {
+		s.would = make([][]int32, len(floors))
+		s.levelMinutes = make([]int, len(floors))
+		s.level = 0
 	}
-	if m >= 0 {
-		s.would[m] = f
+	m := int(now.Sub(s.start) / time.Minute)
+	for k, f := range floors {
+		for len(s.would[k]) <= m {
+			s.would[k] = append(s.would[k], 0)
+		}
+		if m >= 0 {
+			s.would[k][m] = f
+		}
 	}
 	if s.judged.IsZero() || now.Sub(s.judged) >= s.Every {
 		s.judge(ctx, now, observed)
@@ -76,19 +99,24 @@ func (s *StandDown) apply(ctx context.Context, now time.Time, observed forecast.
 		s.downMinutes++
 		return 0
 	}
-	return f
+	s.levelMinutes[s.level]++
+	return floors[s.level]
 }
 
-// judge compares the recorded floors over the observed part of the last
-// Span with the HPA alone at equal cost.
+// judge compares the recorded floors of every operating point over the
+// observed part of the last Span with the HPA alone at equal cost.
 func (s *StandDown) judge(ctx context.Context, now time.Time, observed forecast.Series) {
 	end := observed.Len() // minutes observed
-	if end > len(s.would) {
-		end = len(s.would)
+	if end > len(s.would[0]) {
+		end = len(s.would[0])
 	}
-	first := 0
-	for first < end && s.would[first] == 0 {
-		first++ // minutes before the first floor was planned
+	first := end
+	for _, w := range s.would {
+		k := 0
+		for k < end && w[k] == 0 {
+			k++ // minutes before the first floor was planned
+		}
+		first = min(first, k)
 	}
 	from := max(first, end-int(s.Span/time.Minute))
 	if time.Duration(end-from)*time.Minute < s.MinSpan {
@@ -101,14 +129,69 @@ func (s *StandDown) judge(ctx context.Context, now time.Time, observed forecast.
 	}
 	cfg := s.Cluster
 	cfg.EvalFrom = time.Time{}
-	im, err := Compare(ctx, cfg, demand, s.would[from:end])
+	floors := make([][]int32, len(s.would))
+	for k, w := range s.would {
+		floors[k] = w[from:end]
+	}
+	ims, err := CompareLevels(ctx, cfg, demand, floors)
 	if err != nil {
 		return // a comparison that cannot run judges nothing: the floors stand
 	}
 	s.judging++
-	s.impact = &im
-	pays, why := im.Pays(s.Margin)
+	k, pays, why := chooseLevel(ims, s.levels, s.Margin)
+	s.level, s.impact = k, &ims[k]
 	s.down, s.why = !pays, why
+}
+
+// chooseLevel picks the operating point that pays best: of those that
+// beat the cooler HPA by margin, the lowest unserved demand relative to
+// the cooler HPA's at equal replica-hours (fewer replica-hours on a tie);
+// none paying, the owner's (level 0) stands down. why says so, naming the
+// level when there are several.
+func chooseLevel(ims []Impact, levels []float64, margin float64) (k int, pays bool, why string) {
+	best := -1
+	score := func(im Impact) float64 {
+		return (im.Predictive.UnservedFraction + UnservedEpsilon) / (im.EqualCost.ReactiveUnserved + UnservedEpsilon)
+	}
+	for i, im := range ims {
+		if ok, _ := im.Pays(margin); !ok {
+			continue
+		}
+		if best < 0 || score(im) < score(ims[best]) ||
+			score(im) == score(ims[best]) && im.Predictive.ReplicaHours < ims[best].Predictive.ReplicaHours {
+			best = i
+		}
+	}
+	if best < 0 {
+		best = 0
+	} else {
+		pays = true
+	}
+	_, why = ims[best].Pays(margin)
+	if len(ims) < 2 || len(levels) != len(ims) {
+		return best, pays, why
+	}
+	switch {
+	case !pays:
+		why = fmt.Sprintf("at no operating point (%s): at p%g %s", levelList(levels), 100*levels[0], why)
+	case best != 0:
+		_, own := ims[0].Pays(margin)
+		why = fmt.Sprintf("operating at p%g rather than the owner's p%g: %s; at p%g %s", 100*levels[best], 100*levels[0], why, 100*levels[0], own)
+	default:
+		why = fmt.Sprintf("at the owner's p%g: %s", 100*levels[0], why)
+	}
+	return best, pays, why
+}
+
+func levelList(levels []float64) string {
+	out := ""
+	for i, l := range levels {
+		if i > 0 {
+			out += ", "
+		}
+		out += fmt.Sprintf("p%g", 100*l)
+	}
+	return out
 }
 
 func hasObserved(v []float64) bool {
@@ -121,9 +204,32 @@ func hasObserved(v []float64) bool {
 }
 
 // Status reports whether the floors are stood down, why, the last
-// comparison (nil before the first) and how many judgements were made.
+// comparison (nil before the first; the operating point's in force) and
+// how many judgements were made.
 func (s *StandDown) Status() (down bool, why string, last *Impact, judgements int) {
 	return s.down, s.why, s.impact, s.judging
+}
+
+// Level returns the quantile of the operating point in force (0 before
+// any floor was planned).
+func (s *StandDown) Level() float64 {
+	if s.level < len(s.levels) {
+		return s.levels[s.level]
+	}
+	return 0
+}
+
+// LevelMinutes returns, by operating point quantile, the decisions made
+// at it (nil with a single operating point).
+func (s *StandDown) LevelMinutes() map[float64]int {
+	if len(s.levels) < 2 || len(s.levels) != len(s.levelMinutes) {
+		return nil
+	}
+	out := make(map[float64]int, len(s.levels))
+	for k, l := range s.levels {
+		out[l] = s.levelMinutes[k]
+	}
+	return out
 }
 
 // DownMinutes counts the minutes the floors were stood down (minutes

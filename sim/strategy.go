@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/prescale/prescale/forecast"
@@ -45,10 +46,32 @@ type Floors struct {
 	// pay (see StandDown).
 	StandDown *StandDown
 
+	lastGood time.Time
+	// states holds each operating point's floor (one unless the planner
+	// is a LevelPlanner judged by StandDown).
+	states []floorState
+}
+
+// floorState is a floor as asserted: raised at once, held, shed along
+// the scale-down limit.
+type floorState struct {
 	floor    int32
 	lastDown time.Time
-	lastGood time.Time
 	held     []plannedFloor
+}
+
+// LevelPlanner is a FloorPlanner that can plan at several operating
+// points: the floors of several quantiles of the same forecast. A Floors
+// with a StandDown asserts one of them, the one its last judgement found
+// to pay best on the target's own history.
+type LevelPlanner interface {
+	FloorPlanner
+	// Levels returns the quantiles planned, the owner's first.
+	Levels() []float64
+	// PlanLevels returns the floor of each level, in Levels order; use is
+	// the level in force (a planner may plan more than floors for it,
+	// such as an HPA target).
+	PlanLevels(now time.Time, observed forecast.Series, use int) ([]int32, error)
 }
 
 // plannedFloor is a plan still within its Hold.
@@ -68,27 +91,70 @@ func (f *Floors) Name() string { return f.Label }
 
 // Floor implements Strategy.
 func (f *Floors) Floor(now time.Time, observed forecast.Series) (int32, error) {
+	if lp, ok := f.Planner.(LevelPlanner); ok && f.StandDown != nil && len(lp.Levels()) > 1 {
+		return f.floorLevels(now, observed, lp)
+	}
+	if len(f.states) == 0 {
+		f.states = make([]floorState, 1)
+	}
+	st := &f.states[0]
 	want, err := f.Planner.Plan(now, observed)
 	if err != nil {
 		if f.lastGood.IsZero() || now.Sub(f.lastGood) > f.Grace {
-			f.floor = 0
+			st.floor = 0
 		}
-		return f.floor, err
+		return st.floor, err
 	}
 	f.lastGood = now
-	want = f.hold(now, want)
-	switch {
-	case want >= f.floor:
-		f.floor = want
-	case f.lastDown.IsZero() || now.Sub(f.lastDown) >= f.DownPeriod:
-		step := max(1, int32(float64(f.floor)*f.DownPercent/100))
-		f.floor = max(want, f.floor-step)
-		f.lastDown = now
-	}
+	floor := f.step(st, now, want)
 	if f.StandDown != nil {
-		return f.StandDown.apply(context.Background(), now, observed, f.floor), nil
+		return f.StandDown.apply(context.Background(), now, observed, []int32{floor}), nil
 	}
-	return f.floor, nil
+	return floor, nil
+}
+
+// floorLevels asserts the floor of the operating point in force, keeping
+// every level's floor so that the stand-down can judge them all.
+func (f *Floors) floorLevels(now time.Time, observed forecast.Series, lp LevelPlanner) (int32, error) {
+	sd := f.StandDown
+	levels := lp.Levels()
+	if len(f.states) != len(levels) {
+		f.states = make([]floorState, len(levels))
+	}
+	sd.levels = levels
+	wants, err := lp.PlanLevels(now, observed, sd.level)
+	if err != nil {
+		if f.lastGood.IsZero() || now.Sub(f.lastGood) > f.Grace {
+			for k := range f.states {
+				f.states[k].floor = 0
+			}
+		}
+		if sd.down {
+			return 0, err
+		}
+		return f.states[sd.level].floor, err
+	}
+	f.lastGood = now
+	floors := make([]int32, len(levels))
+	for k := range floors {
+		floors[k] = f.step(&f.states[k], now, wants[k])
+	}
+	return sd.apply(context.Background(), now, observed, floors), nil
+}
+
+// step applies the hold and the scale-down limit to the plan want made at
+// now and returns the floor to assert.
+func (f *Floors) step(st *floorState, now time.Time, want int32) int32 {
+	want = f.hold(st, now, want)
+	switch {
+	case want >= st.floor:
+		st.floor = want
+	case st.lastDown.IsZero() || now.Sub(st.lastDown) >= f.DownPeriod:
+		step := max(1, int32(float64(st.floor)*f.DownPercent/100))
+		st.floor = max(want, st.floor-step)
+		st.lastDown = now
+	}
+	return st.floor
 }
 
 // HPATarget implements TargetSetter: the planner's HPA target when it plans
@@ -106,19 +172,19 @@ func (f *Floors) HPATarget() float64 {
 // hold records the plan want made at now and returns the highest plan
 // still within Hold. Only earlier plans above want can be that maximum
 // while want is held, so the others are dropped.
-func (f *Floors) hold(now time.Time, want int32) int32 {
+func (f *Floors) hold(st *floorState, now time.Time, want int32) int32 {
 	if f.Hold <= 0 {
 		return want
 	}
-	keep := f.held[:0]
+	keep := st.held[:0]
 	out := want
-	for _, p := range f.held {
+	for _, p := range st.held {
 		if now.Sub(p.at) < f.Hold && p.floor > want {
 			keep = append(keep, p)
 			out = max(out, p.floor)
 		}
 	}
-	f.held = append(keep, plannedFloor{now, want})
+	st.held = append(keep, plannedFloor{now, want})
 	return out
 }
 
@@ -287,6 +353,10 @@ type ForecastPlanner struct {
 	// Quantile of the forecast to provision for (0.9 by default); the
 	// mean when the forecast has no such quantile.
 	Quantile float64
+	// OperatingPoints are further quantiles whose floors are planned
+	// beside Quantile's, for a StandDown to choose among (see
+	// LevelPlanner). Empty plans Quantile only.
+	OperatingPoints []float64
 	// Lead is how far ahead pods must be asked for (Config.LeadTime).
 	Lead time.Duration
 	// Window is how long after now+Lead the floor must cover.
@@ -378,7 +448,39 @@ func (p *ForecastPlanner) Plan(now time.Time, observed forecast.Series) (int32, 
 	if err != nil || fc == nil {
 		return 0, err
 	}
-	return p.floor(now)
+	return p.floor(now, p.Quantile, true)
+}
+
+// levels is Quantile followed by the OperatingPoints that differ from it.
+func (p *ForecastPlanner) levels() []float64 {
+	p.defaults()
+	out := []float64{p.Quantile}
+	for _, l := range p.OperatingPoints {
+		if !slices.Contains(out, l) {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// Levels implements LevelPlanner.
+func (p *ForecastPlanner) Levels() []float64 { return p.levels() }
+
+// PlanLevels implements LevelPlanner: the HPA target (the second lever)
+// follows the level in force.
+func (p *ForecastPlanner) PlanLevels(now time.Time, observed forecast.Series, use int) ([]int32, error) {
+	levels := p.levels()
+	out := make([]int32, len(levels))
+	fc, err := p.Forecast(now, observed)
+	if err != nil || fc == nil {
+		return out, err
+	}
+	for k, q := range levels {
+		if out[k], err = p.floor(now, q, k == use); err != nil {
+			return out, err
+		}
+	}
+	return out, nil
 }
 
 // Forecast returns the forecast the decision at now uses, refitting it
@@ -414,7 +516,7 @@ func (p *ForecastPlanner) Forecast(now time.Time, observed forecast.Series) (*fo
 	// that a refit finding no new bucket can keep this forecast.
 	end := now.Add(p.Refit + p.Lead + p.Window + p.Step)
 	h := int(end.Sub(hist.Time(hist.Len()))/p.Step) + 1
-	fc, err := p.fit(hist, forecast.Options{Horizon: h, Quantiles: []float64{p.Quantile}, Location: p.Location})
+	fc, err := p.fit(hist, forecast.Options{Horizon: h, Quantiles: p.levels(), Location: p.Location})
 	if err != nil {
 		p.fc, p.err, p.errAt = nil, fmt.Errorf("forecast at %s: %w", now.Format(time.RFC3339), err), now
 		return nil, p.err
@@ -429,9 +531,10 @@ func (p *ForecastPlanner) Forecast(now time.Time, observed forecast.Series) (*fo
 	return fc, nil
 }
 
-// floor reads the current forecast for the decision at now.
-func (p *ForecastPlanner) floor(now time.Time) (int32, error) {
-	q := p.fc.Quantiles[p.Quantile]
+// floor reads the current forecast's quantile level for the decision at
+// now; lever sets the HPA target from it.
+func (p *ForecastPlanner) floor(now time.Time, level float64, lever bool) (int32, error) {
+	q := p.fc.Quantiles[level]
 	if q == nil {
 		q = p.fc.Mean
 	}
@@ -451,6 +554,9 @@ func (p *ForecastPlanner) floor(now time.Time) (int32, error) {
 			return 0, fmt.Errorf("forecast at %s: unusable value %v for %s", now.Format(time.RFC3339), v, t.Format(time.RFC3339))
 		}
 		peak = max(peak, v)
+	}
+	if !lever {
+		return p.Pods(peak), nil
 	}
 	p.target = 0
 	if p.TargetCeiling > 0 {

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -94,6 +96,11 @@ type standDownJSON struct {
 	// StoodDown and Why are the last judgement.
 	StoodDown bool   `json:"stood_down"`
 	Why       string `json:"why,omitempty"`
+	// OperatingPoint is the quantile in force at the end and
+	// OperatingFractions the share of plan decisions made at each (by
+	// quantile, as "0.5"), with --operating-points.
+	OperatingPoint     float64            `json:"operating_point,omitempty"`
+	OperatingFractions map[string]float64 `json:"operating_fractions,omitempty"`
 }
 
 func newEqualCostJSON(r sim.Result, e sim.EqualCost) *equalCostJSON {
@@ -132,6 +139,7 @@ func runBacktest(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	minR := fs.Int("min-replicas", int(def.MinReplicas), "the owner's HPA minReplicas")
 	maxR := fs.Int("max-replicas", 0, "the owner's HPA maxReplicas (0: no bound)")
 	quantile := fs.Float64("quantile", 0.9, "forecast quantile the predictive floor provisions for")
+	opPoints := fs.String("operating-points", "", "further forecast quantiles, comma-separated in (0,1), whose floors the stand-down judges beside --quantile's, putting in force the one that pays best on the last 14 days (none: --quantile only)")
 	floorUtil := fs.Float64("floor-utilization", 0, "utilisation at which floors size pods for their demand estimate (0: the HPA target)")
 	targetCeiling := fs.Float64("target-ceiling", 0, "the second lever: highest HPA target utilisation the predictive strategy may set while its floors cover the coming window, lowered back to --hpa-target before predicted rises (0: off)")
 	predTarget := fs.Float64("predictive-hpa-target", 0, "HPA target utilisation under the predictive strategy only (0: same as --hpa-target)")
@@ -194,6 +202,15 @@ func runBacktest(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		fmt.Fprintln(stderr, "prescale backtest: --peak-replicas and --min-replicas must be positive, --quantile in (0,1), --max-replicas and --pods-per-node not negative")
 		return exitUsage
 	}
+	ops, err := parseOperatingPoints(*opPoints)
+	if err != nil {
+		fmt.Fprintf(stderr, "prescale backtest: --operating-points: %v\n", err)
+		return exitUsage
+	}
+	if len(ops) > 0 && (*noStandDown || *perfect || *policyFile != "") {
+		fmt.Fprintln(stderr, "prescale backtest: --operating-points are chosen by the stand-down of the built-in planner: not with --no-stand-down, --perfect-forecast or --policy")
+		return exitUsage
+	}
 	sweep, noSweep, err := parseSweep(*sweepFlag)
 	if err != nil {
 		fmt.Fprintf(stderr, "prescale backtest: --sweep: %v\n", err)
@@ -218,7 +235,7 @@ func runBacktest(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	start := time.Now()
 	rep, err := sim.Backtest(ctx, s, sim.Setup{
 		Config: cfg, PeakReplicas: *peak, Policy: engine, Target: *targetName, Warmup: *warmup, Location: loc,
-		Quantile: *quantile, FloorUtilization: *floorUtil, PredictiveHPATarget: *predTarget, TargetCeiling: *targetCeiling, Window: *window, Refit: *refit, History: *history,
+		Quantile: *quantile, OperatingPoints: ops, FloorUtilization: *floorUtil, PredictiveHPATarget: *predTarget, TargetCeiling: *targetCeiling, Window: *window, Refit: *refit, History: *history,
 		PerfectForecast: *perfect, Sweep: sweep, NoSweep: noSweep, NoStandDown: *noStandDown,
 	})
 	if err != nil {
@@ -253,6 +270,10 @@ func runBacktest(ctx context.Context, args []string, stdout, stderr io.Writer) i
 			if r.Strategy == "predictive" && rep.StandDown != nil {
 				down, why, _, n := rep.StandDown.Status()
 				j.StandDown = &standDownJSON{Judgements: n, StoodDown: down, Why: why, StoodDownFraction: standDownFraction(rep)}
+				if lm := rep.StandDown.LevelMinutes(); lm != nil {
+					j.StandDown.OperatingPoint = rep.StandDown.Level()
+					j.StandDown.OperatingFractions = operatingFractions(rep)
+				}
 			}
 			out.Strategies[r.Strategy] = j
 		}
@@ -301,6 +322,14 @@ func printBacktest(w io.Writer, input string, rep *sim.Report) {
 			fmt.Fprintf(w, "predictive: floors judged %d times against a cooler HPA at equal cost, stood down for %.0f%% of decisions; at the end %s: %s\n",
 				n, 100*standDownFraction(rep), state, why)
 		}
+		if lm := sd.LevelMinutes(); lm != nil {
+			qs := slices.Sorted(maps.Keys(lm))
+			parts := make([]string, len(qs))
+			for i, q := range qs {
+				parts[i] = fmt.Sprintf("p%g %.0f%%", 100*q, 100*float64(lm[q])/decisions(rep))
+			}
+			fmt.Fprintf(w, "predictive: decisions by operating point (the rest stood down): %s; at the end p%g\n", strings.Join(parts, ", "), 100*sd.Level())
+		}
 	}
 	for _, r := range rep.Results {
 		if r.FloorErrors > 0 {
@@ -325,6 +354,27 @@ func writePlot(path, title string, rep *sim.Report) error {
 }
 
 // parseSweep reads --sweep: "" is the default sweep, "none" no sweep.
+// parseOperatingPoints reads --operating-points: quantiles in (0,1), at
+// most MaxOperatingPoints of them.
+func parseOperatingPoints(v string) ([]float64, error) {
+	switch strings.TrimSpace(v) {
+	case "", "none":
+		return nil, nil
+	}
+	var out []float64
+	for _, f := range strings.Split(v, ",") {
+		q, err := strconv.ParseFloat(strings.TrimSpace(f), 64)
+		if err != nil || !(q > 0 && q < 1) {
+			return nil, fmt.Errorf("%q: want quantiles in (0,1), comma-separated, or none", f)
+		}
+		out = append(out, q)
+	}
+	if len(out) > sim.MaxOperatingPoints {
+		return nil, fmt.Errorf("%d quantiles: at most %d (each costs a replay per judgement)", len(out), sim.MaxOperatingPoints)
+	}
+	return out, nil
+}
+
 func parseSweep(v string) (targets []float64, none bool, err error) {
 	switch strings.TrimSpace(v) {
 	case "":
@@ -391,6 +441,27 @@ func standDownFraction(rep *sim.Report) float64 {
 	if rep.StandDown == nil || rep.Demand.Len() == 0 {
 		return 0
 	}
-	decisions := float64(rep.Demand.Len()) * float64(time.Minute) / float64(rep.Config.PlanInterval)
-	return float64(rep.StandDown.DownMinutes()) / decisions
+	return float64(rep.StandDown.DownMinutes()) / decisions(rep)
+}
+
+// decisions is the number of plan decisions the replay made.
+func decisions(rep *sim.Report) float64 {
+	return float64(rep.Demand.Len()) * float64(time.Minute) / float64(rep.Config.PlanInterval)
+}
+
+// operatingFractions is the share of plan decisions made at each
+// operating point, keyed by its quantile ("0.5"); nil with one.
+func operatingFractions(rep *sim.Report) map[string]float64 {
+	if rep.StandDown == nil || rep.Demand.Len() == 0 {
+		return nil
+	}
+	lm := rep.StandDown.LevelMinutes()
+	if lm == nil {
+		return nil
+	}
+	out := make(map[string]float64, len(lm))
+	for q, n := range lm {
+		out[strconv.FormatFloat(q, 'g', -1, 64)] = float64(n) / decisions(rep)
+	}
+	return out
 }

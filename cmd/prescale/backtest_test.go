@@ -193,6 +193,11 @@ func TestBacktestBadUsage(t *testing.T) {
 		{[]string{"backtest", "--input", in, "--sweep", "0.5"}, exitUsage},
 		{[]string{"backtest", "--input", in, "--sweep", "0.5,1.5"}, exitUsage},
 		{[]string{"backtest", "--input", in, "--sweep", "0.5,x"}, exitUsage},
+		{[]string{"backtest", "--input", in, "--operating-points", "0.5,1"}, exitUsage},
+		{[]string{"backtest", "--input", in, "--operating-points", "0.1,0.2,0.3,0.4,0.5"}, exitUsage},
+		{[]string{"backtest", "--input", in, "--operating-points", "0.5", "--no-stand-down"}, exitUsage},
+		{[]string{"backtest", "--input", in, "--operating-points", "0.5", "--perfect-forecast"}, exitUsage},
+		{[]string{"backtest", "--input", in, "--operating-points", "none"}, exitOK},
 		{[]string{"backtest", "--help"}, exitOK},
 	}
 	for _, tt := range tests {

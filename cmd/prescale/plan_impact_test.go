@@ -49,7 +49,7 @@ func TestPlanImpact(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
 	var doc struct {
-		Resources []map[string]any  `json:"resources"`
+		Resources []map[string]any   `json:"resources"`
 		Impact    []targetImpactJSON `json:"impact"`
 	}
 	if err := json.Unmarshal([]byte(out), &doc); err != nil {

@@ -1,0 +1,154 @@
+package sim
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prescale/prescale/forecast"
+)
+
+// impactOf is an Impact with the figures chooseLevel reads.
+func impactOf(unserved, replicaHours, coolerUnserved float64) Impact {
+	return Impact{
+		Predictive: Result{UnservedFraction: unserved, ReplicaHours: replicaHours},
+		EqualCost:  EqualCost{ReactiveUnserved: coolerUnserved},
+	}
+}
+
+func TestChooseLevel(t *testing.T) {
+	levels := []float64{0.9, 0.5, 0.7}
+	for _, tc := range []struct {
+		name     string
+		ims      []Impact
+		want     int
+		pays     bool
+		whyHas   string
+		levelsIn []float64
+	}{
+		{"the owner's pays best", []Impact{impactOf(0.001, 100, 0.01), impactOf(0.004, 90, 0.01), impactOf(0.003, 95, 0.01)}, 0, true, "at the owner's p90", levels},
+		{"a lower quantile pays where the owner's does not", []Impact{impactOf(0.012, 130, 0.010), impactOf(0.006, 110, 0.012), impactOf(0.009, 120, 0.011)}, 1, true, "operating at p50 rather than the owner's p90", levels},
+		{"the best ratio wins, not the least unserved", []Impact{impactOf(0.002, 150, 0.005), impactOf(0.004, 100, 0.02), impactOf(0.003, 120, 0.01)}, 1, true, "operating at p50", levels},
+		{"none pays: the owner's stands down", []Impact{impactOf(0.012, 130, 0.010), impactOf(0.02, 110, 0.012), impactOf(0.011, 120, 0.011)}, 0, false, "at no operating point (p90, p50, p70): at p90", levels},
+		{"both serve everything: fewer replica-hours", []Impact{impactOf(0, 130, 0), impactOf(0, 110, 0), impactOf(0, 120, 0)}, 1, true, "operating at p50", levels},
+		{"one level: the plain reason", []Impact{impactOf(0.012, 130, 0.010)}, 0, false, "floors leave 1.2% unserved, not 20% under", []float64{0.9}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			k, pays, why := chooseLevel(tc.ims, tc.levelsIn, 0.2)
+			if k != tc.want || pays != tc.pays || !strings.Contains(why, tc.whyHas) {
+				t.Errorf("chose %d (pays %v): %s\nwant %d (pays %v) with %q", k, pays, why, tc.want, tc.pays, tc.whyHas)
+			}
+		})
+	}
+}
+
+// levelPlanFunc plans one floor per level.
+type levelPlanFunc struct {
+	levels []float64
+	plan   func(now time.Time) []int32
+	used   map[int]int // decisions by the level in force
+}
+
+func (p *levelPlanFunc) Plan(now time.Time, _ forecast.Series) (int32, error) {
+	return p.plan(now)[0], nil
+}
+func (p *levelPlanFunc) Levels() []float64 { return p.levels }
+func (p *levelPlanFunc) PlanLevels(now time.Time, _ forecast.Series, use int) ([]int32, error) {
+	p.used[use]++
+	return p.plan(now), nil
+}
+
+// Of two operating points, the owner's raises floors at the wrong hour
+// and the other ahead of the daily jump: the stand-down puts the second in
+// force instead of standing the target down, and says so.
+func TestStandDownChoosesTheOperatingPointThatPays(t *testing.T) {
+	demand := dailyJump(7)
+	cfg := DefaultConfig(20)
+	planner := &levelPlanFunc{levels: []float64{0.9, 0.5}, used: map[int]int{}, plan: func(now time.Time) []int32 {
+		out := []int32{0, 0}
+		if h := now.Hour(); h >= 18 && h < 21 {
+			out[0] = 29 // evenings: nothing happens then
+		}
+		if m := now.Hour()*60 + now.Minute(); m >= 9*60-10 && m < 12*60 {
+			out[1] = 29 // ten minutes ahead of the jump to its end
+		}
+		return out
+	}}
+	f := NewFloors("predictive", planner)
+	f.StandDown = &StandDown{Cluster: cfg}
+	cfg.EvalFrom = demand.Start.Add(4 * 24 * time.Hour)
+	pr, err := Run(context.Background(), cfg, demand, f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	down, why, last, n := f.StandDown.Status()
+	if n < 2 || down || last == nil || f.StandDown.Level() != 0.5 {
+		t.Fatalf("after %d judgements: stood down %v at p%g (%s)", n, down, 100*f.StandDown.Level(), why)
+	}
+	if !strings.Contains(why, "operating at p50 rather than the owner's p90") {
+		t.Errorf("reason %q does not name the operating point", why)
+	}
+	if lm := f.StandDown.LevelMinutes(); lm[0.5] == 0 || planner.used[1] == 0 {
+		t.Errorf("decisions by level %v, planned with level in force %v: want some at p50", lm, planner.used)
+	}
+	re, _ := Run(context.Background(), cfg, demand, Reactive{})
+	if !(pr.UnservedFraction < 0.2*re.UnservedFraction) {
+		t.Errorf("on the last days, predictive leaves %.4f%% unserved, reactive %.4f%%: the p50 floors ahead of the jump should serve most of it",
+			100*pr.UnservedFraction, 100*re.UnservedFraction)
+	}
+}
+
+// Neither operating point pays: the target stands down as with one.
+func TestStandDownWhenNoOperatingPointPays(t *testing.T) {
+	demand := dailyJump(6)
+	cfg := DefaultConfig(20)
+	planner := &levelPlanFunc{levels: []float64{0.9, 0.5}, used: map[int]int{}, plan: func(now time.Time) []int32 {
+		if h := now.Hour(); h >= 18 && h < 21 {
+			return []int32{29, 25}
+		}
+		return []int32{0, 0}
+	}}
+	f := NewFloors("predictive", planner)
+	f.StandDown = &StandDown{Cluster: cfg}
+	if _, err := Run(context.Background(), cfg, demand, f); err != nil {
+		t.Fatal(err)
+	}
+	down, why, _, n := f.StandDown.Status()
+	if n < 2 || !down || !strings.Contains(why, "at no operating point (p90, p50)") {
+		t.Fatalf("after %d judgements: stood down %v (%s)", n, down, why)
+	}
+}
+
+// CompareLevels replays the HPA alone once for all levels and gives each
+// the comparison Compare gives it alone.
+func TestCompareLevelsMatchesCompare(t *testing.T) {
+	demand := dailyJump(4)
+	cfg := DefaultConfig(20)
+	a, b := make([]int32, demand.Len()), make([]int32, demand.Len())
+	for i := range a {
+		if m := i % 1440; m >= 9*60-10 && m < 12*60 {
+			a[i] = 29
+			b[i] = 15
+		}
+	}
+	ims, err := CompareLevels(context.Background(), cfg, demand, [][]int32{a, b})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, f := range [][]int32{a, b} {
+		im, err := Compare(context.Background(), cfg, demand, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if im.Predictive != ims[k].Predictive || im.Reactive != ims[k].Reactive {
+			t.Errorf("level %d: CompareLevels %+v, Compare %+v", k, ims[k].Predictive, im.Predictive)
+		}
+	}
+	if !(ims[1].Predictive.ReplicaHours < ims[0].Predictive.ReplicaHours) {
+		t.Errorf("lower floors cost %v replica-hours, higher %v", ims[1].Predictive.ReplicaHours, ims[0].Predictive.ReplicaHours)
+	}
+	if _, err := CompareLevels(context.Background(), cfg, demand, [][]int32{a, b[:10]}); err == nil {
+		t.Error("floors shorter than the demand: want an error")
+	}
+}
