@@ -124,11 +124,7 @@ func (l *Loop) report(ctx context.Context, p *config.Policy, eng *policy.Engine,
 			}
 			if to, ok := res.Desired.(int); ok && to != from {
 				tr := r.Targets[name]
-				why := ""
-				if len(res.Reasons) > 0 {
-					why = res.Reasons[len(res.Reasons)-1]
-				}
-				tr.Next = &NextChange{From: from, To: to, At: at, Reason: why}
+				tr.Next = &NextChange{From: from, To: to, At: at, Reason: Why(res.Reasons)}
 				r.Targets[name] = tr
 				delete(pending, name)
 			}
@@ -183,10 +179,7 @@ func ruleReason(reasons []string) string {
 			return reasons[i]
 		}
 	}
-	if len(reasons) == 0 {
-		return ""
-	}
-	return reasons[len(reasons)-1]
+	return Why(reasons)
 }
 
 func targetOf(p *config.Policy, name string) *config.Target {
@@ -196,4 +189,20 @@ func targetOf(p *config.Policy, name string) *config.Target {
 		}
 	}
 	return &config.Target{}
+}
+
+// Why is the reason a planned value reads by: the planner's last reason
+// that is not the target's mode (a shadow plan ends with "mode shadow:
+// recorded, not applied", which the status and reports show as the mode,
+// and which would hide why the value is what it is).
+func Why(reasons []string) string {
+	for i := len(reasons) - 1; i >= 0; i-- {
+		if !strings.HasPrefix(reasons[i], "mode ") {
+			return reasons[i]
+		}
+	}
+	if len(reasons) > 0 {
+		return reasons[len(reasons)-1]
+	}
+	return ""
 }

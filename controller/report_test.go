@@ -109,3 +109,25 @@ func floorOfPlan(p policy.Plan) int {
 	v, _ := r.Desired.(int)
 	return v
 }
+
+// A shadow plan's reasons end with its mode; the reason reported is the
+// one before, that says why the value is what it is.
+func TestWhy(t *testing.T) {
+	for _, c := range []struct {
+		reasons []string
+		want    string
+	}{
+		{nil, ""},
+		{[]string{"capacity model: ceil(60 / 35) = 2"}, "capacity model: ceil(60 / 35) = 2"},
+		{[]string{"capacity model: ceil(60 / 35) = 2", "limit: owner's floor 3", "mode shadow: recorded, not applied"}, "limit: owner's floor 3"},
+		{[]string{"rule market-hours: pre-market session", "mode shadow, promoted: after 14d"}, "rule market-hours: pre-market session"},
+		{[]string{"mode observe: forecast and export only, not applied"}, "mode observe: forecast and export only, not applied"},
+	} {
+		if got := Why(c.reasons); got != c.want {
+			t.Errorf("Why(%q) = %q, want %q", c.reasons, got, c.want)
+		}
+		if got := ruleReason(c.reasons); c.want != "" && !strings.HasPrefix(c.want, "rule ") && got != c.want {
+			t.Errorf("ruleReason(%q) = %q, want %q", c.reasons, got, c.want)
+		}
+	}
+}

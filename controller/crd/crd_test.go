@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"text/tabwriter"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
@@ -461,6 +460,11 @@ func TestPrinterColumns(t *testing.T) {
 	if c := cond(status(t, ns, "web"), v1alpha1.ConditionPromoted); c.Status != metav1.ConditionFalse {
 		t.Errorf("Promoted of a fresh shadow target = %+v", c)
 	}
+	// In shadow the target's reason says why the floor is what it is, not
+	// the mode (which the status shows in mode).
+	if ts := status(t, ns, "web").Targets; len(ts) != 1 || ts[0].Mode != "shadow" || strings.HasPrefix(ts[0].Reason, "mode ") || ts[0].Reason == "" {
+		t.Errorf("shadow target's status: %+v, want its floor's reason, not the mode", ts)
+	}
 	// A policy file is decoded the same: the CRD's spec is the file's.
 	file := strings.Replace(policyYAML(ns, ns), "mode: active", "mode: shadow\n        promote: {after: 7d}", 1)
 	if _, err := config.Parse([]byte(file), "web.yaml"); err != nil {
@@ -468,54 +472,17 @@ func TestPrinterColumns(t *testing.T) {
 	}
 }
 
-// table fetches the server-side table of ScalingPolicies (ns "" for all)
-// and prints it like kubectl get -A.
+// table is `kubectl get scalingpolicies` (ns "" for -A) as the API
+// server's table prints it.
 func table(t *testing.T, ns string) string {
 	t.Helper()
 	path := "/apis/prescale.io/v1alpha1/scalingpolicies"
 	if ns != "" {
 		path = "/apis/prescale.io/v1alpha1/namespaces/" + ns + "/scalingpolicies"
 	}
-	raw, err := kubetest.Client.Discovery().RESTClient().Get().AbsPath(path).
-		SetHeader("Accept", "application/json;as=Table;v=v1;g=meta.k8s.io").DoRaw(context.Background())
+	out, err := kubetest.Table(context.Background(), kubetest.Config, path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var tab metav1.Table
-	if err := json.Unmarshal(raw, &tab); err != nil {
-		t.Fatal(err)
-	}
-	var sb strings.Builder
-	w := tabwriter.NewWriter(&sb, 0, 8, 3, ' ', 0)
-	var heads []string
-	var cols []int
-	for i, c := range tab.ColumnDefinitions {
-		if c.Priority == 0 {
-			heads = append(heads, strings.ToUpper(c.Name))
-			cols = append(cols, i)
-		}
-	}
-	fmt.Fprintln(w, "NAMESPACE\t"+strings.Join(heads, "\t"))
-	for _, row := range tab.Rows {
-		var meta struct {
-			Metadata metav1.ObjectMeta `json:"metadata"`
-		}
-		_ = json.Unmarshal(row.Object.Raw, &meta)
-		cells := []string{meta.Metadata.Namespace}
-		for _, i := range cols {
-			v := fmt.Sprint(row.Cells[i])
-			if tab.ColumnDefinitions[i].Type == "date" {
-				if ts, err := time.Parse(time.RFC3339, v); err == nil {
-					v = time.Since(ts).Round(time.Second).String()
-				}
-			}
-			if v == "<nil>" {
-				v = "<none>"
-			}
-			cells = append(cells, v)
-		}
-		fmt.Fprintln(w, strings.Join(cells, "\t"))
-	}
-	w.Flush()
-	return sb.String()
+	return out
 }

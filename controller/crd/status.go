@@ -150,9 +150,7 @@ func (s *Source) planned(e *entry, r controller.Report) v1alpha1.ScalingPolicySt
 			if v, ok := res.Desired.(int); ok {
 				ts.DesiredFloor = i32(v)
 			}
-			if len(res.Reasons) > 0 {
-				ts.Reason = res.Reasons[len(res.Reasons)-1]
-			}
+			ts.Reason = controller.Why(res.Reasons)
 		}
 		owner := t.HPA.MinReplicas
 		if cur.MinReplicas > 0 && cur.OwnerMinReplicas == 0 {
