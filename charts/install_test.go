@@ -2,7 +2,6 @@ package charts_test
 
 import (
 	"context"
-	"os"
 	"strings"
 	"testing"
 
@@ -32,8 +31,16 @@ func TestInstallUninstall(t *testing.T) {
 	kc := "--kubeconfig=" + env.KubeConfig
 	dyn := dynamic.NewForConfigOrDie(env.Config)
 
-	out := helm(t, "install", "prescale", "./prescale", kc, "--namespace", "prescale", "--create-namespace",
-		"--set", "prometheus.url=http://prometheus-operated.monitoring.svc:9090")
+	// Step 1, as the README writes it (the chart from this directory).
+	steps := readmeInstall(t)
+	if len(steps) < 3 || steps[0].words[0] != "helm" || steps[1].stdin == "" {
+		t.Fatalf("the README's Install is not helm install, kubectl apply -f - <<YAML, kubectl get: %v", steps)
+	}
+	var args []string
+	for _, w := range steps[0].words[1:] {
+		args = append(args, strings.Replace(w, "charts/prescale", "./prescale", 1))
+	}
+	out := helm(t, append(args, kc)...)
 	if !strings.Contains(out, "STATUS: deployed") {
 		t.Fatalf("helm install:\n%s", out)
 	}
@@ -48,16 +55,11 @@ func TestInstallUninstall(t *testing.T) {
 		}
 	}
 
-	// The CRD is served: the README's policy applies, in shadow.
-	// The policy is the README's own (its Install step 2).
-	readme, err := os.ReadFile("../README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, rest, ok := strings.Cut(string(readme), "kubectl apply -f - <<'YAML'\n")
-	policy, _, ok2 := strings.Cut(rest, "\nYAML\n")
-	if !ok || !ok2 || !strings.Contains(policy, "namespace: shop") {
-		t.Fatal("the README's Install section has no ScalingPolicy in shop applied with kubectl apply -f - <<'YAML'")
+	// Step 2: the CRD is served and the README's own policy applies, in
+	// shadow.
+	policy := steps[1].stdin
+	if !strings.Contains(policy, "namespace: shop") {
+		t.Fatalf("the README's Install policy is not in namespace shop:\n%s", policy)
 	}
 	if _, err := env.Client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "shop"}}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
@@ -72,6 +74,8 @@ func TestInstallUninstall(t *testing.T) {
 	if l, err := dyn.Resource(scalingPolicies).List(ctx, metav1.ListOptions{}); err != nil || len(l.Items) != 1 {
 		t.Fatalf("kubectl get scalingpolicies -A: %v", err)
 	}
+	// Step 3 once the Deployment's pod runs: its first plans, in shadow.
+	checkShadow(ctx, t, env, dyn, steps[2])
 
 	out = helm(t, "uninstall", "prescale", kc, "--namespace", "prescale", "--wait")
 	if !strings.Contains(out, `release "prescale" uninstalled`) {
