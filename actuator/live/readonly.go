@@ -9,6 +9,7 @@ import (
 	sdkaws "github.com/aws/aws-sdk-go-v2/aws"
 	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/smithy-go/middleware"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
@@ -17,8 +18,8 @@ import (
 	"github.com/prescale/prescale/policy"
 )
 
-// Reader reads the live state of a policy's resources (HPAs, node groups,
-// databases, caches) through the actuators' read paths, and has no write
+// Reader reads the live state of a policy's resources (HPAs, KEDA
+// ScaledObjects, node groups, databases, read replicas, caches, pool sizes) through the actuators' read paths, and has no write
 // path: its only method is Current, and the clients it is built on refuse
 // any request that is not a read before it leaves the process (a
 // Kubernetes request other than GET, an AWS operation other than
@@ -29,12 +30,20 @@ type Reader struct{ a *Actuator }
 // Kubernetes) and AWS (awsCfg nil: none). rc is copied and made read-only.
 func NewReader(rc *rest.Config, awsCfg AWSConfig) (*Reader, error) {
 	var kube kubernetes.Interface
+	var opts []Option
 	if rc != nil {
-		c, err := kubernetes.NewForConfig(ReadOnlyKube(rc))
+		ro := ReadOnlyKube(rc)
+		c, err := kubernetes.NewForConfig(ro)
 		if err != nil {
 			return nil, fmt.Errorf("kubernetes client: %w", err)
 		}
 		kube = c
+		// KEDA ScaledObjects are read through the dynamic client.
+		d, err := dynamic.NewForConfig(ro)
+		if err != nil {
+			return nil, fmt.Errorf("kubernetes dynamic client: %w", err)
+		}
+		opts = append(opts, WithDynamic(d))
 	}
 	var ro AWSConfig
 	if awsCfg != nil {
@@ -43,7 +52,7 @@ func NewReader(rc *rest.Config, awsCfg AWSConfig) (*Reader, error) {
 			return ReadOnlyAWS(cfg), err
 		}
 	}
-	return &Reader{a: New(kube, ro, &actuator.Journal{})}, nil
+	return &Reader{a: New(kube, ro, &actuator.Journal{}, opts...)}, nil
 }
 
 // Current reads what the policy's resources are set to now.

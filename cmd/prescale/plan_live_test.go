@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -21,10 +22,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
 	"github.com/prescale/prescale/actuator/aws/awstest"
+	"github.com/prescale/prescale/actuator/keda"
 	"github.com/prescale/prescale/actuator/live"
 	"github.com/prescale/prescale/internal/kubetest"
 	"github.com/prescale/prescale/internal/promtest"
@@ -81,7 +85,9 @@ current-context: test
 
 // `prescale plan --prometheus-url --kubeconfig` plans a policy in mode
 // active from real forecasts (a real Prometheus) and the live state (the
-// real API server, the AWS wire server through the real SDK), and no
+// real API server: an HPA and a KEDA ScaledObject; the AWS wire server
+// through the real SDK: an ASG, an RDS instance, an ElastiCache
+// replication group), each read live where it differs from the policy, and no
 // write request leaves: counted at a proxy in front of the API server and
 // at the AWS server.
 func TestPlanLiveReadOnly(t *testing.T) {
@@ -112,18 +118,22 @@ func TestPlanLiveReadOnly(t *testing.T) {
 		t.Fatal(err)
 	}
 	before, _ := env.Client.AutoscalingV2().HorizontalPodAutoscalers(ns).Get(context.Background(), "web", metav1.GetOptions{})
+	// A KEDA target: the ScaledObject's owner has its floor at 4.
+	so := liveScaledObject(t, env, ns)
 
 	counter2 := newMethodCounter(t, env.Config)
 	aws := awstest.New()
 	t.Cleanup(aws.Close)
 	aws.ASGs["e2e-workers"] = &awstest.ASG{Min: 1, Max: 10, Desired: 1}
 	aws.DBs["orders-db"] = &awstest.DBInstance{Class: "db.r5.large", Status: "available"}
+	// The cache runs a tier above the policy's current: the plan reads it.
+	aws.Caches["sessions"] = &awstest.ReplicationGroup{NodeType: "cache.r5.xlarge", Status: "available"}
 	for k, v := range map[string]string{"AWS_ENDPOINT_URL": aws.URL, "AWS_REGION": "us-east-1",
 		"AWS_ACCESS_KEY_ID": "AKIDPLAN", "AWS_SECRET_ACCESS_KEY": "secret", "AWS_SESSION_TOKEN": ""} {
 		t.Setenv(k, v)
 	}
 	pol := filepath.Join(t.TempDir(), "shop.yaml")
-	writeFile(t, pol, fmt.Sprintf(e2ePolicy, ns))
+	writeFile(t, pol, livePolicy(ns))
 
 	var out, errb bytes.Buffer
 	code := dispatch(context.Background(), []string{"plan", "--config", pol, "--prometheus-url", ps.URL, "--kubeconfig", counter2.kubeconfig(t),
@@ -132,13 +142,26 @@ func TestPlanLiveReadOnly(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, errb.String())
 	}
 	t.Logf("stderr: %s", errb.String())
+	if strings.Contains(errb.String(), "unread") {
+		t.Errorf("the live plan did not read every resource: %s", errb.String())
+	}
 	var plan planOutput
 	if err := json.Unmarshal(out.Bytes(), &plan); err != nil {
 		t.Fatalf("%v\n%s", err, out.String())
 	}
-	var floor, asg bool
+	var floor, asg, keda, cache bool
 	for _, r := range plan.Resources {
 		switch {
+		case r.Kind == "hpa" && r.Field == "minReplicas" && r.Target == "tickets":
+			keda = true
+			if fmt.Sprint(r.Current) != "4" {
+				t.Errorf("tickets minReplicas current %v, want the live ScaledObject's minReplicaCount 4", r.Current)
+			}
+		case r.Kind == "cache" && r.Field == "nodeType":
+			cache = true
+			if fmt.Sprint(r.Current) != "cache.r5.xlarge" {
+				t.Errorf("cache current %v, want the live replication group's cache.r5.xlarge", r.Current)
+			}
 		case r.Kind == "hpa" && r.Field == "minReplicas":
 			floor = true
 			if fmt.Sprint(r.Current) != "3" {
@@ -154,9 +177,16 @@ func TestPlanLiveReadOnly(t *testing.T) {
 			}
 		}
 	}
-	if !floor || !asg {
-		t.Errorf("plan lacks the HPA floor or the node group: %s", out.String())
+	if !floor || !asg || !keda || !cache {
+		t.Errorf("plan lacks the HPA floor (%v), the node group (%v), the ScaledObject's floor (%v) or the cache (%v): %s", floor, asg, keda, cache, out.String())
 	}
+	// What a user reads: the same plan as a table.
+	var human, herr bytes.Buffer
+	if code := dispatch(context.Background(), []string{"plan", "--config", pol, "--prometheus-url", ps.URL, "--kubeconfig", counter2.kubeconfig(t),
+		"--at", end.Format(time.RFC3339), "--impact=false"}, &human, &herr); code != exitOK {
+		t.Fatalf("exit %d: %s", code, herr.String())
+	}
+	t.Logf("prescale plan --config shop.yaml --prometheus-url %s --kubeconfig FILE --at %s --impact=false\n%s", ps.URL, end.Format(time.RFC3339), human.String())
 
 	counter2.mu.Lock()
 	gets, writes := counter2.counts[http.MethodGet], counter2.writes
@@ -176,6 +206,9 @@ func TestPlanLiveReadOnly(t *testing.T) {
 	after, _ := env.Client.AutoscalingV2().HorizontalPodAutoscalers(ns).Get(context.Background(), "web", metav1.GetOptions{})
 	if after.ResourceVersion != before.ResourceVersion {
 		t.Errorf("the HPA changed: resourceVersion %s → %s", before.ResourceVersion, after.ResourceVersion)
+	}
+	if so2 := getScaledObject(t, env, ns); so2.GetResourceVersion() != so.GetResourceVersion() {
+		t.Errorf("the ScaledObject changed: resourceVersion %s → %s", so.GetResourceVersion(), so2.GetResourceVersion())
 	}
 
 	// By construction: the read-only clients refuse a write before it is
@@ -199,4 +232,72 @@ func TestPlanLiveReadOnly(t *testing.T) {
 	if len(counter2.writes) > 0 || len(aws.Requests("UpdateAutoScalingGroup")) > 0 {
 		t.Errorf("a refused write left: API server %v, AWS %d updates", counter2.writes, len(aws.Requests("UpdateAutoScalingGroup")))
 	}
+}
+
+// livePolicy is the e2e policy with a KEDA target (ScaledObject tickets,
+// min 2 max 20 in the policy) and a cache, so that the live plan reads
+// every kind of current state.
+func livePolicy(ns string) string {
+	p := fmt.Sprintf(e2ePolicy, ns)
+	p = strings.Replace(p, "\n  nodeGroups:\n", `
+    - name: tickets
+      signals:
+        demand:
+          query: sum(rate(http_requests_total{job="web"}[5m]))
+          step: 5m
+      capacity:
+        perPod: 100
+        leadTime: 15m
+        window: 10m
+      hpa:
+        namespace: `+ns+`
+        scaledObject: tickets
+        mode: active
+        minReplicas: 2
+        maxReplicas: 20
+      cache: sessions
+  caches:
+    - name: sessions
+      identifier: sessions
+      region: us-east-1
+      current: cache.r5.large
+      tiers:
+        - {class: cache.r5.large, capacity: 50000}
+        - {class: cache.r5.xlarge, capacity: 100000}
+  nodeGroups:
+`, 1)
+	return p
+}
+
+// liveScaledObject creates KEDA's CRD (scripts/keda-crds.sh) and the
+// ScaledObject tickets in ns with the owner's minReplicaCount 4.
+func liveScaledObject(t *testing.T, env *kubetest.Env, ns string) *unstructured.Unstructured {
+	t.Helper()
+	dir := os.Getenv("PRESCALE_KEDA_CRDS")
+	if dir == "" {
+		dir = filepath.Join("..", "..", ".cache", "keda", "crd")
+	}
+	if err := kubetest.InstallCRD(env.Config, filepath.Join(dir, "keda.sh_scaledobjects.yaml")); err != nil {
+		t.Fatalf("%v (run: export PRESCALE_KEDA_CRDS=\"$(scripts/keda-crds.sh)\"; scripts/test.sh does it)", err)
+	}
+	so := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "keda.sh/v1alpha1", "kind": "ScaledObject",
+		"metadata": map[string]any{"name": "tickets", "namespace": ns},
+		"spec": map[string]any{"scaleTargetRef": map[string]any{"name": "tickets"}, "minReplicaCount": int64(4), "maxReplicaCount": int64(20),
+			"triggers": []any{map[string]any{"type": "rabbitmq", "metadata": map[string]any{"queueName": "orders", "mode": "QueueLength", "value": "50", "hostFromEnv": "RABBITMQ_HOST"}}}},
+	}}
+	got, err := dynamic.NewForConfigOrDie(env.Config).Resource(keda.ScaledObjects).Namespace(ns).Create(context.Background(), so, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return got
+}
+
+func getScaledObject(t *testing.T, env *kubetest.Env, ns string) *unstructured.Unstructured {
+	t.Helper()
+	so, err := dynamic.NewForConfigOrDie(env.Config).Resource(keda.ScaledObjects).Namespace(ns).Get(context.Background(), "tickets", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return so
 }
