@@ -92,7 +92,19 @@ func (e *Engine) planTier(at time.Time, d *config.Database, kind, field string, 
 			plan.Warnings = append(plan.Warnings, w)
 			why.add("WARNING: %s", w)
 		} else if need > base {
-			why.add("forecast needs %s (capacity %g, max connections %d × %g)", d.Tiers[need].Class, d.Tiers[need].Capacity, d.Tiers[need].MaxConnections, d.ConnectionFraction)
+			t := d.Tiers[need]
+			var fits []string
+			if t.Capacity > 0 {
+				fits = append(fits, fmt.Sprintf("capacity %g", t.Capacity))
+			}
+			if t.MaxConnections > 0 {
+				fits = append(fits, fmt.Sprintf("max connections %d × %g", t.MaxConnections, d.ConnectionFraction))
+			}
+			if len(fits) > 0 {
+				why.add("forecast needs %s (%s)", t.Class, strings.Join(fits, ", "))
+			} else {
+				why.add("forecast needs %s", t.Class)
+			}
 		}
 	}
 	if need <= base {

@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -73,7 +74,7 @@ func TestTiers(t *testing.T) {
 		cacheApply bool
 	}{
 		{"fits the owner's class", inWin, TierState{}, tierInputs(inWin, 500, 20, "s", "c1", 0), "s", "c1", "the forecast fits the owner's class s", false},
-		{"load needs m: one rung in the window", inWin, TierState{}, tierInputs(inWin, 1500, 20, "s", "c1", 0), "m", "c1", "forecast needs m", false},
+		{"load needs m: one rung in the window", inWin, TierState{}, tierInputs(inWin, 1500, 20, "s", "c1", 0), "m", "c1", "forecast needs m (capacity 2000, max connections 200 × 0.5)", false},
 		// 3500 needs l: from s, one rung at a time.
 		{"two rungs needed: one at a time", inWin, TierState{}, tierInputs(inWin, 3500, 20, "s", "c1", 0), "m", "c1", "one rung at a time: s now, m next", false},
 		// A Monday noon New York window is inside the NYSE session: the
@@ -119,6 +120,10 @@ func TestTierNotAppliedForShadowTargets(t *testing.T) {
 	p, _ := e.Plan(at, State{}, tierInputs(at, 6000, 20, "l", "c1", 0))
 	if c := find(t, p, "api", KindCache, FieldNodeType); c.Desired != "c2" || c.Apply {
 		t.Errorf("shadow target: cache %v apply %v, want c2 planned but not applied", c.Desired, c.Apply)
+	}
+	// A ladder without maxConnections (a cache's) says only what it has.
+	if c := find(t, p, "api", KindCache, FieldNodeType); !slices.Contains(c.Reasons, "forecast needs c2 (capacity 10000)") {
+		t.Errorf("cache reasons %q: want \"forecast needs c2 (capacity 10000)\"", c.Reasons)
 	}
 }
 
