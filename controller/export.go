@@ -70,9 +70,17 @@ func numeric(p *config.Policy, r policy.Resource, v any) (float64, bool) {
 }
 
 // Binding classifies a planned value's reasons into the bounded set of
-// decision reasons: the last limit that bound it, else the last rule, else
-// the forecast.
+// decision reasons: fail_static when it was planned without a usable
+// demand forecast (whatever limit or rule then shaped it: so a target's
+// fail_static floor decisions count the ticks prescale_fail_static is 1),
+// else the last limit that bound it, else the last rule, else the
+// forecast.
 func Binding(reasons []string) metrics.Reason {
+	for _, r := range reasons {
+		if strings.HasPrefix(strings.ToLower(r), "no usable") {
+			return metrics.ReasonFailStatic
+		}
+	}
 	var rule, base metrics.Reason
 	for i := len(reasons) - 1; i >= 0; i-- {
 		r := strings.ToLower(reasons[i])

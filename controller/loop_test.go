@@ -212,11 +212,28 @@ func TestLoopFailStatic(t *testing.T) {
 	if held < 4 {
 		t.Fatalf("no busy hour found in a day of ELB traffic (floor %d)", held)
 	}
+	// Each tick planned fail-static (prescale_fail_static 1 after it, what
+	// the demo counts) is one fail_static decision of the HPA's floor, and
+	// no other tick is: the two counts agree.
+	decisions := func() float64 {
+		return testutil.ToFloat64(h.exp.Decisions.WithLabelValues("web", policy.KindHPA, string(metrics.ReasonFailStatic)))
+	}
+	var failTicks, failDecisions float64
+	tick := func() policy.Plan {
+		t.Helper()
+		d0 := decisions()
+		p := h.tick(t)
+		if testutil.ToFloat64(h.exp.FailStatic.WithLabelValues("web")) == 1 {
+			failTicks++
+		}
+		failDecisions += decisions() - d0
+		return p
+	}
 	h.src.down = true
 	start := h.now
 	for h.now.Sub(start) < policy.MissingDataGrace-5*time.Minute {
 		h.now = h.now.Add(5 * time.Minute)
-		r := floorOf(t, h.tick(t), "web")
+		r := floorOf(t, tick(), "web")
 		if got := r.Desired.(int); got < held-1 {
 			t.Fatalf("%v into the outage: floor %d, want %d held (reasons %q)", h.now.Sub(start), got, held, r.Reasons)
 		}
@@ -228,7 +245,7 @@ func TestLoopFailStatic(t *testing.T) {
 	prev := held
 	for i := 0; i < 36; i++ {
 		h.now = h.now.Add(5 * time.Minute)
-		got := floorOf(t, h.tick(t), "web").Desired.(int)
+		got := floorOf(t, tick(), "web").Desired.(int)
 		if got > prev {
 			t.Fatalf("floor rose to %d without data", got)
 		}
@@ -240,7 +257,10 @@ func TestLoopFailStatic(t *testing.T) {
 	// Data returns: the forecast is refitted at once.
 	h.src.down = false
 	h.now = h.now.Add(5 * time.Minute)
-	r := floorOf(t, h.tick(t), "web")
+	r := floorOf(t, tick(), "web")
+	if failTicks == 0 || failDecisions != failTicks {
+		t.Errorf("%v ticks with prescale_fail_static 1, %v fail_static decisions of the floor: want them equal and nonzero", failTicks, failDecisions)
+	}
 	if !strings.Contains(strings.Join(r.Reasons, ";"), "forecast") {
 		t.Errorf("after recovery the floor's reasons %q name no forecast", r.Reasons)
 	}
@@ -288,6 +308,9 @@ func TestBinding(t *testing.T) {
 		{[]string{"forecast", "event step onboarding T-1d: +50%"}, metrics.ReasonEvent},
 		{[]string{"forecast", "volatility rule vix above 30: ×1.5"}, metrics.ReasonVolatility},
 		{[]string{"no usable demand forecast: holding 12 from the forecast of ..."}, metrics.ReasonFailStatic},
+		// Fail-static shaped by a limit or a rule is still fail-static.
+		{[]string{"no usable demand forecast: schedule rules and the owner's minReplicas only", "limit: owner's minReplicas 2", "limit: scale-down rate 1 pods per 5m → 4"}, metrics.ReasonFailStatic},
+		{[]string{"no usable demand forecast: schedule rules and the owner's minReplicas only", "schedule rule premarket: floor 10"}, metrics.ReasonFailStatic},
 		{[]string{"forecast", "limit: connection budget caps the floor at 10 at once"}, metrics.ReasonConnectionBudget},
 		{[]string{"forecast", "connection budget: 8 pods × 20 ≤ 160"}, metrics.ReasonConnectionBudget},
 		{[]string{"forecast", "XNYS session open: ramp to 10"}, metrics.ReasonSchedule},
