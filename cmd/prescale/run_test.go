@@ -69,6 +69,23 @@ func TestDemo(t *testing.T) {
 	}
 }
 
+// `prescale demo` is `prescale run` without --config: the same screen.
+func TestDemoCommand(t *testing.T) {
+	args := []string{"--days", "1", "--speed", "0", "--listen", "127.0.0.1:0"}
+	code, out, errOut := runCLI(append([]string{"demo"}, args...)...)
+	if code != exitOK || strings.TrimSpace(errOut) != "" {
+		t.Fatalf("prescale demo: exit %d, stderr %q", code, errOut)
+	}
+	_, want, _ := runCLI(append([]string{"run"}, args...)...)
+	addr := regexp.MustCompile(`127\.0\.0\.1:\d+`)
+	if got, want := addr.ReplaceAllString(out, "ADDR"), addr.ReplaceAllString(want, "ADDR"); got != want {
+		t.Errorf("prescale demo and prescale run differ:\n%s\n---\n%s", got, want)
+	}
+	if code, _, errOut := runCLI("demo", "extra"); code != exitUsage || !strings.Contains(errOut, `unexpected argument "extra"`) {
+		t.Errorf("prescale demo extra: exit %d, %q", code, errOut)
+	}
+}
+
 func TestHTTPEndpoints(t *testing.T) {
 	exp := metrics.NewExporter("test", nil)
 	notReady := errors.New("history not backfilled")
