@@ -165,6 +165,12 @@ type Capacity struct {
 	Headroom float64 `yaml:"headroom"`
 	// Quantile of the forecast to provision for. Default 0.9.
 	Quantile float64 `yaml:"quantile"`
+	// OperatingPoints are lower quantiles the daily stand-down judges
+	// beside Quantile: the floors of the one that pays best at equal cost
+	// on the target's last 14 days are put in force, and the target stands
+	// down only when none pays. Each in (0, quantile), at most 4. Default
+	// 0.5 and 0.7 (those below quantile); [] judges quantile alone.
+	OperatingPoints []float64 `yaml:"operatingPoints"`
 	// LeadTime is how long capacity takes to be ready. Default 5m.
 	LeadTime Duration `yaml:"leadTime"`
 	// Window is the span after the lead time the floor covers. Default 15m.

@@ -68,6 +68,7 @@ func (v *validator) target(path string, t *Target) {
 		c.Quantile = DefaultQuantile
 	}
 	v.fraction(cp+".quantile", c.Quantile, true, true)
+	v.operatingPoints(cp, c)
 	defaultDur(&c.LeadTime, DefaultLeadTime)
 	v.positive(cp+".leadTime", c.LeadTime)
 	defaultDur(&c.Window, DefaultWindow)

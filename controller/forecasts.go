@@ -18,7 +18,7 @@ func (l *Loop) refit(p *config.Policy, t *config.Target, sg signal, series forec
 	ft.f = nil
 	end := series.Time(series.Len())
 	h := int(math.Ceil(float64(now.Add(l.cfg.Refit+l.cfg.Tick+ahead).Sub(end))/float64(series.Step))) + 1
-	qs := []float64{t.Capacity.Quantile}
+	qs := t.Capacity.Levels()
 	opts := forecast.Options{Horizon: max(h, 1), Quantiles: qs, Location: p.Location}
 	var f *forecast.Forecast
 	var err error

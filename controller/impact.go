@@ -4,6 +4,7 @@ import (
 	"context"
 	"hash/fnv"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/prescale/prescale/config"
@@ -41,20 +42,29 @@ const (
 
 // floorLedger is one target's recorded forecast floors.
 type floorLedger struct {
-	first  time.Time // of floors[0], on the ledgerStep grid
+	first time.Time // of floors[0], on the ledgerStep grid
+	// floors are the owner's quantile's; alt[k] the k-th operating
+	// point's (capacity.operatingPoints), on the same grid.
 	floors []uint16
+	alt    [][]uint16
+	// levels are the quantiles recorded (the owner's, then the operating
+	// points): a change of them starts the operating points afresh.
+	levels []float64
 	// judged is when the floors were last judged; down and why the
-	// outcome; impact7 and impact14 the reports.
+	// outcome; impact7 and impact14 the reports (of the operating point
+	// in force, level: an index of levels).
 	judged            time.Time
 	down              bool
 	why               string
+	level             int
 	impact7, impact14 *sim.Impact
 	// computed is when impact7 and impact14 were made.
 	computed time.Time
 }
 
-// record keeps floor as planned at now.
-func (lg *floorLedger) record(now time.Time, floor int) {
+// record keeps floor as planned at now, and alts, the floors of the
+// operating points levels[1:].
+func (lg *floorLedger) record(now time.Time, floor int, levels []float64, alts ...int) {
 	slot := now.Truncate(ledgerStep)
 	if lg.first.IsZero() {
 		lg.first = slot
@@ -63,27 +73,67 @@ func (lg *floorLedger) record(now time.Time, floor int) {
 	if k < 0 {
 		return // a clock step back: ignore
 	}
+	if !slices.Equal(lg.levels, levels) {
+		lg.levels = slices.Clone(levels)
+		lg.alt = make([][]uint16, len(alts))
+		lg.level = 0
+	}
 	for len(lg.floors) <= k {
 		lg.floors = append(lg.floors, 0)
 	}
-	lg.floors[k] = max(lg.floors[k], uint16(min(floor, math.MaxUint16)))
+	lg.floors[k] = max(lg.floors[k], clampFloor(floor))
+	for i := range lg.alt {
+		for len(lg.alt[i]) < len(lg.floors) {
+			lg.alt[i] = append(lg.alt[i], 0)
+		}
+		if i < len(alts) {
+			lg.alt[i][k] = max(lg.alt[i][k], clampFloor(alts[i]))
+		}
+	}
 	if keep := int(ledgerSpan / ledgerStep); len(lg.floors) > keep+keep/4 {
 		drop := len(lg.floors) - keep
 		lg.floors = append(lg.floors[:0:0], lg.floors[drop:]...)
+		for i, a := range lg.alt {
+			if d := len(a) - keep; d > 0 {
+				lg.alt[i] = append(a[:0:0], a[d:]...)
+			}
+		}
 		lg.first = lg.first.Add(time.Duration(drop) * ledgerStep)
 	}
 }
 
+func clampFloor(f int) uint16 { return uint16(min(max(f, 0), math.MaxUint16)) }
+
 // perMinute returns the recorded floor of every minute of demand.
 func (lg *floorLedger) perMinute(demand forecast.Series) []int32 {
+	return lg.levelPerMinute(demand, 0)
+}
+
+// levelPerMinute is perMinute for level k of levels (0: the owner's).
+func (lg *floorLedger) levelPerMinute(demand forecast.Series, k int) []int32 {
+	floors := lg.floors
+	if k > 0 {
+		floors = lg.alt[k-1]
+	}
+	// The operating points' floors end where the owner's do, but may
+	// start later (when the levels changed): aligned on the end.
+	off := len(lg.floors) - len(floors)
 	out := make([]int32, demand.Len())
 	for m := range out {
-		k := int(demand.Time(m).Sub(lg.first) / ledgerStep)
-		if k >= 0 && k < len(lg.floors) {
-			out[m] = int32(lg.floors[k])
+		i := int(demand.Time(m).Sub(lg.first)/ledgerStep) - off
+		if i >= 0 && i < len(floors) {
+			out[m] = int32(floors[i])
 		}
 	}
 	return out
+}
+
+// quantile returns the quantile of the operating point in force.
+func (lg *floorLedger) quantile() float64 {
+	if lg.level < len(lg.levels) {
+		return lg.levels[lg.level]
+	}
+	return 0
 }
 
 // judgeDue reports whether a target's floors are due for judgement at now:
@@ -114,18 +164,25 @@ func (l *Loop) recordFloors(p *config.Policy, next policy.State, now time.Time) 
 			lg = &floorLedger{}
 			l.ledgers[key] = lg
 		}
-		floor := 0
+		levels := t.Capacity.Levels()
+		floor, alts := 0, make([]int, len(levels)-1)
 		if st, ok := next.Targets[t.Name]; ok && st.LastForecast.Equal(now) {
 			floor = st.ForecastFloor
+			if len(st.LevelFloors) == len(levels) {
+				floor = st.LevelFloors[0] // the owner's, whatever the point in force
+				copy(alts, st.LevelFloors[1:])
+			}
 		}
-		lg.record(now, floor)
+		lg.record(now, floor, levels, alts...)
 	}
 }
 
 // standDowns judges the targets of p that are due and returns, by target
-// name, why each stood-down target's forecast floors do not pay.
-func (l *Loop) standDowns(ctx context.Context, p *config.Policy, now time.Time) map[string]string {
-	out := map[string]string{}
+// name, why each stood-down target's forecast floors do not pay, and the
+// quantile of each target whose floors operate at one of its operating
+// points rather than its capacity.quantile.
+func (l *Loop) standDowns(ctx context.Context, p *config.Policy, now time.Time) (down map[string]string, points map[string]float64) {
+	out, points := map[string]string{}, map[string]float64{}
 	for i := range p.Spec.Targets {
 		t := &p.Spec.Targets[i]
 		key := p.Key() + "/" + t.Name
@@ -138,9 +195,11 @@ func (l *Loop) standDowns(ctx context.Context, p *config.Policy, now time.Time) 
 		}
 		if lg.down {
 			out[t.Name] = lg.why
+		} else if lg.level > 0 && slices.Equal(lg.levels, t.Capacity.Levels()) {
+			points[t.Name] = lg.quantile()
 		}
 	}
-	return out
+	return out, points
 }
 
 // judge runs the equal-cost comparison on the target's own history.
@@ -175,12 +234,21 @@ func (l *Loop) judge(ctx context.Context, p *config.Policy, t *config.Target, lg
 	cfg.TargetUtilization = t.Capacity.TargetUtilization
 	cfg.MinReplicas = int32(max(1, t.HPA.MinReplicas))
 	cfg.MaxReplicas = int32(t.HPA.MaxReplicas)
-	floors := lg.perMinute(demand)
-	im14, err := sim.Compare(ctx, cfg, demand, floors)
+	levels := lg.levels
+	if len(levels) == 0 {
+		levels = []float64{t.Capacity.Quantile}
+	}
+	all := make([][]int32, 1+len(lg.alt))
+	for k := range all {
+		all[k] = lg.levelPerMinute(demand, k)
+	}
+	ims, err := sim.CompareLevels(ctx, cfg, demand, all)
 	if err != nil {
 		l.log.Warn("floors not judged", "target", t.Name, "err", err)
 		return
 	}
+	k, pays, why := sim.ChooseLevel(ims, levels, StandDownMargin)
+	im14, floors := ims[k], all[k]
 	lg.impact14, lg.computed = &im14, now
 	if n := int(7 * 24 * time.Hour / time.Minute); demand.Len() > n+60 {
 		d7 := demand.Slice(demand.Len()-n, demand.Len())
@@ -190,7 +258,6 @@ func (l *Loop) judge(ctx context.Context, p *config.Policy, t *config.Target, lg
 	} else {
 		lg.impact7 = &im14
 	}
-	pays, why := im14.Pays(StandDownMargin)
 	if lg.down != !pays {
 		if pays {
 			l.log.Info("forecast floors stand again: they pay", "target", t.Name, "why", why)
@@ -198,7 +265,10 @@ func (l *Loop) judge(ctx context.Context, p *config.Policy, t *config.Target, lg
 			l.log.Info("forecast floors stand down: they do not pay", "target", t.Name, "why", why)
 		}
 	}
-	lg.down, lg.why = !pays, why
+	if pays && k != lg.level {
+		l.log.Info("forecast floors change operating point", "target", t.Name, "quantile", levels[k], "why", why)
+	}
+	lg.down, lg.why, lg.level = !pays, why, k
 	l.exportImpact(p.TargetLabel(t.Name), lg)
 }
 
@@ -212,6 +282,9 @@ func (l *Loop) exportImpact(target string, lg *floorLedger) {
 		down = 1
 	}
 	l.exp.StoodDown.WithLabelValues(target).Set(down)
+	if q := lg.quantile(); q > 0 {
+		l.exp.OperatingQuantile.WithLabelValues(target).Set(q)
+	}
 	for _, w := range []struct {
 		name string
 		im   *sim.Impact
@@ -248,6 +321,9 @@ type ImpactReport struct {
 	StoodDown       bool
 	Why             string
 	At              time.Time
+	// Quantile is the forecast quantile the floors operate at (0 before
+	// the ledger knows the target's levels).
+	Quantile float64
 }
 
 // impactReport returns the last impact report of target of policy p, nil
@@ -257,5 +333,5 @@ func (l *Loop) impactReport(p *config.Policy, target string) *ImpactReport {
 	if lg == nil || lg.impact14 == nil {
 		return nil
 	}
-	return &ImpactReport{Last7d: lg.impact7, Last14d: lg.impact14, StoodDown: lg.down, Why: lg.why, At: lg.computed}
+	return &ImpactReport{Last7d: lg.impact7, Last14d: lg.impact14, StoodDown: lg.down, Why: lg.why, At: lg.computed, Quantile: lg.quantile()}
 }

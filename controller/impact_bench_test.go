@@ -60,7 +60,7 @@ func BenchmarkCompare(b *testing.B) {
 	lg := &floorLedger{}
 	end := tr.Time(tr.Len())
 	for t := tr.Start; t.Before(end); t = t.Add(ledgerStep) {
-		lg.record(t, floor(t))
+		lg.record(t, floor(t), nil)
 	}
 	cfg := sim.DefaultConfig(20)
 	cfg.TargetUtilization, cfg.MinReplicas, cfg.MaxReplicas = 0.7, 2, 100

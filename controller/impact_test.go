@@ -14,7 +14,7 @@ import (
 func ledgerFrom(now time.Time, floor func(t time.Time) int) *floorLedger {
 	lg := &floorLedger{}
 	for t := now.Add(-5 * 24 * time.Hour); t.Before(now); t = t.Add(ledgerStep) {
-		lg.record(t, floor(t))
+		lg.record(t, floor(t), nil)
 	}
 	return lg
 }
@@ -22,15 +22,15 @@ func ledgerFrom(now time.Time, floor func(t time.Time) int) *floorLedger {
 func TestFloorLedgerKeepsTheHighestFloorOfEachStepAndTrims(t *testing.T) {
 	lg := &floorLedger{}
 	t0 := time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC)
-	lg.record(t0, 3)
-	lg.record(t0.Add(2*time.Minute), 7)
-	lg.record(t0.Add(4*time.Minute), 5)
-	lg.record(t0.Add(5*time.Minute), 1)
+	lg.record(t0, 3, nil)
+	lg.record(t0.Add(2*time.Minute), 7, nil)
+	lg.record(t0.Add(4*time.Minute), 5, nil)
+	lg.record(t0.Add(5*time.Minute), 1, nil)
 	if lg.floors[0] != 7 || lg.floors[1] != 1 {
 		t.Fatalf("floors %v: want the highest of each 5 minutes, 7 then 1", lg.floors[:2])
 	}
 	for t1 := t0; t1.Before(t0.Add(20 * 24 * time.Hour)); t1 = t1.Add(ledgerStep) {
-		lg.record(t1, 2)
+		lg.record(t1, 2, nil)
 	}
 	if span := time.Duration(len(lg.floors)) * ledgerStep; span > ledgerSpan*5/4 {
 		t.Errorf("ledger holds %v of floors, want at most %v", span, ledgerSpan*5/4)
@@ -74,7 +74,7 @@ func TestDaemonStandsDownFloorsThatDoNotPay(t *testing.T) {
 		lg := ledgerFrom(h.now, tc.floor)
 		lg.judged = h.now.Add(-25 * time.Hour) // due
 		h.loop.ledgers["web/web"] = lg
-		got := h.loop.standDowns(context.Background(), p, h.now)
+		got, _ := h.loop.standDowns(context.Background(), p, h.now)
 		_, down := got["web"]
 		if down != tc.down {
 			t.Fatalf("%s: stood down %v (%q), want %v; impact %+v", tc.name, down, got["web"], tc.down, lg.impact14)
@@ -113,5 +113,60 @@ func TestDaemonStandsDownFloorsThatDoNotPay(t *testing.T) {
 		if tc.down && r.Desired.(int) > 2 && !strings.Contains(strings.Join(r.Reasons, "; "), "scale-down") {
 			t.Errorf("%s: stood down, the floor is %v: want the owner's 2 (or on its way down)", tc.name, r.Desired)
 		}
+	}
+}
+
+// Where the owner's quantile's floors do not pay but a lower operating
+// point's do, the daemon puts that point in force rather than standing the
+// target down: the plan sizes the forecast floor at it and says so, and
+// prescale_operating_quantile exports it.
+func TestDaemonPutsTheOperatingPointThatPaysInForce(t *testing.T) {
+	h := newHarness(t, testPolicy)
+	h.tick(t) // backfills the history
+	p := h.loop.policies()[0]
+	tg := p.Spec.Targets[0]
+	levels := tg.Capacity.Levels()
+	if len(levels) != 3 || levels[1] != 0.5 {
+		t.Fatalf("levels %v: want the owner's 0.9 and the default operating points 0.5, 0.7", levels)
+	}
+	demandAt := func(t time.Time) float64 {
+		i := int(t.Sub(h.tr.Start) / h.tr.Step)
+		if i < 0 || i >= h.tr.Len() {
+			return 0
+		}
+		return h.tr.Values[i]
+	}
+	good := func(t time.Time) int {
+		peak := 0.0
+		for m := 5; m <= 20; m += 5 {
+			peak = math.Max(peak, demandAt(t.Add(time.Duration(m)*time.Minute)))
+		}
+		return int(math.Ceil(peak / (20 * 0.7)))
+	}
+	lg := &floorLedger{}
+	for at := h.now.Add(-5 * 24 * time.Hour); at.Before(h.now); at = at.Add(ledgerStep) {
+		lg.record(at, 2, levels, good(at), 2) // p90 and p70 buy nothing, p50 carries the demand
+	}
+	lg.judged = h.now.Add(-25 * time.Hour) // due
+	h.loop.ledgers["web/web"] = lg
+	down, points := h.loop.standDowns(context.Background(), p, h.now)
+	if _, ok := down["web"]; ok || points["web"] != 0.5 {
+		t.Fatalf("stood down %q, operating points %v: want web at 0.5 (%s)", down["web"], points, lg.why)
+	}
+	if !strings.Contains(lg.why, "operating at p50 rather than the owner's p90") {
+		t.Errorf("why %q does not name the operating point", lg.why)
+	}
+	if v := testutil.ToFloat64(h.exp.OperatingQuantile.WithLabelValues("web")); v != 0.5 {
+		t.Errorf("prescale_operating_quantile %v, want 0.5", v)
+	}
+	lg.judged = h.now
+	plan := h.tick(t)
+	r := floorOf(t, plan, "web")
+	if why := strings.Join(r.Reasons, "; "); !strings.Contains(why, "operating point p50, not the owner's p90") {
+		t.Errorf("reasons %q do not say the floor is sized at p50", why)
+	}
+	st := h.loop.states[p.File+"#"+p.Key()].Targets["web"]
+	if len(st.LevelFloors) != 3 || st.ForecastFloor != st.LevelFloors[1] || st.LevelFloors[1] > st.LevelFloors[0] {
+		t.Errorf("forecast floor %d, level floors %v: want the p50 floor in force, at most the p90 one", st.ForecastFloor, st.LevelFloors)
 	}
 }

@@ -79,7 +79,11 @@ type Exporter struct {
 	// stand down; ImpactUnservedSaved, ImpactReplicaHoursPaid and
 	// ImpactEqualCostRatio are its impact report over a window ("7d",
 	// "14d") of its own history.
-	StoodDown              *prometheus.GaugeVec
+	StoodDown *prometheus.GaugeVec
+	// OperatingQuantile is the forecast quantile a target's floors are
+	// sized at: its capacity.quantile, or the operating point the last
+	// judgement found to pay best.
+	OperatingQuantile      *prometheus.GaugeVec
 	ImpactUnservedSaved    *prometheus.GaugeVec
 	ImpactReplicaHoursPaid *prometheus.GaugeVec
 	ImpactEqualCostRatio   *prometheus.GaugeVec
@@ -154,6 +158,7 @@ func NewExporter(version string, logger *slog.Logger) *Exporter {
 	e.ForecastCoverage = g("forecast_coverage", "Rolling share of a signal's samples at or under the forecast's provisioning quantile.", "target", "signal")
 	e.Promoted = g("promoted", "1 for a shadow target whose forecasts met its promotion bar: its plan is applied.", "target")
 	e.StoodDown = g("stood_down", "1 for a target whose forecast floors did not beat the HPA alone run cooler at equal cost on its own history: no forecast floors, rules and owner values still apply.", "target")
+	e.OperatingQuantile = g("operating_quantile", "Forecast quantile the target's floors are sized at: capacity.quantile, or the lower operating point (capacity.operatingPoints) that paid best at equal cost on its own history.", "target")
 	e.ImpactUnservedSaved = g("impact_unserved_saved_fraction", "Share of demand the forecast floors served that the HPA alone at the owner's target left unserved, over a window of the target's own history.", "target", "window")
 	e.ImpactReplicaHoursPaid = g("impact_replica_seconds_paid", "Replica-seconds (pod-seconds) the forecast floors added over the HPA alone at the owner's target, over a window of the target's own history.", "target", "window")
 	e.ImpactEqualCostRatio = g("impact_equal_cost_unserved_ratio", "Unserved demand with the forecast floors over what the HPA alone run cooler leaves at equal replica-hours (below 1: the floors pay).", "target", "window")

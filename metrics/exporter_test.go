@@ -34,6 +34,7 @@ func TestExportedMetricsLint(t *testing.T) {
 	e.CapacityPerPod.WithLabelValues("api").Set(800)
 	e.TargetInfo.WithLabelValues("api", "default", "api").Set(1)
 	e.StoodDown.WithLabelValues("api").Set(0)
+	e.OperatingQuantile.WithLabelValues("api").Set(0.5)
 	e.ImpactUnservedSaved.WithLabelValues("api", "14d").Set(0.004)
 	e.ImpactReplicaHoursPaid.WithLabelValues("api", "14d").Set(432000)
 	e.ImpactEqualCostRatio.WithLabelValues("api", "14d").Set(0.3)

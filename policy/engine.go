@@ -222,13 +222,17 @@ func (e *Engine) planTarget(at time.Time, t *config.Target, next *State, in Inpu
 	}
 	lead, window := t.Capacity.LeadTime.D(), t.Capacity.Window.D()
 	var f = in.Forecasts[t.Name]["demand"]
-	demand, level, ok := windowValue(f, t.Capacity.Quantile, at.Add(lead), at.Add(lead+window))
+	q, opWhy := operatingQuantile(t, in.OperatingPoint)
+	demand, level, ok := windowValue(f, q, at.Add(lead), at.Add(lead+window))
 	floor := 0
+	sized := func(d float64) int { return int(math.Ceil(d*(1+t.Capacity.Headroom)/(perPod*util) - 1e-9)) }
 	switch {
 	case ok:
-		need := demand * (1 + t.Capacity.Headroom)
-		floor = int(math.Ceil(need/(perPod*util) - 1e-9))
+		floor = sized(demand)
 		tp.floorWhy.add("forecast %s demand %.4g over [now+%s, now+%s] (model %s)", level, demand, config.FormatDuration(lead), config.FormatDuration(lead+window), f.Model)
+		if opWhy != "" {
+			tp.floorWhy.add("%s", opWhy)
+		}
 		if capWhy != "" {
 			tp.floorWhy.add("%s", capWhy)
 		}
@@ -238,6 +242,7 @@ func (e *Engine) planTarget(at time.Time, t *config.Target, next *State, in Inpu
 		}
 		tp.floorWhy.add("capacity model: %s / (%.4g per pod × %g utilisation)) = %d", how, perPod, util, floor)
 		st.LastForecast, st.ForecastFloor = at, floor
+		st.LevelFloors = levelFloors(f, t.Capacity.Levels(), at.Add(lead), at.Add(lead+window), sized)
 	case !st.LastForecast.IsZero() && at.Sub(st.LastForecast) <= MissingDataGrace:
 		floor = st.ForecastFloor
 		tp.floorWhy.add("no usable demand forecast: holding %d from the forecast of %s (grace %s)", floor, st.LastForecast.UTC().Format(time.RFC3339), MissingDataGrace)

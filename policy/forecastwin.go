@@ -83,3 +83,33 @@ func LookAhead(p *config.Policy) time.Duration {
 	}
 	return ahead
 }
+
+// operatingQuantile is the quantile target t's forecast floor is sized at:
+// the operating point the daemon put in force (one of its
+// capacity.operatingPoints), or capacity.quantile; why says so when it is
+// not the owner's.
+func operatingQuantile(t *config.Target, ops map[string]float64) (q float64, why string) {
+	q = t.Capacity.Quantile
+	op, ok := ops[t.Name]
+	if !ok || op == q {
+		return q, ""
+	}
+	for _, l := range t.Capacity.OperatingPoints {
+		if l == op {
+			return op, fmt.Sprintf("operating point p%g, not the owner's p%g: its floors paid best at equal cost on the target's last 14 days", 100*op, 100*q)
+		}
+	}
+	return q, "" // no longer one of the target's operating points: the owner's
+}
+
+// levelFloors sizes the forecast's window value at each quantile level,
+// 0 where it is unusable.
+func levelFloors(f *forecast.Forecast, levels []float64, from, to time.Time, sized func(float64) int) []int {
+	out := make([]int, len(levels))
+	for i, q := range levels {
+		if v, _, ok := windowValue(f, q, from, to); ok {
+			out[i] = sized(v)
+		}
+	}
+	return out
+}

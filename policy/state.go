@@ -30,6 +30,11 @@ type Inputs struct {
 	// while rules and the owner's values still apply. The daemon judges
 	// this, as it judges promotion.
 	StoodDown map[string]string
+	// OperatingPoint is, by target name, the quantile whose floors the
+	// daemon's last judgement found to pay best (one of the target's
+	// capacity.operatingPoints); the forecast floor is sized at it
+	// instead of capacity.quantile. Absent: capacity.quantile.
+	OperatingPoint map[string]float64
 }
 
 // Current is the live state of the managed resources.
@@ -83,6 +88,10 @@ type TargetState struct {
 	// data goes missing.
 	LastForecast  time.Time
 	ForecastFloor int
+	// LevelFloors are the floors of the same forecast at each of
+	// capacity.Levels() (the owner's quantile, then the operating
+	// points), set with LastForecast: what the stand-down judges.
+	LevelFloors []int
 }
 
 // Recommendation is one tick's pre-limit floor, kept for stabilisation.

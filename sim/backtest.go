@@ -13,7 +13,7 @@ import (
 
 // MaxOperatingPoints bounds the quantiles a stand-down judges besides the
 // owner's: each costs a replay of the span judged.
-const MaxOperatingPoints = 4
+const MaxOperatingPoints = config.MaxOperatingPoints
 
 // StrategyNames are the compared strategies, in report order.
 var StrategyNames = []string{"reactive", "schedule", "predictive", "oracle"}

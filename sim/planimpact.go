@@ -20,10 +20,16 @@ const (
 
 // forecastFloors plans with a PolicyPlanner and asserts the forecast floor
 // of each plan (the floor the forecast asked for, before rules, owner
-// values and any stand-down): what the daemon records and judges.
-type forecastFloors struct{ p *PolicyPlanner }
+// values and any stand-down): what the daemon records and judges. It
+// keeps, by minute of the replay from start, the floors of each of the
+// target's quantile levels (the owner's, then the operating points).
+type forecastFloors struct {
+	p      *PolicyPlanner
+	start  time.Time
+	levels [][]int32
+}
 
-func (f forecastFloors) Plan(now time.Time, observed forecast.Series) (int32, error) {
+func (f *forecastFloors) Plan(now time.Time, observed forecast.Series) (int32, error) {
 	if _, err := f.p.Plan(now, observed); err != nil {
 		return 0, err
 	}
@@ -31,30 +37,68 @@ func (f forecastFloors) Plan(now time.Time, observed forecast.Series) (int32, er
 	if !ok || !st.LastForecast.Equal(now) {
 		return 0, nil // no forecast at this plan: no forecast floor
 	}
+	if m := int(now.Sub(f.start) / Minute); m >= 0 && len(st.LevelFloors) == len(f.levels) {
+		for k, v := range st.LevelFloors {
+			for len(f.levels[k]) <= m {
+				f.levels[k] = append(f.levels[k], -1) // not planned: the last plan holds
+			}
+			f.levels[k][m] = int32(v)
+		}
+	}
 	return int32(st.ForecastFloor), nil
+}
+
+// perMinute returns each level's floor in every one of n minutes, a plan
+// holding until the next (0 before the first).
+func (f *forecastFloors) perMinute(n int) [][]int32 {
+	out := make([][]int32, len(f.levels))
+	for k, rec := range f.levels {
+		out[k] = make([]int32, n)
+		held := int32(0)
+		for m := range n {
+			if m < len(rec) && rec[m] >= 0 {
+				held = rec[m]
+			}
+			out[k][m] = held
+		}
+	}
+	return out
+}
+
+// TargetImpact is a target's impact report, as the daemon judges its
+// floors: the operating point in force (the quantile whose floors paid
+// best, see ChooseLevel) with its comparisons over the last 14 and 7
+// days, and whether the target stands down and why.
+type TargetImpact struct {
+	Last7d, Last14d *Impact
+	Quantile        float64
+	StoodDown       bool
+	Why             string
 }
 
 // PolicyImpact is a target's impact report from its history alone, as the
 // daemon would have made it had it run over trace: the policy's engine
 // plans target's floors over the last ImpactSpan of trace with forecasts
 // refitted every refit on the history before each plan (as the backtest's
-// predictive strategy does), and the forecast floors are compared with the
-// HPA alone (Compare) over the last 14 and 7 days. With less than
-// ImpactMinSpan of history it returns nil reports and why.
-func PolicyImpact(ctx context.Context, e *policy.Engine, target string, trace forecast.Series, refit time.Duration) (im7, im14 *Impact, why string, err error) {
+// predictive strategy does), at each of the target's quantile levels, and
+// the floors are compared with the HPA alone (CompareLevels) over the last
+// 14 days, the best paying by margin chosen, and compared again over the
+// last 7. With less than ImpactMinSpan of history it returns a nil report
+// and why.
+func PolicyImpact(ctx context.Context, e *policy.Engine, target string, trace forecast.Series, refit time.Duration, margin float64) (*TargetImpact, string, error) {
 	demand, err := Resample(trace, 15*time.Minute)
 	if err != nil {
-		return nil, nil, "", fmt.Errorf("impact: %w", err)
+		return nil, "", fmt.Errorf("impact: %w", err)
 	}
 	if n := int(ImpactSpan / Minute); demand.Len() > n {
 		demand = demand.Slice(demand.Len()-n, demand.Len())
 	}
 	if span := time.Duration(demand.Len()) * Minute; span < ImpactMinSpan {
-		return nil, nil, fmt.Sprintf("%s of history, fewer than the %s the impact report needs", config.FormatDuration(span.Truncate(time.Minute)), config.FormatDuration(ImpactMinSpan)), nil
+		return nil, fmt.Sprintf("%s of history, fewer than the %s the impact report needs", config.FormatDuration(span.Truncate(time.Minute)), config.FormatDuration(ImpactMinSpan)), nil
 	}
 	_, t, err := NewPolicyPlanner(e, target, nil)
 	if err != nil {
-		return nil, nil, "", fmt.Errorf("impact: %w", err)
+		return nil, "", fmt.Errorf("impact: %w", err)
 	}
 	cfg := DefaultConfig(t.Capacity.PerPod)
 	cfg.TargetUtilization = t.Capacity.TargetUtilization
@@ -62,32 +106,33 @@ func PolicyImpact(ctx context.Context, e *policy.Engine, target string, trace fo
 	cfg.MaxReplicas = int32(t.HPA.MaxReplicas)
 	cfg.SyncPeriod = CompareSync
 	cfg.PlanInterval = max(cfg.PlanInterval, CompareSync)
-	cfg.Record = true
 	fp := &ForecastPlanner{Sizing: Sizing{Capacity: cfg.Capacity, TargetUtilization: cfg.TargetUtilization},
 		Lead: cfg.LeadTime(), Window: 5 * time.Minute, Refit: refit, Step: max(trace.Step, 5*time.Minute), Location: e.Policy().Location}
 	pp, _, err := NewPolicyPlanner(policy.NewEngine(e.Policy()), t.Name, fp)
 	if err != nil {
-		return nil, nil, "", fmt.Errorf("impact: %w", err)
+		return nil, "", fmt.Errorf("impact: %w", err)
 	}
-	f := NewFloors("predictive", forecastFloors{pp})
+	levels := t.Capacity.Levels()
+	ff := &forecastFloors{p: pp, start: demand.Start, levels: make([][]int32, len(levels))}
+	f := NewFloors("predictive", ff)
 	f.DownPercent, f.Hold = 100, 0
-	res, err := Run(ctx, cfg, demand, f)
-	if err != nil {
-		return nil, nil, "", fmt.Errorf("impact: %w", err)
+	if _, err := Run(ctx, cfg, demand, f); err != nil {
+		return nil, "", fmt.Errorf("impact: %w", err)
 	}
-	floors := res.Timeline.Floor
-	cfg.Record = false
-	c14, err := Compare(ctx, cfg, demand, floors)
+	all := ff.perMinute(demand.Len())
+	ims, err := CompareLevels(ctx, cfg, demand, all)
 	if err != nil {
-		return nil, nil, "", fmt.Errorf("impact: %w", err)
+		return nil, "", fmt.Errorf("impact: %w", err)
 	}
-	im14, im7 = &c14, &c14
+	k, pays, why := ChooseLevel(ims, levels, margin)
+	ti := &TargetImpact{Last14d: &ims[k], Last7d: &ims[k], Quantile: levels[k], StoodDown: !pays, Why: why}
 	if n := int(ImpactRecent / Minute); demand.Len() > n+60 {
+		floors := all[k]
 		c7, err := Compare(ctx, cfg, demand.Slice(demand.Len()-n, demand.Len()), floors[len(floors)-n:])
 		if err != nil {
-			return nil, nil, "", fmt.Errorf("impact: %w", err)
+			return nil, "", fmt.Errorf("impact: %w", err)
 		}
-		im7 = &c7
+		ti.Last7d = &c7
 	}
-	return im7, im14, "", nil
+	return ti, "", nil
 }

@@ -56,6 +56,7 @@ func NewPolicyPlanner(e *policy.Engine, target string, forecasts *ForecastPlanne
 		forecasts.Lead = max(forecasts.Lead, t.Capacity.LeadTime.D())
 		forecasts.Window = max(forecasts.Window, t.Capacity.Window.D())
 		forecasts.Quantile = t.Capacity.Quantile
+		forecasts.OperatingPoints = t.Capacity.OperatingPoints
 	}
 	return &PolicyPlanner{Engine: e, Target: t.Name, Forecasts: forecasts}, t, nil
 }

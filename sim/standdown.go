@@ -138,17 +138,18 @@ func (s *StandDown) judge(ctx context.Context, now time.Time, observed forecast.
 		return // a comparison that cannot run judges nothing: the floors stand
 	}
 	s.judging++
-	k, pays, why := chooseLevel(ims, s.levels, s.Margin)
+	k, pays, why := ChooseLevel(ims, s.levels, s.Margin)
 	s.level, s.impact = k, &ims[k]
 	s.down, s.why = !pays, why
 }
 
-// chooseLevel picks the operating point that pays best: of those that
+// ChooseLevel picks, of the comparisons ims of the floors at levels (the
+// owner's quantile first), the operating point that pays best: of those that
 // beat the cooler HPA by margin, the lowest unserved demand relative to
 // the cooler HPA's at equal replica-hours (fewer replica-hours on a tie);
 // none paying, the owner's (level 0) stands down. why says so, naming the
 // level when there are several.
-func chooseLevel(ims []Impact, levels []float64, margin float64) (k int, pays bool, why string) {
+func ChooseLevel(ims []Impact, levels []float64, margin float64) (k int, pays bool, why string) {
 	best := -1
 	score := func(im Impact) float64 {
 		return (im.Predictive.UnservedFraction + UnservedEpsilon) / (im.EqualCost.ReactiveUnserved + UnservedEpsilon)

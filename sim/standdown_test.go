@@ -9,7 +9,7 @@ import (
 	"github.com/prescale/prescale/forecast"
 )
 
-// impactOf is an Impact with the figures chooseLevel reads.
+// impactOf is an Impact with the figures ChooseLevel reads.
 func impactOf(unserved, replicaHours, coolerUnserved float64) Impact {
 	return Impact{
 		Predictive: Result{UnservedFraction: unserved, ReplicaHours: replicaHours},
@@ -35,7 +35,7 @@ func TestChooseLevel(t *testing.T) {
 		{"one level: the plain reason", []Impact{impactOf(0.012, 130, 0.010)}, 0, false, "floors leave 1.2% unserved, not 20% under", []float64{0.9}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			k, pays, why := chooseLevel(tc.ims, tc.levelsIn, 0.2)
+			k, pays, why := ChooseLevel(tc.ims, tc.levelsIn, 0.2)
 			if k != tc.want || pays != tc.pays || !strings.Contains(why, tc.whyHas) {
 				t.Errorf("chose %d (pays %v): %s\nwant %d (pays %v) with %q", k, pays, why, tc.want, tc.pays, tc.whyHas)
 			}

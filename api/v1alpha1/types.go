@@ -151,6 +151,10 @@ type Impact struct {
 	// down; Reason says why (or why they pay).
 	StandDown bool   `json:"standDown,omitempty"`
 	Reason    string `json:"reason,omitempty"`
+	// OperatingQuantile is the forecast quantile the floors are sized at,
+	// as a string ("0.5"): capacity.quantile, or the lower operating
+	// point (capacity.operatingPoints) that paid best.
+	OperatingQuantile string `json:"operatingQuantile,omitempty"`
 	// ComputedAt is when the report was made (once a day per target).
 	ComputedAt *metav1.Time `json:"computedAt,omitempty"`
 }

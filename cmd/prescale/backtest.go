@@ -139,7 +139,7 @@ func runBacktest(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	minR := fs.Int("min-replicas", int(def.MinReplicas), "the owner's HPA minReplicas")
 	maxR := fs.Int("max-replicas", 0, "the owner's HPA maxReplicas (0: no bound)")
 	quantile := fs.Float64("quantile", 0.9, "forecast quantile the predictive floor provisions for")
-	opPoints := fs.String("operating-points", "", "further forecast quantiles, comma-separated in (0,1), whose floors the stand-down judges beside --quantile's, putting in force the one that pays best on the last 14 days (none: --quantile only)")
+	opPoints := fs.String("operating-points", "", "lower forecast quantiles, comma-separated in (0, --quantile), whose floors the stand-down judges beside --quantile's, putting in force the one that pays best on the last 14 days, as capacity.operatingPoints does (default: 0.5 and 0.7 where below --quantile; none: --quantile only)")
 	floorUtil := fs.Float64("floor-utilization", 0, "utilisation at which floors size pods for their demand estimate (0: the HPA target)")
 	targetCeiling := fs.Float64("target-ceiling", 0, "the second lever: highest HPA target utilisation the predictive strategy may set while its floors cover the coming window, lowered back to --hpa-target before predicted rises (0: off)")
 	predTarget := fs.Float64("predictive-hpa-target", 0, "HPA target utilisation under the predictive strategy only (0: same as --hpa-target)")
@@ -202,14 +202,17 @@ func runBacktest(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		fmt.Fprintln(stderr, "prescale backtest: --peak-replicas and --min-replicas must be positive, --quantile in (0,1), --max-replicas and --pods-per-node not negative")
 		return exitUsage
 	}
-	ops, err := parseOperatingPoints(*opPoints)
+	ops, err := parseOperatingPoints(*opPoints, *quantile)
 	if err != nil {
 		fmt.Fprintf(stderr, "prescale backtest: --operating-points: %v\n", err)
 		return exitUsage
 	}
-	if len(ops) > 0 && (*noStandDown || *perfect || *policyFile != "") {
-		fmt.Fprintln(stderr, "prescale backtest: --operating-points are chosen by the stand-down of the built-in planner: not with --no-stand-down, --perfect-forecast or --policy")
-		return exitUsage
+	if *noStandDown || *perfect || *policyFile != "" {
+		if *opPoints != "" && len(ops) > 0 {
+			fmt.Fprintln(stderr, "prescale backtest: --operating-points are chosen by the stand-down of the built-in planner: not with --no-stand-down, --perfect-forecast or --policy (a policy sets capacity.operatingPoints)")
+			return exitUsage
+		}
+		ops = nil
 	}
 	sweep, noSweep, err := parseSweep(*sweepFlag)
 	if err != nil {
@@ -354,23 +357,32 @@ func writePlot(path, title string, rep *sim.Report) error {
 }
 
 // parseSweep reads --sweep: "" is the default sweep, "none" no sweep.
-// parseOperatingPoints reads --operating-points: quantiles in (0,1), at
-// most MaxOperatingPoints of them.
-func parseOperatingPoints(v string) ([]float64, error) {
+// parseOperatingPoints reads --operating-points: quantiles in (0, q), at
+// most config.MaxOperatingPoints of them; "" gives the policy's default
+// (config.DefaultOperatingPoints below q), none nothing.
+func parseOperatingPoints(v string, q float64) ([]float64, error) {
 	switch strings.TrimSpace(v) {
-	case "", "none":
+	case "":
+		var out []float64
+		for _, l := range config.DefaultOperatingPoints {
+			if l < q {
+				out = append(out, l)
+			}
+		}
+		return out, nil
+	case "none":
 		return nil, nil
 	}
 	var out []float64
 	for _, f := range strings.Split(v, ",") {
-		q, err := strconv.ParseFloat(strings.TrimSpace(f), 64)
-		if err != nil || !(q > 0 && q < 1) {
-			return nil, fmt.Errorf("%q: want quantiles in (0,1), comma-separated, or none", f)
+		l, err := strconv.ParseFloat(strings.TrimSpace(f), 64)
+		if err != nil || !(l > 0 && l < q) || slices.Contains(out, l) {
+			return nil, fmt.Errorf("%q: want distinct quantiles in (0, %g) (below --quantile), comma-separated, or none", f, q)
 		}
-		out = append(out, q)
+		out = append(out, l)
 	}
-	if len(out) > sim.MaxOperatingPoints {
-		return nil, fmt.Errorf("%d quantiles: at most %d (each costs a replay per judgement)", len(out), sim.MaxOperatingPoints)
+	if len(out) > config.MaxOperatingPoints {
+		return nil, fmt.Errorf("%d quantiles: at most %d (each costs a replay per judgement)", len(out), config.MaxOperatingPoints)
 	}
 	return out, nil
 }

@@ -262,7 +262,7 @@ func traceInputs(p *config.Policy, inputs inputFlag, series map[string]forecast.
 				notes = append(notes, fmt.Sprintf("%s %s: %s has no history before %s; no forecast", t.Name, ti.signal, ti.file, from.Format(time.RFC3339)))
 				continue
 			}
-			qs := []float64{t.Capacity.Quantile}
+			qs := t.Capacity.Levels()
 			k := key{ti.file, fmt.Sprint(qs)}
 			f := fitted[k]
 			if f == nil {

@@ -30,7 +30,10 @@ type targetImpactJSON struct {
 	// daemon's margin over 14 days; Why says why (or why they pay).
 	StoodDown bool   `json:"stood_down"`
 	Why       string `json:"why,omitempty"`
-	NotJudged string `json:"not_judged,omitempty"`
+	// OperatingQuantile is the quantile the floors judged are sized at:
+	// capacity.quantile, or the operating point that paid best.
+	OperatingQuantile float64 `json:"operating_quantile,omitempty"`
+	NotJudged         string  `json:"not_judged,omitempty"`
 }
 
 type impactWindowJSON struct {
@@ -80,16 +83,15 @@ func planImpact(ctx context.Context, p *config.Policy, inputs inputFlag, series 
 			continue
 		}
 		r := targetImpactJSON{Policy: p.Metadata.Name, Target: t.Name}
-		im7, im14, why, err := sim.PolicyImpact(ctx, e, t.Name, before(series[file], at), impactRefit)
+		ti, why, err := sim.PolicyImpact(ctx, e, t.Name, before(series[file], at), impactRefit, margin)
 		if err != nil {
 			return nil, fmt.Errorf("impact of %s: %w", t.Name, err)
 		}
-		if im14 == nil {
+		if ti == nil {
 			r.NotJudged = why
 		} else {
-			r.Last7d, r.Last14d = newImpactWindow(im7), newImpactWindow(im14)
-			pays, why := im14.Pays(margin)
-			r.StoodDown, r.Why = !pays, why
+			r.Last7d, r.Last14d = newImpactWindow(ti.Last7d), newImpactWindow(ti.Last14d)
+			r.StoodDown, r.Why, r.OperatingQuantile = ti.StoodDown, ti.Why, ti.Quantile
 		}
 		out = append(out, r)
 	}

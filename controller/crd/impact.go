@@ -20,13 +20,17 @@ func impactStatus(r *controller.ImpactReport) *v1alpha1.Impact {
 		return nil
 	}
 	at := metav1.NewTime(r.At)
-	return &v1alpha1.Impact{
+	st := &v1alpha1.Impact{
 		Last7d:     impactWindow(r.Last7d),
 		Last14d:    impactWindow(r.Last14d),
 		StandDown:  r.StoodDown,
 		Reason:     r.Why,
 		ComputedAt: &at,
 	}
+	if r.Quantile > 0 {
+		st.OperatingQuantile = strconv.FormatFloat(r.Quantile, 'g', -1, 64)
+	}
+	return st
 }
 
 func impactWindow(im *sim.Impact) *v1alpha1.ImpactWindow {

@@ -42,7 +42,7 @@ func TestImpactInStatus(t *testing.T) {
 	why := "floors leave 0.123% unserved against 0.617% for the HPA alone run cooler at equal replica-hours (1250 replica-h)"
 	r.inject = func(rep *controller.Report) {
 		tr := rep.Targets["web"]
-		tr.Impact = &controller.ImpactReport{Last7d: im7, Last14d: im14, StoodDown: true, Why: why, At: at}
+		tr.Impact = &controller.ImpactReport{Last7d: im7, Last14d: im14, StoodDown: true, Why: why, At: at, Quantile: 0.9}
 		rep.Targets["web"] = tr
 	}
 	r.tick(t)
@@ -51,8 +51,8 @@ func TestImpactInStatus(t *testing.T) {
 		t.Fatalf("target status %+v: no impact written", ts)
 	}
 	got := ts[0].Impact
-	if !got.StandDown || got.Reason != why || got.ComputedAt == nil || !got.ComputedAt.Time.Equal(at) {
-		t.Errorf("impact stand-down %v, reason %q, computed at %v; want true, %q, %v", got.StandDown, got.Reason, got.ComputedAt, why, at)
+	if got.OperatingQuantile != "0.9" || !got.StandDown || got.Reason != why || got.ComputedAt == nil || !got.ComputedAt.Time.Equal(at) {
+		t.Errorf("impact at p%s, stand-down %v, reason %q, computed at %v; want 0.9, true, %q, %v", got.OperatingQuantile, got.StandDown, got.Reason, got.ComputedAt, why, at)
 	}
 	check := func(name string, w *v1alpha1.ImpactWindow, window string, want map[string]float64, absent ...string) {
 		t.Helper()
