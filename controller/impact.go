@@ -234,30 +234,14 @@ func (l *Loop) judge(ctx context.Context, p *config.Policy, t *config.Target, lg
 	cfg.TargetUtilization = t.Capacity.TargetUtilization
 	cfg.MinReplicas = int32(max(1, t.HPA.MinReplicas))
 	cfg.MaxReplicas = int32(t.HPA.MaxReplicas)
-	levels := lg.levels
-	if len(levels) == 0 {
-		levels = []float64{t.Capacity.Quantile}
-	}
-	all := make([][]int32, 1+len(lg.alt))
-	for k := range all {
-		all[k] = lg.levelPerMinute(demand, k)
-	}
-	ims, err := sim.CompareLevels(ctx, cfg, demand, all)
+	j, err := judgeFloors(ctx, cfg, demand, lg, t.Capacity.Quantile)
 	if err != nil {
 		l.log.Warn("floors not judged", "target", t.Name, "err", err)
 		return
 	}
-	k, pays, why := sim.ChooseLevel(ims, levels, StandDownMargin)
-	im14, floors := ims[k], all[k]
-	lg.impact14, lg.computed = &im14, now
-	if n := int(7 * 24 * time.Hour / time.Minute); demand.Len() > n+60 {
-		d7 := demand.Slice(demand.Len()-n, demand.Len())
-		if im7, err := sim.Compare(ctx, cfg, d7, floors[len(floors)-n:]); err == nil {
-			lg.impact7 = &im7
-		}
-	} else {
-		lg.impact7 = &im14
-	}
+	k, pays, why := j.level, j.pays, j.why
+	levels := j.levels
+	lg.impact14, lg.impact7, lg.computed = j.im14, j.im7, now
 	if lg.down != !pays {
 		if pays {
 			l.log.Info("forecast floors stand again: they pay", "target", t.Name, "why", why)
@@ -270,6 +254,47 @@ func (l *Loop) judge(ctx context.Context, p *config.Policy, t *config.Target, lg
 	}
 	lg.down, lg.why, lg.level = !pays, why, k
 	l.exportImpact(p.TargetLabel(t.Name), lg)
+}
+
+// judgement is a target's floors judged on its history: the operating
+// point chosen (level, an index of levels), whether it pays and why, and
+// its comparisons over the last 14 and 7 days.
+type judgement struct {
+	levels    []float64
+	level     int
+	pays      bool
+	why       string
+	im7, im14 *sim.Impact
+}
+
+// judgeFloors compares the ledger's floors at each of its levels (own,
+// the owner's quantile, when the ledger has none) with the HPA alone on
+// demand, chooses the operating point (sim.ChooseLevel) and compares its
+// floors again over the last 7 days.
+func judgeFloors(ctx context.Context, cfg sim.Config, demand forecast.Series, lg *floorLedger, own float64) (judgement, error) {
+	levels := lg.levels
+	if len(levels) == 0 {
+		levels = []float64{own}
+	}
+	all := make([][]int32, 1+len(lg.alt))
+	for k := range all {
+		all[k] = lg.levelPerMinute(demand, k)
+	}
+	ims, err := sim.CompareLevels(ctx, cfg, demand, all)
+	if err != nil {
+		return judgement{}, err
+	}
+	j := judgement{levels: levels}
+	j.level, j.pays, j.why = sim.ChooseLevel(ims, levels, StandDownMargin)
+	j.im14, j.im7 = &ims[j.level], &ims[j.level]
+	if n := int(7 * 24 * time.Hour / time.Minute); demand.Len() > n+60 {
+		floors := all[j.level]
+		d7 := demand.Slice(demand.Len()-n, demand.Len())
+		if im7, err := sim.Compare(ctx, cfg, d7, floors[len(floors)-n:]); err == nil {
+			j.im7 = &im7
+		}
+	}
+	return j, nil
 }
 
 // exportImpact publishes a target's impact report and stand-down.

@@ -53,14 +53,18 @@ func benchTarget(b *testing.B) (forecast.Series, func(time.Time) int) {
 }
 
 // BenchmarkCompare is one target's daily judgement, as judge makes it:
-// the history resampled to minutes, the recorded floors per minute, and
-// the 14-day and 7-day comparisons.
+// the history resampled to minutes, the recorded floors per minute at the
+// owner's quantile and the default operating points (here 80% and 90% of
+// the owner's floors), and judgeFloors: the 14-day comparisons of every
+// level and the 7-day one of the level chosen.
 func BenchmarkCompare(b *testing.B) {
 	tr, floor := benchTarget(b)
 	lg := &floorLedger{}
 	end := tr.Time(tr.Len())
+	levels := []float64{0.9, 0.5, 0.7}
 	for t := tr.Start; t.Before(end); t = t.Add(ledgerStep) {
-		lg.record(t, floor(t), nil)
+		f := floor(t)
+		lg.record(t, f, levels, f*8/10, f*9/10)
 	}
 	cfg := sim.DefaultConfig(20)
 	cfg.TargetUtilization, cfg.MinReplicas, cfg.MaxReplicas = 0.7, 2, 100
@@ -72,12 +76,7 @@ func BenchmarkCompare(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		floors := lg.perMinute(demand)
-		if _, err := sim.Compare(ctx, cfg, demand, floors); err != nil {
-			b.Fatal(err)
-		}
-		n := int(7 * 24 * time.Hour / time.Minute)
-		if _, err := sim.Compare(ctx, cfg, demand.Slice(demand.Len()-n, demand.Len()), floors[len(floors)-n:]); err != nil {
+		if _, err := judgeFloors(ctx, cfg, demand, lg, 0.9); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -86,10 +85,11 @@ func BenchmarkCompare(b *testing.B) {
 
 // BenchmarkRefit is one target's refit as the daemon makes it (refit in
 // forecasts.go): 14 days of 5-minute demand, a horizon of the refit period,
-// a tick and a 20-minute lead and window ahead, the p90.
+// a tick and a 20-minute lead and window ahead, the p90 and the default
+// operating points.
 func BenchmarkRefit(b *testing.B) {
 	tr, _ := benchTarget(b)
-	opts := forecast.Options{Horizon: 9, Quantiles: []float64{0.9}}
+	opts := forecast.Options{Horizon: 9, Quantiles: []float64{0.9, 0.5, 0.7}}
 	run := func(b *testing.B, f func() error) {
 		b.ReportAllocs()
 		cpu0 := cpuTime()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/prescale/prescale/forecast"
@@ -18,9 +19,65 @@ import (
 // cooler HPA by a margin, the target's forecast floors stand down.
 
 // CompareSweep is the coarse sweep of HPA targets a comparison draws
-// reactive's curve over (widened as SweepCurve does): a target's
-// comparison must cost little beside its refits.
+// reactive's curve from, widened to 0.2 and 0.1 when needed: a target's
+// comparison must cost little beside its refits, so only the targets that
+// bracket the floors' replica-hours are replayed (bracketCurve).
 var CompareSweep = []float64{0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9}
+
+// bracketCurve is reactive's cost–unserved curve through re (the HPA
+// alone at cfg's target) and just enough of CompareSweep (with 0.2 and
+// 0.1 below it) to bracket the replica-hours of every result of prs:
+// walking to cooler targets until the curve costs at least the dearest,
+// to warmer ones until it costs at most the cheapest. Placing a result at
+// equal replica-hours then reads the same two neighbours as on the whole
+// sweep, for a replay or two instead of seven; its replica-hours at equal
+// unserved demand may lie beyond the points replayed (and say so).
+func bracketCurve(ctx context.Context, cfg Config, demand forecast.Series, re Result, prs []Result) (CostCurve, error) {
+	own := cfg.TargetUtilization
+	pts := []CurvePoint{{TargetUtilization: own, ReplicaHours: re.ReplicaHours, UnservedFraction: re.UnservedFraction}}
+	dear, cheap := re.ReplicaHours, re.ReplicaHours
+	for _, r := range prs {
+		dear, cheap = max(dear, r.ReplicaHours), min(cheap, r.ReplicaHours)
+	}
+	var cooler, warmer []float64
+	for _, t := range append([]float64{0.1, 0.2}, CompareSweep...) {
+		switch {
+		case t < own-1e-9:
+			cooler = append(cooler, t)
+		case t > own+1e-9:
+			warmer = append(warmer, t)
+		}
+	}
+	slices.Sort(cooler)
+	slices.Reverse(cooler) // nearest first
+	slices.Sort(warmer)
+	// walk replays targets in order from the owner's until done holds
+	// for the last point replayed.
+	walk := func(targets []float64, done func(CurvePoint) bool) error {
+		last := pts[0]
+		for _, t := range targets {
+			if done(last) {
+				return nil
+			}
+			c := cfg
+			c.TargetUtilization = t
+			r, err := Run(ctx, c, demand, Reactive{})
+			if err != nil {
+				return fmt.Errorf("sweep at target %.2f: %w", t, err)
+			}
+			last = CurvePoint{TargetUtilization: t, ReplicaHours: r.ReplicaHours, UnservedFraction: r.UnservedFraction}
+			pts = append(pts, last)
+		}
+		return nil
+	}
+	if err := walk(cooler, func(p CurvePoint) bool { return p.ReplicaHours >= dear }); err != nil {
+		return nil, err
+	}
+	if err := walk(warmer, func(p CurvePoint) bool { return p.ReplicaHours <= cheap }); err != nil {
+		return nil, err
+	}
+	return newCostCurve(pts), nil
+}
 
 // CompareSync is the HPA sync period of a comparison: a minute rather than
 // 15 s, on both sides alike, so that a 14-day comparison costs a few
@@ -171,7 +228,7 @@ func CompareLevels(ctx context.Context, cfg Config, demand forecast.Series, floo
 			return nil, fmt.Errorf("compare: %w", err)
 		}
 	}
-	curve, err := SweepCurve(ctx, cfg, demand, CompareSweep, prs)
+	curve, err := bracketCurve(ctx, cfg, demand, re, prs)
 	if err != nil {
 		return nil, fmt.Errorf("compare: %w", err)
 	}

@@ -2,6 +2,7 @@ package sim
 
 import (
 	"context"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -150,5 +151,36 @@ func TestCompareLevelsMatchesCompare(t *testing.T) {
 	}
 	if _, err := CompareLevels(context.Background(), cfg, demand, [][]int32{a, b[:10]}); err == nil {
 		t.Error("floors shorter than the demand: want an error")
+	}
+}
+
+// A comparison replays only the HPA targets that bracket the floors'
+// replica-hours, and places the floors where the whole sweep does.
+func TestBracketCurvePlacesAsTheWholeSweep(t *testing.T) {
+	demand := dailyJump(4)
+	cfg := DefaultConfig(20)
+	cfg.SyncPeriod = CompareSync
+	re, err := Run(context.Background(), cfg, demand, Reactive{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, scale := range []float64{1.05, 1.3, 1.8} {
+		pr := Result{Strategy: "predictive", ReplicaHours: scale * re.ReplicaHours, UnservedFraction: re.UnservedFraction / 3}
+		lazy, err := bracketCurve(context.Background(), cfg, demand, re, []Result{pr})
+		if err != nil {
+			t.Fatal(err)
+		}
+		full, err := SweepCurve(context.Background(), cfg, demand, CompareSweep, []Result{pr})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, want := lazy.Place(pr), full.Place(pr)
+		if math.Abs(got.ReactiveUnserved-want.ReactiveUnserved) > 1e-12 || got.UnservedPosition != want.UnservedPosition {
+			t.Errorf("×%.2f replica-hours: placed at %v (%v) on %d points, the whole sweep says %v (%v)",
+				scale, got.ReactiveUnserved, got.UnservedPosition, len(lazy), want.ReactiveUnserved, want.UnservedPosition)
+		}
+		if len(lazy) >= len(full) {
+			t.Errorf("×%.2f: %d points replayed, the whole sweep has %d", scale, len(lazy), len(full))
+		}
 	}
 }
