@@ -787,3 +787,20 @@ func TestManagedShadowTargetStaysPromoted(t *testing.T) {
 		}
 	}
 }
+
+// prescale_target_info joins kube-state-metrics' HPA series to targets
+// (the dashboard's HPA panels): a KEDA target is joined to the HPA KEDA
+// generates for its ScaledObject, keda-hpa-NAME.
+func TestTargetInfo(t *testing.T) {
+	doc := strings.Replace(testPolicy, "        name: broken\n", "        scaledObject: broken\n", 1)
+	h := newHarness(t, doc)
+	h.tick(t)
+	for _, c := range []struct{ target, hpa string }{{"web", "web"}, {"broken", "keda-hpa-broken"}} {
+		if v := testutil.ToFloat64(h.exp.TargetInfo.WithLabelValues(c.target, "default", c.hpa)); v != 1 {
+			t.Errorf("prescale_target_info{target=%q,namespace=default,horizontalpodautoscaler=%q} = %v, want 1", c.target, c.hpa, v)
+		}
+	}
+	if n := testutil.CollectAndCount(h.exp.TargetInfo); n != 2 {
+		t.Errorf("%d prescale_target_info series, want 2", n)
+	}
+}

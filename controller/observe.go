@@ -108,8 +108,8 @@ func (l *Loop) inputs(ctx context.Context, p *config.Policy, now time.Time) poli
 			// Every tick, so that a reloaded policy shows at once beside
 			// the capacity the pods imply.
 			l.exp.CapacityPerPod.WithLabelValues(p.TargetLabel(j.t.Name)).Set(j.t.Capacity.PerPod)
-			if j.t.HPA.Name != "" {
-				l.exp.TargetInfo.WithLabelValues(p.TargetLabel(j.t.Name), j.t.HPA.Namespace, j.t.HPA.Name).Set(1)
+			if name := hpaName(j.t.HPA); name != "" {
+				l.exp.TargetInfo.WithLabelValues(p.TargetLabel(j.t.Name), j.t.HPA.Namespace, name).Set(1)
 			}
 		}
 	})
@@ -208,4 +208,15 @@ func (l *Loop) observe(ctx context.Context, p *config.Policy, t *config.Target, 
 			l.exportForecast(t, p.TargetLabel(t.Name), sg.name, ft.f, now)
 		}
 	}
+}
+
+// hpaName is the name of the HPA that scales a target, as kube-state-metrics
+// labels its series: the HPA's, or for a KEDA ScaledObject the one KEDA
+// generates, keda-hpa-NAME (KEDA's default; a ScaledObject that names its
+// HPA in spec.advanced.horizontalPodAutoscalerConfig.name is not joined).
+func hpaName(h config.HPA) string {
+	if h.ScaledObject != "" && h.Name == "" {
+		return "keda-hpa-" + h.ScaledObject
+	}
+	return h.Name
 }

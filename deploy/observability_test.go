@@ -122,6 +122,41 @@ func TestDashboard(t *testing.T) {
 			t.Errorf("dashboard uses %s, which prescale does not export", n)
 		}
 	}
+	// HPA panels show the selected targets' HPAs only (joined through
+	// prescale_target_info), and one panel per target (repeated on
+	// $target) holds its forecast band, floor and actual replicas.
+	var repeated []string
+	var panels []any
+	for _, p := range doc["panels"].([]any) {
+		panels = append(panels, p)
+		if sub, ok := p.(map[string]any)["panels"].([]any); ok { // a collapsed row's
+			panels = append(panels, sub...)
+		}
+	}
+	for _, p := range panels {
+		pm := p.(map[string]any)
+		var exprs []string
+		qs, _ := pm["targets"].([]any)
+		for _, q := range qs {
+			if e, ok := q.(map[string]any)["expr"].(string); ok {
+				exprs = append(exprs, e)
+			}
+		}
+		for _, e := range exprs {
+			if strings.Contains(e, "kube_horizontalpodautoscaler") && !strings.Contains(e, `prescale_target_info{target=~"$target"}`) {
+				t.Errorf("panel %q: %s is not filtered to the selected targets", pm["title"], e)
+			}
+		}
+		if pm["repeat"] == "target" {
+			repeated = exprs
+		}
+	}
+	for _, want := range []string{`prescale_forecast{target=~"$target",signal="demand",stat="quantile"}`,
+		`prescale_desired{target=~"$target",resource="hpa",field="minReplicas"}`, "kube_horizontalpodautoscaler_status_current_replicas"} {
+		if !slices.ContainsFunc(repeated, func(e string) bool { return strings.Contains(e, want) }) {
+			t.Errorf("no panel repeated per target with %s (its queries: %q)", want, repeated)
+		}
+	}
 	// What the dashboard must show.
 	for _, want := range []string{"prescale_observed", "prescale_forecast", "prescale_desired", "prescale_applied",
 		"prescale_actuations_total", "prescale_decisions_total", "prescale_forecast_mase", "prescale_source_errors_total",
