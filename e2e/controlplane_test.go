@@ -50,9 +50,10 @@ func startScheduler(t *testing.T, env *kubetest.Env) *kubetest.Process {
 }
 
 // startKwok runs kwok against env, managing every node, with its kubelet
-// endpoints on a loopback port and kwok's own fast stages, except that a
-// pod bound to a node goes Running and Ready after podStart.
-func startKwok(t *testing.T, env *kubetest.Env, podStart time.Duration) *kubetest.Process {
+// endpoints on a loopback port (returned) and kwok's own fast stages,
+// except that a pod bound to a node goes Running and Ready after podStart.
+// extra are more kwok configuration files (testdata).
+func startKwok(t *testing.T, env *kubetest.Env, podStart time.Duration, extra ...string) (*kubetest.Process, int) {
 	t.Helper()
 	bin := kubetest.Binary(t, "kwok", "PRESCALE_KWOK", "kwok.sh")
 	stages, err := os.ReadFile("testdata/kwok-stages.yaml")
@@ -64,22 +65,34 @@ func startKwok(t *testing.T, env *kubetest.Env, podStart time.Duration) *kubetes
 	if err := os.WriteFile(cfg, stages, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	return kubetest.StartProcess(t, "kwok", bin,
-		"--kubeconfig="+env.KubeConfig,
+	port := kubetest.FreePort(t)
+	args := []string{
+		"--kubeconfig=" + env.KubeConfig,
 		"--manage-all-nodes=true",
-		"--server-address=127.0.0.1:"+strconv.Itoa(kubetest.FreePort(t)),
+		"--server-address=127.0.0.1:" + strconv.Itoa(port),
 		"--node-ip=127.0.0.1",
-		"--config="+cfg,
-	)
+		"--node-port=" + strconv.Itoa(port),
+		"--config=" + cfg,
+	}
+	for _, f := range extra {
+		args = append(args, "--config="+f)
+	}
+	return kubetest.StartProcess(t, "kwok", bin, args...), port
 }
 
-// createNode adds a node for kwok with room for pods pods and waits until
-// kwok reports it Ready.
+// createNode adds a node for kwok with room for pods pods, waits until kwok
+// reports it Ready, and then removes the not-ready taint the API server put
+// on it at creation (TaintNodesByCondition), as the node lifecycle
+// controller would: that controller is not run, since it judges nodes by
+// heartbeats that kwok sends only every 20-45 s.
 func createNode(ctx context.Context, t *testing.T, kube kubernetes.Interface, kwok *kubetest.Process, name string, pods int) {
 	t.Helper()
 	n := &corev1.Node{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{"type": "kwok"},
-			Annotations: map[string]string{"kwok.x-k8s.io/node": "fake"}},
+			Annotations: map[string]string{"kwok.x-k8s.io/node": "fake",
+				// Every kwok node is 127.0.0.1:port: metrics-server reads
+				// each node's own path (kwok's Metric in testdata).
+				"metrics.k8s.io/resource-metrics-path": "/metrics/nodes/" + name + "/metrics/resource"}},
 		Status: corev1.NodeStatus{
 			Allocatable: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("1000"), corev1.ResourceMemory: resource.MustParse("1Ti"),
 				corev1.ResourcePods: *resource.NewQuantity(int64(pods), resource.DecimalSI)},
@@ -95,11 +108,24 @@ func createNode(ctx context.Context, t *testing.T, kube kubernetes.Interface, kw
 		if err != nil {
 			return false, err
 		}
+		ready := false
 		for _, c := range n.Status.Conditions {
-			if c.Type == corev1.NodeReady && c.Status == corev1.ConditionTrue {
-				return true, nil
+			ready = ready || c.Type == corev1.NodeReady && c.Status == corev1.ConditionTrue
+		}
+		if !ready {
+			return false, nil
+		}
+		var keep []corev1.Taint
+		for _, tn := range n.Spec.Taints {
+			if tn.Key != corev1.TaintNodeNotReady {
+				keep = append(keep, tn)
 			}
 		}
-		return false, nil
+		if len(keep) == len(n.Spec.Taints) {
+			return true, nil
+		}
+		n.Spec.Taints = keep
+		_, err = kube.CoreV1().Nodes().Update(ctx, n, metav1.UpdateOptions{})
+		return err == nil, err
 	})
 }

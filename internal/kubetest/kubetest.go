@@ -82,6 +82,13 @@ type Env struct {
 // says how to get them.
 func Start(t testing.TB) *Env {
 	t.Helper()
+	return StartWith(t, nil)
+}
+
+// StartWith is Start with configure called on the environment before it
+// starts (to add kube-apiserver flags).
+func StartWith(t testing.TB, configure func(*envtest.Environment)) *Env {
+	t.Helper()
 	assets := os.Getenv("KUBEBUILDER_ASSETS")
 	if assets == "" {
 		assets = defaultAssets()
@@ -93,6 +100,9 @@ func Start(t testing.TB) *Env {
 		}
 	}
 	env := &envtest.Environment{BinaryAssetsDirectory: assets}
+	if configure != nil {
+		configure(env)
+	}
 	start := time.Now()
 	cfg, err := env.Start()
 	if err != nil {
