@@ -107,7 +107,10 @@ func (e *Engine) planTier(at time.Time, d *config.Database, kind, field string, 
 			}
 		}
 	}
-	if need <= base {
+	switch {
+	case !haveLoad && !haveConns:
+		why.add("no usable demand forecast: the owner's class %s and the rules only", d.Current)
+	case need <= base:
 		why.add("the forecast fits the owner's class %s", d.Current)
 	}
 	target := max(need, base)

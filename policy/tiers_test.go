@@ -136,3 +136,18 @@ func TestTierNeverBelowOwner(t *testing.T) {
 		t.Errorf("db %v below the owner's class m: %q", db.Desired, db.Reasons)
 	}
 }
+
+// Without a forecast (an offline plan with no --input, or fail-static)
+// a tier's reason says so instead of claiming the forecast fits.
+func TestTierWithoutForecast(t *testing.T) {
+	e := parsePolicy(t, tiered)
+	at := time.Date(2026, 6, 1, 2, 30, 0, 0, time.UTC)
+	in := Inputs{Current: Current{Databases: map[string]string{"db": "s"}, Caches: map[string]string{"redis": "c1"}}}
+	p, _ := e.Plan(at, State{}, in)
+	for _, r := range []Resource{find(t, p, "api", KindDatabase, FieldInstanceClass), find(t, p, "api", KindCache, FieldNodeType)} {
+		if r.Desired != r.Current || slices.ContainsFunc(r.Reasons, func(s string) bool { return strings.Contains(s, "forecast fits") }) ||
+			!slices.ContainsFunc(r.Reasons, func(s string) bool { return strings.HasPrefix(s, "no usable demand forecast: the owner's class ") }) {
+			t.Errorf("%s %s without a forecast: %v → %v, reasons %q", r.Kind, r.Name, r.Current, r.Desired, r.Reasons)
+		}
+	}
+}
