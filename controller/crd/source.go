@@ -240,8 +240,18 @@ func Tenancy(p *config.Policy, ns, own string) []string {
 	var out []string
 	for i, t := range p.Spec.Targets {
 		if t.HPA.Namespace != ns {
-			out = append(out, fmt.Sprintf("spec.targets[%d].hpa.namespace: HPA %s/%s is outside the policy's namespace %s: a ScalingPolicy manages HPAs in its own namespace only",
-				i, t.HPA.Namespace, t.HPA.Name, ns))
+			what := "HPA " + t.HPA.Namespace + "/" + t.HPA.Name
+			if t.HPA.ScaledObject != "" {
+				what = "ScaledObject " + t.HPA.Namespace + "/" + t.HPA.ScaledObject
+			}
+			out = append(out, fmt.Sprintf("spec.targets[%d].hpa.namespace: %s is outside the policy's namespace %s: a ScalingPolicy manages workloads in its own namespace only",
+				i, what, ns))
+		}
+		// The pool size is written to a ConfigMap: in the policy's
+		// namespace only, like the HPA.
+		if c := t.ConnectionPool; c != nil && c.Namespace != "" && c.Namespace != ns {
+			out = append(out, fmt.Sprintf("spec.targets[%d].connectionPool.namespace: ConfigMap %s/%s is outside the policy's namespace %s: a ScalingPolicy writes pool sizes in its own namespace only",
+				i, c.Namespace, c.ConfigMap, ns))
 		}
 	}
 	if ns != own {

@@ -38,7 +38,7 @@ func (s *Source) judged(e *entry) v1alpha1.ScalingPolicyStatus {
 	} else {
 		c.Status, c.Reason = metav1.ConditionFalse, v1alpha1.ReasonInvalid
 		for _, p := range e.problems {
-			if strings.Contains(p, "a ScalingPolicy manages HPAs in its own namespace only") || strings.Contains(p, "cluster-level resources come only") {
+			if strings.Contains(p, "in its own namespace only") || strings.Contains(p, "cluster-level resources come only") {
 				c.Reason = v1alpha1.ReasonOutOfNamespace
 			}
 		}
