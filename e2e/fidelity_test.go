@@ -177,16 +177,22 @@ func TestHPAFidelity(t *testing.T) {
 	}
 }
 
-func createWorkload(ctx context.Context, t *testing.T, kube kubernetes.Interface, ns, name string, replicas int32, requestMilli int64) {
+// createWorkload creates a Deployment of pods requesting requestMilli of
+// CPU, with annotations on its pods.
+func createWorkload(ctx context.Context, t *testing.T, kube kubernetes.Interface, ns, name string, replicas int32, requestMilli int64, annotations ...map[string]string) {
 	t.Helper()
 	lbl := map[string]string{"app": name}
+	var podAnnotations map[string]string
+	if len(annotations) > 0 {
+		podAnnotations = annotations[0]
+	}
 	d := &appsv1.Deployment{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
 		Spec: appsv1.DeploymentSpec{
 			Replicas: &replicas,
 			Selector: &metav1.LabelSelector{MatchLabels: lbl},
 			Template: corev1.PodTemplateSpec{
-				ObjectMeta: metav1.ObjectMeta{Labels: lbl},
+				ObjectMeta: metav1.ObjectMeta{Labels: lbl, Annotations: podAnnotations},
 				Spec: corev1.PodSpec{
 					TerminationGracePeriodSeconds: new(int64),
 					Containers: []corev1.Container{{Name: "app", Image: "registry.k8s.io/pause:3.10",

@@ -11,6 +11,7 @@ export PRESCALE_REQUIRE_REAL_PARTS=1
 KUBEBUILDER_ASSETS="$(bash scripts/kube-apiserver.sh)"; export KUBEBUILDER_ASSETS # etcd + kube-apiserver for envtest (actuator/hpa); cached in .cache/kube
 bash scripts/kube-control-plane.sh >/dev/null # kube-controller-manager + kube-scheduler beside kube-apiserver (e2e/); cached in .cache/kube
 PRESCALE_KWOK="$(bash scripts/kwok.sh)"; export PRESCALE_KWOK # kwok (pinned): fake nodes for e2e/; cached in .cache/kwok
+PRESCALE_METRICS_SERVER="$(bash scripts/metrics-server.sh)"; export PRESCALE_METRICS_SERVER # metrics-server (pinned) for e2e/; cached in .cache/metrics-server
 PRESCALE_KEDA_CRDS="$(bash scripts/keda-crds.sh)"; export PRESCALE_KEDA_CRDS # KEDA's ScaledObject CRD from its module (actuator/keda); cached in .cache/keda
 PRESCALE_HELM="$(bash scripts/helm.sh)"; export PRESCALE_HELM # Helm v4 (pinned) for the chart tests (charts/); cached in .cache/helm
 
