@@ -33,6 +33,10 @@ const planExamples = `  # what the pricing policy wants at 08:45 New York time o
   # ScaledObjects, node groups, databases and caches as they are now
   prescale plan --config pricing.yaml --prometheus-url http://localhost:9090 --kubeconfig ~/.kube/config
 
+  # the same for the ScalingPolicies in the cluster (kubectl get scalingpolicies -A),
+  # decoded and checked as the daemon does
+  prescale plan --prometheus-url http://localhost:9090 --kubeconfig ~/.kube/config
+
   # per-target signals: TARGET.SIGNAL=FILE (signals: demand, dbConnections,
   # latencyP95 in seconds, cacheHitRatio, or an extra signal such as vix)
   prescale plan --config pricing.yaml --input gateway.demand=gw.csv --input vix=vix.csv`
@@ -75,8 +79,8 @@ type planOutput struct {
 const maxWarmup = 31 * 24 * time.Hour
 
 func runPlan(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("plan", "plan --config FILE.yaml|DIR [--at TIME] [--json] [--input SIGNAL=FILE.csv ...]", planExamples, stdout, stderr)
-	cfg := fs.String("config", "", "policy file or directory (required)")
+	fs := newFlagSet("plan", "plan --config FILE.yaml|DIR [--at TIME] [--json] [--input SIGNAL=FILE.csv ...] | plan --prometheus-url URL [--config FILE|DIR] [--kubeconfig FILE]", planExamples, stdout, stderr)
+	cfg := fs.String("config", "", "policy file or directory (required without --prometheus-url; with it and without --config, the cluster's ScalingPolicies are planned)")
 	atFlag := fs.String("at", "", "instant to plan for: RFC 3339, or YYYY-MM-DDTHH:MM in the policy's time zone (default: now, or just after the traces' last sample)")
 	asJSON := fs.Bool("json", false, "print JSON")
 	warmup := fs.Duration("warmup", 30*time.Minute, "tick every minute for this long before --at, as a running daemon would, carrying each tick's planned values into the next as if applied (max step up, stabilisation, rates, a class planned earlier, hysteresis, change windows); 0 plans the first tick of a fresh daemon")
@@ -89,6 +93,8 @@ func runPlan(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&lo.kubeContext, "context", "", "with --prometheus-url: kubeconfig context (default: the current one)")
 	fs.DurationVar(&lo.history, "history", 14*24*time.Hour, "with --prometheus-url: history read per signal")
 	fs.BoolVar(&lo.noAWS, "no-aws", false, "with --prometheus-url: do not read AWS (node groups, databases and caches keep the policy's values)")
+	fs.StringVar(&lo.namespace, "namespace", "", "with --prometheus-url and no --config: plan the ScalingPolicies of this namespace only (default: all)")
+	fs.StringVar(&lo.prescaleNamespace, "prescale-namespace", "prescale", "with --prometheus-url and no --config: prescale's own namespace, the only one whose ScalingPolicies may name node groups, databases and caches (as the daemon's --namespace)")
 	if code, done := parseFlags(fs, args, stdout); done {
 		return code
 	}
@@ -96,15 +102,38 @@ func runPlan(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "prescale plan: unexpected argument %q\n", fs.Arg(0))
 		return exitUsage
 	}
-	if *cfg == "" {
-		fmt.Fprintln(stderr, "prescale plan: --config is required (see --help)")
+	if *cfg == "" && lo.prometheusURL == "" {
+		fmt.Fprintln(stderr, "prescale plan: --config is required, or --prometheus-url to plan the cluster's ScalingPolicies (see --help)")
+		return exitUsage
+	}
+	if *cfg != "" && (lo.namespace != "" || lo.prescaleNamespace != "prescale") {
+		fmt.Fprintln(stderr, "prescale plan: --namespace and --prescale-namespace choose the cluster's ScalingPolicies: not with --config")
 		return exitUsage
 	}
 	if *warmup < 0 || *warmup > maxWarmup {
 		fmt.Fprintf(stderr, "prescale plan: --warmup must be between 0 and %s\n", maxWarmup)
 		return exitUsage
 	}
-	policies, err := config.Load(*cfg)
+	var policies []*config.Policy
+	var err error
+	var warnings []string
+	if *cfg == "" {
+		// The cluster's ScalingPolicies, as the daemon takes them.
+		policies, warnings, err = clusterPolicies(ctx, lo, lo.namespace, lo.prescaleNamespace)
+		if err != nil {
+			fmt.Fprintf(stderr, "prescale plan: %v\n", err)
+			return exitFailure
+		}
+		if len(policies) == 0 {
+			for _, w := range warnings {
+				fmt.Fprintf(stderr, "warning: %s\n", w)
+			}
+			fmt.Fprintln(stderr, "prescale plan: no ScalingPolicy the daemon would accept in the cluster (kubectl get scalingpolicies -A); or give --config")
+			return exitFailure
+		}
+	} else {
+		policies, err = config.Load(*cfg)
+	}
 	if err != nil {
 		var problems config.Problems
 		if errors.As(err, &problems) {
@@ -157,7 +186,7 @@ func runPlan(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		at = lastSample
 	}
 	var lp *livePlan
-	warnings := planDSTWarnings(policies, *atFlag, at.Add(-*warmup), at)
+	warnings = append(warnings, planDSTWarnings(policies, *atFlag, at.Add(-*warmup), at)...)
 	if lo.prometheusURL != "" {
 		var notes []string
 		lp, notes, err = liveInputs(ctx, lo, policies, at, &inputs, series)

@@ -7,7 +7,6 @@ import (
 
 	sdkaws "github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
-	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/prescale/prescale/actuator/live"
 	"github.com/prescale/prescale/config"
@@ -23,6 +22,9 @@ type liveOptions struct {
 	kubeContext   string
 	history       time.Duration
 	noAWS         bool
+	// namespace and prescaleNamespace choose and check the cluster's
+	// ScalingPolicies when no --config is given.
+	namespace, prescaleNamespace string
 }
 
 // livePlan is what `plan --prometheus-url` reads: every signal's history
@@ -74,13 +76,10 @@ func liveInputs(ctx context.Context, o liveOptions, policies []*config.Policy, a
 			return awsconfig.LoadDefaultConfig(ctx, opts...)
 		}
 	}
-	rules := clientcmd.NewDefaultClientConfigLoadingRules()
-	rules.ExplicitPath = o.kubeconfig
-	rc, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{CurrentContext: o.kubeContext}).ClientConfig()
+	rc, err := restConfig(o)
 	if err != nil {
-		return nil, nil, fmt.Errorf("kubeconfig: %w", err)
+		return nil, nil, err
 	}
-	rc.UserAgent = "prescale-plan"
 	lp.reader, err = live.NewReader(rc, awsCfg)
 	if err != nil {
 		return nil, nil, err

@@ -30,6 +30,7 @@ import (
 	"github.com/prescale/prescale/actuator/aws/awstest"
 	"github.com/prescale/prescale/actuator/keda"
 	"github.com/prescale/prescale/actuator/live"
+	"github.com/prescale/prescale/api/v1alpha1"
 	"github.com/prescale/prescale/internal/kubetest"
 	"github.com/prescale/prescale/internal/promtest"
 )
@@ -91,17 +92,7 @@ current-context: test
 // write request leaves: counted at a proxy in front of the API server and
 // at the AWS server.
 func TestPlanLiveReadOnly(t *testing.T) {
-	prom, promtool := promtest.Require(t)
-	end := e2eDay0.Add(3*24*time.Hour + 11*time.Hour)
-	var samples []promtest.Sample
-	var counter float64
-	for at := e2eDay0; !at.After(end); at = at.Add(time.Minute) {
-		samples = append(samples, promtest.Sample{Labels: `job="web"`, Time: at.Unix(), Value: counter})
-		counter += e2eDemand(at) * e2eNoise(at.Unix()/60) * 60
-	}
-	dir := t.TempDir()
-	promtest.Backfill(t, promtool, dir, "http_requests", samples)
-	ps := promtest.Start(t, prom, dir)
+	ps, end := livePrometheus(t)
 
 	env := kubetest.Start(t)
 	ns := "shop"
@@ -300,4 +291,96 @@ func getScaledObject(t *testing.T, env *kubetest.Env, ns string) *unstructured.U
 		t.Fatal(err)
 	}
 	return so
+}
+
+// livePrometheus is a real Prometheus holding three days and eleven hours
+// of the e2e trace as http_requests_total{job="web"}; end is its last
+// sample.
+func livePrometheus(t *testing.T) (*promtest.Server, time.Time) {
+	t.Helper()
+	prom, promtool := promtest.Require(t)
+	end := e2eDay0.Add(3*24*time.Hour + 11*time.Hour)
+	var samples []promtest.Sample
+	var counter float64
+	for at := e2eDay0; !at.After(end); at = at.Add(time.Minute) {
+		samples = append(samples, promtest.Sample{Labels: `job="web"`, Time: at.Unix(), Value: counter})
+		counter += e2eDemand(at) * e2eNoise(at.Unix()/60) * 60
+	}
+	dir := t.TempDir()
+	promtest.Backfill(t, promtool, dir, "http_requests", samples)
+	return promtest.Start(t, prom, dir), end
+}
+
+// `prescale plan --prometheus-url --kubeconfig` without --config plans
+// the cluster's ScalingPolicies (what a user who installed from the README
+// has), decoded as the daemon decodes them: one it would refuse (an HPA in
+// another namespace) is a warning and is not planned; reads only.
+func TestPlanLiveScalingPolicies(t *testing.T) {
+	ps, end := livePrometheus(t)
+	env := kubetest.Start(t)
+	if err := kubetest.InstallCRD(env.Config, "../../deploy/crd/prescale.io_scalingpolicies.yaml"); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for _, ns := range []string{"shop", "other"} {
+		if _, err := env.Client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	createWeb(t, env, "shop") // minReplicas 2, maxReplicas 30
+	dyn := dynamic.NewForConfigOrDie(env.Config)
+	policy := func(ns, name, hpaNS string) *unstructured.Unstructured {
+		return &unstructured.Unstructured{Object: map[string]any{
+			"apiVersion": "prescale.io/v1alpha1", "kind": "ScalingPolicy",
+			"metadata": map[string]any{"name": name, "namespace": ns},
+			"spec": map[string]any{"targets": []any{map[string]any{
+				"name":     "web",
+				"signals":  map[string]any{"demand": map[string]any{"query": `sum(rate(http_requests_total{job="web"}[5m]))`, "step": "5m"}},
+				"capacity": map[string]any{"perPod": int64(100), "leadTime": "15m", "window": "10m"},
+				"hpa":      map[string]any{"namespace": hpaNS, "name": "web", "maxReplicas": int64(30)},
+			}}},
+		}}
+	}
+	for _, u := range []*unstructured.Unstructured{policy("shop", "web", "shop"), policy("other", "sneaky", "shop")} {
+		if _, err := dyn.Resource(v1alpha1.Resource).Namespace(u.GetNamespace()).Create(ctx, u, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	counter := newMethodCounter(t, env.Config)
+	var out, errb bytes.Buffer
+	code := dispatch(ctx, []string{"plan", "--prometheus-url", ps.URL, "--kubeconfig", counter.kubeconfig(t), "--no-aws",
+		"--at", end.Format(time.RFC3339), "--impact=false"}, &out, &errb)
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	t.Logf("prescale plan --prometheus-url URL --kubeconfig FILE --at %s\n%s%s", end.Format(time.RFC3339), out.String(), errb.String())
+	if !strings.Contains(out.String(), "web hpa shop/web minReplicas: 2 → ") || !strings.Contains(out.String(), "forecast p90 demand") {
+		t.Errorf("no forecast floor for shop/web in:\n%s", out.String())
+	}
+	if strings.Contains(out.String(), "sneaky") || !strings.Contains(errb.String(), "scalingpolicy other/sneaky: not planned") ||
+		!strings.Contains(errb.String(), "outside the policy's namespace other") {
+		t.Errorf("the policy the daemon refuses: stdout %q, stderr %q", out.String(), errb.String())
+	}
+	counter.mu.Lock()
+	writes := counter.writes
+	counter.mu.Unlock()
+	if len(writes) > 0 {
+		t.Errorf("writes reached the API server: %v", writes)
+	}
+
+	// Usage: --namespace picks one namespace; it needs the cluster's policies.
+	out.Reset()
+	errb.Reset()
+	if code := dispatch(ctx, []string{"plan", "--prometheus-url", ps.URL, "--kubeconfig", counter.kubeconfig(t), "--no-aws", "--namespace", "other",
+		"--at", end.Format(time.RFC3339), "--impact=false"}, &out, &errb); code != exitFailure || !strings.Contains(errb.String(), "no ScalingPolicy the daemon would accept") {
+		t.Errorf("only the refused policy's namespace: exit %d, %s", code, errb.String())
+	}
+	errb.Reset()
+	if code := dispatch(ctx, []string{"plan", "--config", "../../deploy/examples/shop-black-friday.yaml", "--namespace", "shop"}, &out, &errb); code != exitUsage {
+		t.Errorf("--namespace with --config: exit %d, %s", code, errb.String())
+	}
+	errb.Reset()
+	if code := dispatch(ctx, []string{"plan"}, &out, &errb); code != exitUsage || !strings.Contains(errb.String(), "--config is required, or --prometheus-url") {
+		t.Errorf("plan alone: exit %d, %s", code, errb.String())
+	}
 }
