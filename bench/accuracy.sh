@@ -16,7 +16,9 @@
 # ratios, the 90% interval coverage, and the share of actual values at or
 # under the quantiles of levels 0.05 to 0.95 (calibrated: the level). Then
 # the geometric mean of the ratios, how many traces did worse than each
-# seasonal naive, and the mean and lowest coverage.
+# seasonal naive, the mean sMAPE, the OWA of the M4 competition against
+# each seasonal naive (M4's is against Naive2, which is not computed here),
+# and the mean and lowest coverage.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 data=${DATA:-../shared/data}
@@ -68,15 +70,15 @@ rows=$(for t in "${traces[@]}"; do
   out=$("$bin" forecast --evaluate --input "$file" --timezone "$tz" --origins "$origins" "${horizon[@]}" 2>&1) || { echo "$1: $out" >&2; exit 1; }
   echo "$out" | awk -v name="$1" '
     /MASE scaled by in-sample/ { for (i = 1; i <= NF; i++) if ($i ~ /^snaive-/) base = $i }
-    $1 == "selection" && NF == 5 { sel = $3; cov = $4 }
-    $1 == base { bm = $3 }
-    $1 == "snaive-daily" { dm = $3 }
+    $1 == "selection" && NF == 5 { ss = $2; sel = $3; cov = $4 }
+    $1 == base { bs = $2; bm = $3 }
+    $1 == "snaive-daily" { ds = $2; dm = $3 }
     $1 ~ /^q0[.]/ { q[$1] = $2 }
-    END { if (dm == "") dm = bm
-      printf "%-52s %-14s %8.3f %8.3f %8.3f %8.3f %8.3f %9s %6s %6s %6s %6s %6s %6s\n", name, base, sel, bm, sel / bm, dm, sel / dm, cov,
-      q["q0.05"], q["q0.1"], q["q0.5"], q["q0.8"], q["q0.9"], q["q0.95"] }'
+    END { if (dm == "") { dm = bm; ds = bs }
+      printf "%-52s %-14s %8.3f %8.3f %8.3f %8.3f %8.3f %9s %6s %6s %6s %6s %6s %6s %8.2f %8.2f %8.2f\n", name, base, sel, bm, sel / bm, dm, sel / dm, cov,
+      q["q0.05"], q["q0.1"], q["q0.5"], q["q0.8"], q["q0.9"], q["q0.95"], ss, bs, ds }'
 done)
-printf '%-52s %-14s %8s %8s %8s %8s %8s %9s %6s %6s %6s %6s %6s %6s\n' trace baseline sel_MASE base_MASE ratio daily ratio_d coverage90 q0.05 q0.1 q0.5 q0.8 q0.9 q0.95
+printf '%-52s %-14s %8s %8s %8s %8s %8s %9s %6s %6s %6s %6s %6s %6s %8s %8s %8s\n' trace baseline sel_MASE base_MASE ratio daily ratio_d coverage90 q0.05 q0.1 q0.5 q0.8 q0.9 q0.95 sel_sMAPE base_sMAPE daily_sMAPE
 echo "$rows"
 # Quantile columns: the share of actual values at or under the selection's
 # quantile of that level (a calibrated q0.9 holds 90% of them).
@@ -84,10 +86,14 @@ echo "$rows" | awk '
   function pc(x) { sub(/%/, "", x); return x + 0 }
   { n++; lr += log($5); ld += log($7); c = pc($8); cs += c; if (n == 1 || c < cmin) cmin = c
     if ($5 > 1) worse++; if ($7 > 1) worsed++
-    for (i = 9; i <= 14; i++) qs[i] += pc($i) }
+    for (i = 9; i <= 14; i++) qs[i] += pc($i)
+    sm += $3; bmase += $4; dmase += $6; ss += $15; bs += $16; ds += $17 }
   END {
     printf "\ngeometric mean MASE ratio (selection / seasonal naive): %.3f over %d traces (%d worse than seasonal naive)\n", exp(lr / n), n, worse
     printf "geometric mean MASE ratio (selection / daily seasonal naive): %.3f (%d worse than it)\n", exp(ld / n), worsed
+    printf "mean sMAPE: selection %.2f, seasonal naive %.2f, daily seasonal naive %.2f\n", ss / n, bs / n, ds / n
+    printf "OWA (M4: half mean sMAPE ratio, half mean MASE ratio) against the seasonal naive %.3f, the daily seasonal naive %.3f\n",
+      (ss / bs + sm / bmase) / 2, (ss / ds + sm / dmase) / 2
     printf "mean 90%% interval coverage: %.1f%% (lowest %.1f%%)\n", cs / n, cmin
     printf "mean share at or under the quantile: q0.05 %.1f%%  q0.1 %.1f%%  q0.5 %.1f%%  q0.8 %.1f%%  q0.9 %.1f%%  q0.95 %.1f%%\n",
       qs[9] / n, qs[10] / n, qs[11] / n, qs[12] / n, qs[13] / n, qs[14] / n }'

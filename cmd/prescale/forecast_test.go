@@ -6,9 +6,12 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/prescale/prescale/forecast"
 )
 
 func runCLI(args ...string) (code int, stdout, stderr string) {
@@ -116,6 +119,9 @@ func TestForecastEvaluate(t *testing.T) {
 			SMAPE    float64 `json:"smape"`
 			Coverage float64 `json:"coverage"`
 		} `json:"scores"`
+		Blocks      []forecast.StepBlock     `json:"blocks"`
+		Calibration []forecast.LevelCoverage `json:"calibration"`
+		Interval    []float64                `json:"interval_blocks"`
 	}
 	if err := json.Unmarshal([]byte(out), &ev); err != nil {
 		t.Fatal(err)
@@ -133,6 +139,36 @@ func TestForecastEvaluate(t *testing.T) {
 	for _, m := range []string{"selection", "snaive-daily", "profile-daily"} {
 		if !seen[m] {
 			t.Errorf("no score for %s in %v", m, ev.Scores)
+		}
+	}
+	// Calibration per quantile level (the defaults) and per block of
+	// horizon steps (four of 72 steps).
+	wantBlocks := []forecast.StepBlock{{From: 1, To: 72}, {From: 73, To: 144}, {From: 145, To: 216}, {From: 217, To: 288}}
+	if !slices.Equal(ev.Blocks, wantBlocks) {
+		t.Errorf("blocks %v, want %v", ev.Blocks, wantBlocks)
+	}
+	var levels []float64
+	for _, lc := range ev.Calibration {
+		levels = append(levels, lc.Level)
+		if len(lc.Blocks) != 4 || lc.Below < 0 || lc.Below > 1 {
+			t.Errorf("q%v: %v of actual values at or under it, per block %v", lc.Level, lc.Below, lc.Blocks)
+		}
+	}
+	if !slices.Equal(levels, forecast.DefaultLevels) {
+		t.Errorf("calibration levels %v, want %v", levels, forecast.DefaultLevels)
+	}
+	if len(ev.Interval) != 4 {
+		t.Errorf("interval coverage per block %v, want 4 blocks", ev.Interval)
+	}
+	// The table says the same.
+	code, out, errOut = runCLI("forecast", "--evaluate", "--input", "../../testdata/alibaba2018_cluster_usage_cpu.csv",
+		"--horizon", "288", "--origins", "3")
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	for _, want := range []string{"steps 1-72", "steps 217-288", "\nq0.05 ", "\nq0.95 ", "\ninterval 90% "} {
+		if !strings.Contains(out, want) {
+			t.Errorf("table lacks %q:\n%s", want, out)
 		}
 	}
 }

@@ -1,0 +1,99 @@
+package forecast_test
+
+import (
+	"math"
+	"slices"
+	"testing"
+
+	"github.com/prescale/prescale/forecast"
+)
+
+// TestEvaluateCalibrationPerLevelAndBlock: Evaluate's calibration report
+// (the share of actual values at or under each quantile, over all steps
+// and per block of horizon steps, and the central interval's coverage per
+// block) is recomputed here from the forecasts a daemon would have made at
+// the same origins (Select, each inheriting the one before's online
+// calibration), and must agree exactly. A miscounted block, a level left
+// out, an off-by-one in the origins or a report that ignores the online
+// calibration fails it.
+func TestEvaluateCalibrationPerLevelAndBlock(t *testing.T) {
+	s := shiftingSeries(24, 3)
+	const h, origins, blocks = 12, 10, 3
+	ev, err := forecast.Evaluate(s, forecast.EvalOptions{Horizon: h, Origins: origins, Coverage: 0.9, Levels: []float64{0.8, 0.2, 0.5}, Blocks: blocks})
+	if err != nil {
+		t.Fatal(err)
+	}
+	levels := []float64{0.05, 0.2, 0.5, 0.8, 0.95}
+	wantBlocks := []forecast.StepBlock{{From: 1, To: 4}, {From: 5, To: 8}, {From: 9, To: 12}}
+	if !slices.Equal(ev.Blocks, wantBlocks) {
+		t.Fatalf("blocks %v, want %v", ev.Blocks, wantBlocks)
+	}
+	if len(ev.Calibration) != len(levels) {
+		t.Fatalf("%d levels reported, want %v", len(ev.Calibration), levels)
+	}
+
+	// The same origins, oldest first: one horizon apart, the last leaving
+	// a full horizon of actual values.
+	below := make([][]float64, len(levels))
+	for l := range below {
+		below[l] = make([]float64, blocks)
+	}
+	inside, n := make([]float64, blocks), make([]float64, blocks)
+	var prev *forecast.Selection
+	for j := origins - 1; j >= 0; j-- {
+		o := s.Len() - h - j*h
+		f, sel, err := forecast.Select(s.Slice(0, o), forecast.Options{Horizon: h, Quantiles: levels, Previous: prev})
+		if err != nil {
+			t.Fatal(err)
+		}
+		prev = sel
+		for k := range h {
+			y, b := s.Values[o+k], k*blocks/h
+			n[b]++
+			for l, q := range levels {
+				if y <= f.Quantiles[q][k] {
+					below[l][b]++
+				}
+			}
+			if y >= f.Quantiles[0.05][k] && y <= f.Quantiles[0.95][k] {
+				inside[b]++
+			}
+		}
+	}
+	total := n[0] + n[1] + n[2]
+	near := func(a, b float64) bool { return math.Abs(a-b) < 1e-12 }
+	for l, q := range levels {
+		lc := ev.Calibration[l]
+		if lc.Level != q {
+			t.Fatalf("level %d is %v, want %v", l, lc.Level, q)
+		}
+		all := below[l][0] + below[l][1] + below[l][2]
+		if !near(lc.Below, all/total) {
+			t.Errorf("q%v: %.4f of actual values at or under it reported, %.4f recomputed", q, lc.Below, all/total)
+		}
+		for b := range blocks {
+			if !near(lc.Blocks[b], below[l][b]/n[b]) {
+				t.Errorf("q%v block %v: %.4f reported, %.4f recomputed", q, ev.Blocks[b], lc.Blocks[b], below[l][b]/n[b])
+			}
+		}
+	}
+	for b := range blocks {
+		if !near(ev.IntervalBlocks[b], inside[b]/n[b]) {
+			t.Errorf("90%% interval, block %v: %.4f reported, %.4f recomputed", ev.Blocks[b], ev.IntervalBlocks[b], inside[b]/n[b])
+		}
+	}
+	sel, _ := ev.Score("selection")
+	if in := (inside[0] + inside[1] + inside[2]) / total; !near(sel.Coverage, in) {
+		t.Errorf("selection's 90%% coverage %.4f, recomputed %.4f", sel.Coverage, in)
+	}
+	// The quantiles are ordered, so their shares must be too; and the
+	// replay is not degenerate (every share 0 or 1 would pass the above).
+	for l := 1; l < len(levels); l++ {
+		if ev.Calibration[l].Below < ev.Calibration[l-1].Below {
+			t.Errorf("q%v holds %.3f, less than q%v's %.3f", levels[l], ev.Calibration[l].Below, levels[l-1], ev.Calibration[l-1].Below)
+		}
+	}
+	if m := ev.Calibration[2].Below; m < 0.2 || m > 0.8 {
+		t.Errorf("median holds %.3f of actual values", m)
+	}
+}
