@@ -31,13 +31,15 @@ func (l *Loop) refit(p *config.Policy, t *config.Target, sg signal, series forec
 	}
 	if f == nil {
 		// No selection yet, an old one, or a refit that failed: select.
-		// The first selection, at start-up, validates at fewer origins:
+		// The first selection, at start-up, validates at fewer origins
+		// and leaves the costliest candidates out (forecast.Options.Quick):
 		// with thousands of targets every one of them is selected at the
 		// first tick, and no target has a plan until that tick ends.
 		// Such a selection is made again in full within quickReselect.
 		first := ft.sel == nil
 		if first {
 			opts.Origins = quickOrigins
+			opts.Quick = true
 		}
 		// The signal's online calibration of its quantiles outlives the
 		// selection (forecast.Options.Previous).
@@ -68,8 +70,8 @@ func (l *Loop) refit(p *config.Policy, t *config.Target, sg signal, series forec
 
 // A signal's first selection validates at quickOrigins rolling origins
 // (a short horizon's full selection takes up to 24, about three times the
-// work) and is made again in full after between half of and the whole of
-// quickReselect.
+// work), without the costliest candidates (forecast.Options.Quick), and is
+// made again in full after between half of and the whole of quickReselect.
 const (
 	quickOrigins  = 8
 	quickReselect = time.Hour

@@ -657,8 +657,9 @@ func TestFirstSelectionIsQuickThenFull(t *testing.T) {
 	k := fitKey{"web", "web", "demand"}
 	h.tick(t)
 	ft := h.loop.fits[k]
-	if ft == nil || ft.f == nil || !ft.quick || !strings.Contains(ft.f.Detail, fmt.Sprintf("over %d origin(s)", quickOrigins)) {
-		t.Fatalf("first fit: %+v, want a quick selection at %d origins", ft, quickOrigins)
+	if ft == nil || ft.f == nil || !ft.quick || !strings.Contains(ft.f.Detail, fmt.Sprintf("over %d origin(s)", quickOrigins)) ||
+		!strings.Contains(ft.f.Detail, "quick selection among") {
+		t.Fatalf("first fit: %+v, want a quick selection (forecast.Options.Quick) at %d origins", ft, quickOrigins)
 	}
 	start := h.now
 	full := time.Time{}
@@ -667,8 +668,8 @@ func TestFirstSelectionIsQuickThenFull(t *testing.T) {
 		h.tick(t)
 		if full.IsZero() && !ft.quick {
 			full = h.now
-			if !strings.Contains(ft.f.Detail, "over 24 origin(s)") {
-				t.Errorf("full selection at %v: detail %q, want 24 origins", h.now, ft.f.Detail)
+			if !strings.Contains(ft.f.Detail, "over 24 origin(s)") || strings.Contains(ft.f.Detail, "quick") {
+				t.Errorf("full selection at %v: detail %q, want 24 origins and every candidate", h.now, ft.f.Detail)
 			}
 		}
 	}

@@ -14,9 +14,11 @@ type candidate struct {
 	model Model
 }
 
-// candidates returns the models competing for a series with these seasons.
-// Every candidate must cope with a history cut at a validation origin.
-func candidates(in *Input) []candidate {
+// candidates returns the models competing for a series with these seasons;
+// with quick, only those that fit in one pass with no parameter search
+// (see Options.Quick). Every candidate must cope with a history cut at a
+// validation origin.
+func candidates(in *Input, quick bool) []candidate {
 	var out []candidate
 	if len(in.Seasons) == 0 {
 		out = append(out,
@@ -37,12 +39,17 @@ func candidates(in *Input) []candidate {
 	out = append(out, candidate{"theta", Theta{Season: -1}}, candidate{"mstl", MSTL{}})
 	// Swings that grow with the level: the same decomposition on the
 	// Box-Cox scale, when Guerrero's method finds a transform at all.
-	if in.NonNegative && guerrero(in.Values, in.Seasons[0].Period) < 1 {
+	if !quick && in.NonNegative && guerrero(in.Values, in.Seasons[0].Period) < 1 {
 		out = append(out, candidate{"mstl-boxcox", BoxCox{Model: MSTL{}}})
 	}
-	out = append(out, candidate{"ets", ETS{Trend: TrendNone, Seasonal: SeasonalAdditive, Season: -1, MaxEvaluations: 20}})
+	if !quick {
+		out = append(out, candidate{"ets", ETS{Trend: TrendNone, Seasonal: SeasonalAdditive, Season: -1, MaxEvaluations: 20}})
+	}
 	if sessional(in) {
 		out = append(out, candidate{"session", Session{}})
+	}
+	if quick {
+		return out
 	}
 	out = append(out, candidate{"harmonic", Harmonic{WeeklyTerms: 24, Level: 0.5}})
 	if in.NonNegative {
@@ -158,7 +165,7 @@ func run(s Series, opts Options, allModels bool) (*result, error) {
 	fitIn.Values = clean
 	fitIn.Series.Values = clean
 
-	cands := candidates(in)
+	cands := candidates(in, opts.Quick)
 	v := validate(&fitIn, s.Values, cands, opts.Horizon, opts.Origins)
 
 	// The signal's online calibration, when a previous selection of it
@@ -250,6 +257,9 @@ func run(s Series, opts Options, allModels bool) (*result, error) {
 	detail := fmt.Sprintf("%s; validation MAE %.4g over %d origin(s) of %d steps", strings.Join(parts, " + "), choice.mae, len(v.origins), v.h)
 	if choice.shrunk != "" {
 		detail += "; " + choice.shrunk
+	}
+	if opts.Quick {
+		detail += fmt.Sprintf("; quick selection among %d candidates", len(cands))
 	}
 	if len(v.origins) == 0 {
 		detail = "no validation possible on this history; " + strings.Join(parts, " + ")

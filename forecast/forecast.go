@@ -47,6 +47,14 @@ type Options struct {
 	// fewer errors: the daemon's first selection after a start uses them so
 	// that every target has a plan soon, then selects again in full.
 	Origins int
+	// Quick, when set, validates only the candidates that fit in one
+	// pass with no parameter search (seasonal naive, profiles, Theta,
+	// MSTL; not the harmonic regressions, exponential smoothing or the
+	// Box-Cox decomposition, about four fifths of a short-horizon
+	// selection's work): the daemon's first selection after a start,
+	// which must give thousands of signals a plan at one tick, uses it
+	// with fewer Origins and selects again in full soon after.
+	Quick bool
 	// Previous, when set, is the selection of the same signal that a
 	// Select replaces: its online calibration of the quantiles (see
 	// online) and its forecasts still awaiting their actual values carry

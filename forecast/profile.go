@@ -68,12 +68,16 @@ func (m SeasonalProfile) Fit(in *Input) (Fit, error) {
 	day := in.Seasons[0].Period
 	psum := make([]float64, period)
 	pwsum := make([]float64, period)
+	w, cycle := 1.0, 0
 	for i := n - 1; i >= from; i-- {
 		v := in.Values[i]
 		if math.IsNaN(v) {
 			continue
 		}
-		w := math.Exp(ld * float64((n-1-i)/period))
+		if c := (n - 1 - i) / period; c != cycle {
+			cycle = c
+			w = math.Exp(ld * float64(c))
+		}
 		s := slots[i]
 		sum[s] += w * v
 		wsum[s] += w
@@ -135,25 +139,7 @@ func fillProfile(prof, sum, wsum []float64, smooth int) error {
 		return fmt.Errorf("no observed values")
 	}
 	if have < period {
-		// Nearest observed slot, searching both ways around the cycle.
-		filled := make([]float64, period)
-		for s := range prof {
-			filled[s] = prof[s]
-			if !math.IsNaN(prof[s]) {
-				continue
-			}
-			for d := 1; d < period; d++ {
-				if v := prof[(s+d)%period]; !math.IsNaN(v) {
-					filled[s] = v
-					break
-				}
-				if v := prof[(s-d+period)%period]; !math.IsNaN(v) {
-					filled[s] = v
-					break
-				}
-			}
-		}
-		copy(prof, filled)
+		fillNearest(prof)
 	}
 	if smooth > 0 && period > 2*smooth+1 {
 		sm := make([]float64, period)
@@ -169,6 +155,42 @@ func fillProfile(prof, sum, wsum []float64, smooth int) error {
 		copy(prof, sm)
 	}
 	return nil
+}
+
+// fillNearest replaces each NaN of the cycle prof by the value of the
+// nearest observed slot around the cycle, the later one on a tie. It fills
+// gap by gap between the observed slots that bound it, rather than
+// searching from every empty slot, which cost the square of a long gap's
+// length. prof must hold an observed value.
+func fillNearest(prof []float64) {
+	period := len(prof)
+	o0 := -1
+	for s, v := range prof {
+		if !math.IsNaN(v) {
+			o0 = s
+			break
+		}
+	}
+	if o0 < 0 {
+		return
+	}
+	// Walk once around from o0: l is the last observed slot, in steps
+	// from o0; each observed slot r (o0 again at the end) closes a gap.
+	l := 0
+	for r := 1; r <= period; r++ {
+		if r < period && math.IsNaN(prof[(o0+r)%period]) {
+			continue
+		}
+		lv, rv := prof[(o0+l)%period], prof[(o0+r)%period]
+		for g := l + 1; g < r; g++ {
+			if r-g <= g-l {
+				prof[(o0+g)%period] = rv
+			} else {
+				prof[(o0+g)%period] = lv
+			}
+		}
+		l = r
+	}
 }
 
 type level struct {

@@ -2,7 +2,6 @@ package forecast
 
 import (
 	"math"
-	"sort"
 	"time"
 )
 
@@ -17,11 +16,17 @@ const minAutocorrelation = 0.15
 // and the data's autocorrelation at its lag shows it.
 func DetectSeasons(s Series) []Season {
 	var out []Season
+	var lo, hi float64
+	clipped := false
 	for _, c := range candidateSeasons(s.Step) {
 		if s.Len() < 2*c.Period || s.Observed() < 3*c.Period/2 {
 			continue
 		}
-		if seasonalAutocorrelation(s.Values, c.Period, candidateSeasons(s.Step)[0].Period) >= minAutocorrelation {
+		if !clipped {
+			lo, hi = clipBounds(s.Values)
+			clipped = true
+		}
+		if seasonalAutocorrelation(s.Values, c.Period, candidateSeasons(s.Step)[0].Period, lo, hi) >= minAutocorrelation {
 			out = append(out, c)
 		}
 	}
@@ -91,15 +96,11 @@ func autocorrelation(v []float64, lag int) float64 {
 	return num / float64(pairs) / (den / float64(n))
 }
 
-// seasonalAutocorrelation is the autocorrelation at lag period of the series
-// averaged into buckets of a 24th of day (hours, for sub-hourly data).
-// Averaging first removes the step-to-step noise of bursty load that hides
-// a daily cycle from the raw autocorrelation.
-//
-// Values are first clipped to their 1st and 99th percentiles: a few huge
-// bursts (news, incidents) otherwise dominate the variance and hide the
-// cycle that the bulk of the series follows.
-func seasonalAutocorrelation(v []float64, period, day int) float64 {
+// clipBounds returns the 1st and 99th percentiles of v's observed values
+// (the order statistics len/100 from each end), NaN with fewer than 4.
+// They are found by selection, not by sorting: DetectSeasons runs at every
+// selection of every signal.
+func clipBounds(v []float64) (lo, hi float64) {
 	obs := make([]float64, 0, len(v))
 	for _, x := range v {
 		if !math.IsNaN(x) {
@@ -107,10 +108,60 @@ func seasonalAutocorrelation(v []float64, period, day int) float64 {
 		}
 	}
 	if len(obs) < 4 {
+		return math.NaN(), math.NaN()
+	}
+	k := len(obs) / 100
+	hi = nthElement(obs, len(obs)-1-k)
+	lo = nthElement(obs[:len(obs)-1-k], k)
+	return lo, hi
+}
+
+// nthElement returns the k-th smallest of x (0-based), reordering x so
+// that x[k] holds it, the smaller ones lie before it and the larger after
+// (Hoare's selection, middle pivot). x holds no NaN.
+func nthElement(x []float64, k int) float64 {
+	lo, hi := 0, len(x)-1
+	for lo < hi {
+		p := x[lo+(hi-lo)/2]
+		i, j := lo, hi
+		for i <= j {
+			for x[i] < p {
+				i++
+			}
+			for x[j] > p {
+				j--
+			}
+			if i <= j {
+				x[i], x[j] = x[j], x[i]
+				i++
+				j--
+			}
+		}
+		switch {
+		case k <= j:
+			hi = j
+		case k >= i:
+			lo = i
+		default:
+			return x[k]
+		}
+	}
+	return x[k]
+}
+
+// seasonalAutocorrelation is the autocorrelation at lag period of the series
+// averaged into buckets of a 24th of day (hours, for sub-hourly data).
+// Averaging first removes the step-to-step noise of bursty load that hides
+// a daily cycle from the raw autocorrelation.
+//
+// Values are first clipped to their 1st and 99th percentiles, lo and hi
+// (see clipBounds; NaN: too few values, no autocorrelation): a few huge
+// bursts (news, incidents) otherwise dominate the variance and hide the
+// cycle that the bulk of the series follows.
+func seasonalAutocorrelation(v []float64, period, day int, lo, hi float64) float64 {
+	if math.IsNaN(lo) {
 		return 0
 	}
-	sort.Float64s(obs)
-	lo, hi := obs[len(obs)/100], obs[len(obs)-1-len(obs)/100]
 	clip := func(x float64) float64 { return math.Max(lo, math.Min(hi, x)) }
 	b := max(1, day/24)
 	if period%b != 0 {
