@@ -805,3 +805,64 @@ func TestTargetInfo(t *testing.T) {
 		t.Errorf("%d prescale_target_info series, want 2", n)
 	}
 }
+
+// The pool size per pod the connection budget plans is exported beside the
+// floors (prescale_desired{resource="connectionPool",field="poolSize"}),
+// and what is in place once applied (prescale_applied).
+func TestPoolSizeExported(t *testing.T) {
+	doc := strings.Replace(testPolicy, "        maxReplicas: 60\n", `        maxReplicas: 60
+      database: pg
+      connectionPool: {configMap: web-pool, key: POOL}
+`, 1) + `  databases:
+    - name: pg
+      identifier: pg
+      tiers:
+        - {class: db.t3.large, maxConnections: 200}
+      current: db.t3.large
+  rules:
+    - name: budget
+      targets: [web]
+      connectionBudget: {database: pg, poolSize: 20, action: pool, minPoolSize: 1}
+`
+	h := newHarness(t, doc)
+	h.tick(t)
+	p := h.tick(t)
+	r, ok := p.Find("web", policy.KindConnectionPool, policy.FieldPoolSize)
+	if !ok {
+		t.Fatalf("no pool size in the plan: %+v", p.Resources)
+	}
+	want, _ := r.Desired.(int)
+	if want < 1 || want >= 20 {
+		t.Fatalf("pool size %v: want below 20 (60 pods × 20 > the budget)", r.Desired)
+	}
+	if got := testutil.ToFloat64(h.exp.Desired.WithLabelValues("web", policy.KindConnectionPool, policy.FieldPoolSize)); got != float64(want) {
+		t.Errorf("prescale_desired pool size %v, want %d", got, want)
+	}
+	if got := testutil.ToFloat64(h.exp.Applied.WithLabelValues("web", policy.KindConnectionPool, policy.FieldPoolSize)); got != float64(want) {
+		t.Errorf("prescale_applied pool size %v, want %d (applied at the first tick)", got, want)
+	}
+}
+
+// The memory actuator (the demo's, the tests') holds every kind the plan
+// applies: read replicas and pool sizes too, read back by Current.
+func TestMemoryActuatorKinds(t *testing.T) {
+	m := NewMemoryActuator()
+	ctx := context.Background()
+	for _, r := range []policy.Resource{
+		{Target: "web", Kind: policy.KindDatabase, Name: "pg", Field: policy.FieldReadReplicas, Desired: 2},
+		{Target: "web", Kind: policy.KindConnectionPool, Name: "default/web-pool:POOL", Field: policy.FieldPoolSize, Desired: 10},
+		{Target: "web", Kind: policy.KindDatabase, Name: "pg", Field: policy.FieldInstanceClass, Desired: "db.r5.large"},
+	} {
+		if _, err := m.Apply(ctx, nil, r); err != nil {
+			t.Errorf("apply %s %s: %v", r.Kind, r.Field, err)
+		}
+	}
+	p, err := config.Parse([]byte(testPolicy), "t.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cur, _ := m.Current(ctx, p[0])
+	if cur.ReadReplicas["pg"] != 2 || cur.Pools["web"] != 10 || cur.Databases["pg"] != "db.r5.large" {
+		t.Errorf("current %+v", cur)
+	}
+}

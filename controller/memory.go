@@ -19,6 +19,9 @@ type MemoryActuator struct {
 	hpas    map[string]policy.HPAStatus // by target
 	nodes   map[string]int
 	classes map[string]string // "database/NAME" or "cache/NAME"
+	// replicas are read replica counts by database, pools pool sizes per
+	// pod by target.
+	replicas, pools map[string]int
 	// Applied lists every change in order.
 	Applied []policy.Resource
 	// Restored lists the targets handed back to their owners.
@@ -29,18 +32,26 @@ type MemoryActuator struct {
 
 // NewMemoryActuator returns an actuator with nothing changed yet.
 func NewMemoryActuator() *MemoryActuator {
-	return &MemoryActuator{hpas: map[string]policy.HPAStatus{}, nodes: map[string]int{}, classes: map[string]string{}}
+	return &MemoryActuator{hpas: map[string]policy.HPAStatus{}, nodes: map[string]int{}, classes: map[string]string{},
+		replicas: map[string]int{}, pools: map[string]int{}}
 }
 
 // Current implements Actuator.
 func (m *MemoryActuator) Current(_ context.Context, p *config.Policy) (policy.Current, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	cur := policy.Current{HPAs: map[string]policy.HPAStatus{}, NodeGroups: map[string]int{}, Databases: map[string]string{}, Caches: map[string]string{}}
+	cur := policy.Current{HPAs: map[string]policy.HPAStatus{}, NodeGroups: map[string]int{}, Databases: map[string]string{}, Caches: map[string]string{},
+		ReadReplicas: map[string]int{}, Pools: map[string]int{}}
 	for _, t := range p.Spec.Targets {
 		if h, ok := m.hpas[t.Name]; ok {
 			cur.HPAs[t.Name] = h
 		}
+		if n, ok := m.pools[t.Name]; ok {
+			cur.Pools[t.Name] = n
+		}
+	}
+	for k, v := range m.replicas {
+		cur.ReadReplicas[k] = v
 	}
 	for k, v := range m.nodes {
 		cur.NodeGroups[k] = v
@@ -93,11 +104,25 @@ func (m *MemoryActuator) apply(r policy.Resource) (Outcome, error) {
 		}
 		m.nodes[r.Name] = v
 	case policy.KindDatabase, policy.KindCache:
+		if r.Field == policy.FieldReadReplicas {
+			v, ok := r.Desired.(int)
+			if !ok {
+				return Outcome{}, fmt.Errorf("%s %s: read replicas %v is not an int", r.Kind, r.Name, r.Desired)
+			}
+			m.replicas[r.Name] = v
+			break
+		}
 		v, ok := r.Desired.(string)
 		if !ok {
 			return Outcome{}, fmt.Errorf("%s %s: desired %v is not a class", r.Kind, r.Name, r.Desired)
 		}
 		m.classes[r.Kind+"/"+r.Name] = v
+	case policy.KindConnectionPool:
+		v, ok := r.Desired.(int)
+		if !ok {
+			return Outcome{}, fmt.Errorf("connection pool %s: desired %v is not an int", r.Name, r.Desired)
+		}
+		m.pools[r.Target] = v
 	default:
 		return Outcome{}, fmt.Errorf("unknown resource kind %q", r.Kind)
 	}
