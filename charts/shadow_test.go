@@ -22,6 +22,7 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/tools/clientcmd"
 
+	"github.com/prescale/prescale/config"
 	"github.com/prescale/prescale/internal/kubetest"
 	"github.com/prescale/prescale/internal/promtest"
 )
@@ -95,6 +96,13 @@ func TestReadmeInstallCommands(t *testing.T) {
 	}
 	if len(steps) > 3 {
 		t.Errorf("the README's Install takes %d commands after the cluster exists; the goal is at most 3", len(steps))
+	}
+	// The policy of step 2 is also a valid policy file: `prescale
+	// validate` and `plan --config` read it as the daemon does.
+	if len(steps) > 1 {
+		if _, err := config.Parse([]byte(steps[1].stdin), "README.md"); err != nil {
+			t.Errorf("the README's Install policy does not validate as a file: %v", err)
+		}
 	}
 	want := []string{"helm install prescale charts/prescale", "kubectl apply -f -", "kubectl get scalingpolicies -A"}
 	for i, w := range want {

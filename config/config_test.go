@@ -267,3 +267,31 @@ func TestTargetCrossChecks(t *testing.T) {
 		}
 	}
 }
+
+// A target's hpa.namespace defaults to the policy's metadata.namespace, as
+// it does for a ScalingPolicy object: the README's Install policy
+// validates as a file; without either it is required.
+func TestHPANamespaceFromMetadata(t *testing.T) {
+	const doc = `apiVersion: prescale.io/v1alpha1
+kind: ScalingPolicy
+metadata: {name: web, namespace: shop}
+spec:
+  targets:
+    - name: web
+      signals: {demand: {query: 'sum(rate(http_requests_total{app="web"}[5m]))'}}
+      capacity: {perPod: 50}
+      hpa: {name: web, maxReplicas: 20}
+`
+	ps, err := Parse([]byte(doc), "web.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tg := ps[0].Spec.Targets[0]
+	if tg.HPA.Namespace != "shop" {
+		t.Errorf("hpa.namespace %q: want the policy's shop", tg.HPA.Namespace)
+	}
+	_, err = Parse([]byte(strings.Replace(doc, ", namespace: shop", "", 1)), "web.yaml")
+	if err == nil || !strings.Contains(err.Error(), "web.yaml:9:12: spec.targets[0].hpa.namespace: required (or the policy's metadata.namespace)") {
+		t.Errorf("without a namespace: %v", err)
+	}
+}

@@ -94,7 +94,12 @@ func (v *validator) target(path string, t *Target) {
 	hp := path + ".hpa"
 	v.scaleTarget(hp, h)
 	if h.Namespace == "" {
-		v.errf(hp+".namespace", "required")
+		// As a ScalingPolicy object's: the policy's own namespace, so
+		// that `prescale validate` and the daemon read one document alike.
+		h.Namespace = v.p.Metadata.Namespace
+	}
+	if h.Namespace == "" {
+		v.errf(hp+".namespace", "required (or the policy's metadata.namespace)")
 	}
 	if h.Mode == "" {
 		h.Mode = DefaultMode
