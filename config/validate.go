@@ -11,25 +11,25 @@ import (
 // Defaults applied by validation to fields left out (zero). docs/policy.md
 // lists them too.
 const (
-	DefaultTimeZone           = "UTC"
-	DefaultSignalStep         = Duration(time.Minute)
-	DefaultTargetUtilization  = 0.7
-	DefaultQuantile           = 0.9
-	DefaultLeadTime           = Duration(5 * time.Minute)
-	DefaultWindow             = Duration(15 * time.Minute)
-	DefaultMode               = "shadow"
-	DefaultMinReplicas        = 1
-	DefaultMaxStepUp          = 10
-	DefaultScaleDownPods      = 1
-	DefaultScaleDownPeriod    = Duration(5 * time.Minute)
-	DefaultStabilization      = Duration(10 * time.Minute)
-	DefaultCooldown           = Duration(5 * time.Minute)
-	DefaultPromoteAfter       = Duration(7 * 24 * time.Hour)
-	DefaultPromoteMaxMASE     = 1.0
+	DefaultTimeZone          = "UTC"
+	DefaultSignalStep        = Duration(time.Minute)
+	DefaultTargetUtilization = 0.7
+	DefaultQuantile          = 0.9
+	DefaultLeadTime          = Duration(5 * time.Minute)
+	DefaultWindow            = Duration(15 * time.Minute)
+	DefaultMode              = "shadow"
+	DefaultMinReplicas       = 1
+	DefaultMaxStepUp         = 10
+	DefaultScaleDownPods     = 1
+	DefaultScaleDownPeriod   = Duration(5 * time.Minute)
+	DefaultStabilization     = Duration(10 * time.Minute)
+	DefaultCooldown          = Duration(5 * time.Minute)
+	DefaultPromoteAfter      = Duration(7 * 24 * time.Hour)
+	DefaultPromoteMaxMASE    = 1.0
 	// MaxPromoteGainPerCost bounds hpa.promote.minGainPerCost: a bar above
 	// it would ask floors to save all of the HPA's unserved demand for
 	// under 1% more replica-hours.
-	MaxPromoteGainPerCost = 100.0
+	MaxPromoteGainPerCost     = 100.0
 	DefaultPackingMargin      = 0.1
 	DefaultConnectionFraction = 0.8
 	DefaultDBLeadTime         = Duration(time.Hour)
