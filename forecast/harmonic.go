@@ -130,17 +130,24 @@ func (m Harmonic) Fit(in *Input) (Fit, error) {
 	if !cached {
 		fs = make([]float64, nb*q)
 	}
-	bslot := make([]int, len(in.Seasons))
-	f := make([]float64, q)
+	feats := in.cache.bucketFeatures(featureKey{nb: nb, bw: bw, q: q, daily: m.DailyTerms, weekly: m.WeeklyTerms}, func() []float64 {
+		out := make([]float64, nb*q)
+		bslot := make([]int, len(in.Seasons))
+		for bi := range nb {
+			for k, se := range in.Seasons {
+				bslot[k] = (bi*bw + bw/2) % se.Period
+			}
+			f := out[bi*q : (bi+1)*q]
+			f[0], f[1] = 1, 0
+			fourier(f, terms, in.Seasons, bslot)
+		}
+		return out
+	})
 	for bi, b := range buckets {
 		if b.s0 == 0 {
 			continue
 		}
-		for k, se := range in.Seasons {
-			bslot[k] = (bi*bw + bw/2) % se.Period
-		}
-		f[0], f[1] = 1, 0
-		fourier(f, terms, in.Seasons, bslot)
+		f := feats[bi*q : (bi+1)*q]
 		for j := 0; j < q; j++ {
 			xty[j] += b.y0 * f[j]
 		}
@@ -326,11 +333,39 @@ type harmonicKey struct {
 	bw, nr        int
 }
 
-// fitCache holds Cholesky factors of harmonic normal matrices for one
-// input and its truncations (they share it). Safe for concurrent use.
+// featureKey identifies the Fourier features of the buckets of the
+// longest season: they depend on the seasons (one input's) and the terms.
+type featureKey struct {
+	nb, bw, q     int
+	daily, weekly int
+}
+
+// fitCache holds Cholesky factors of harmonic normal matrices and the
+// buckets' Fourier features for one input and its truncations (they share
+// it). Safe for concurrent use.
 type fitCache struct {
-	mu sync.Mutex
-	m  map[harmonicKey]blas64.Triangular
+	mu    sync.Mutex
+	m     map[harmonicKey]blas64.Triangular
+	feats map[featureKey][]float64
+}
+
+// bucketFeatures returns the features cached under k, made by mk the
+// first time: every validation origin's fit reads the same ones.
+func (c *fitCache) bucketFeatures(k featureKey, mk func() []float64) []float64 {
+	if c == nil {
+		return mk()
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	f, ok := c.feats[k]
+	if !ok {
+		f = mk()
+		if c.feats == nil {
+			c.feats = map[featureKey][]float64{}
+		}
+		c.feats[k] = f
+	}
+	return f
 }
 
 func (c *fitCache) lookup(k harmonicKey) (blas64.Triangular, bool) {
