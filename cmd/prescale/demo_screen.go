@@ -42,7 +42,13 @@ func shortWhy(reasons []string) string {
 			what, _, _ := strings.Cut(r, " from the forecast of")
 			need = append(need, "fail-static: "+what)
 		case strings.HasPrefix(r, "limit: "), strings.HasPrefix(r, "rule "), strings.HasPrefix(r, "event "):
-			bound = append(bound, strings.TrimPrefix(r, "limit: "))
+			// The limit without its explanation in parentheses, which
+			// `prescale plan` and the logs keep: one short line.
+			b := strings.TrimPrefix(r, "limit: ")
+			if i := strings.Index(b, " ("); i > 0 && strings.HasSuffix(b, ")") {
+				b = b[:i]
+			}
+			bound = append(bound, b)
 		}
 	}
 	if len(need) == 0 && len(bound) == 0 {

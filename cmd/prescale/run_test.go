@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"os"
 	"regexp"
 	"strings"
 	"sync/atomic"
@@ -66,6 +67,38 @@ func TestDemo(t *testing.T) {
 	row := regexp.MustCompile(`(?m)^  prescale: the HPA \+ forecast floors +([\d.]+)%\s+([\d.]+)\s+(\d+)`)
 	if m := row.FindStringSubmatch(out); m == nil {
 		t.Errorf("no prescale row in the summary:\n%s", out)
+	}
+}
+
+// The README shows the demo's first lines and its closing table as the
+// demo prints them (two days): when a change to the forecast or the loop
+// moves them, this test says to update the README.
+func TestDemoAsInReadme(t *testing.T) {
+	b, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	block := func(after string) []string {
+		_, rest, ok := strings.Cut(string(b), after+"\n\n```\n")
+		body, _, ok2 := strings.Cut(rest, "```")
+		if !ok || !ok2 {
+			t.Fatalf("README has no block after %q", after)
+		}
+		return strings.Split(strings.TrimRight(body, "\n"), "\n")
+	}
+	code, out, errOut := runCLI("demo", "--speed", "0", "--listen", "127.0.0.1:0")
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	_, decisions, _ := strings.Cut(out, "\n\n")
+	first := block("Its first lines:")
+	if !strings.HasPrefix(decisions, strings.Join(first, "\n")+"\n") {
+		t.Errorf("README's first demo lines are not the demo's (update the README):\n%s\n--- the demo prints:\n%s", strings.Join(first, "\n"), strings.Join(strings.SplitN(decisions, "\n", len(first)+1)[:len(first)], "\n"))
+	}
+	for _, l := range block("and its last, today (2 days):") {
+		if !strings.Contains(out, l+"\n") {
+			t.Errorf("README's demo table line is not the demo's (update the README): %q\n%s", l, out[strings.LastIndex(out, "fail-static:"):])
+		}
 	}
 }
 
