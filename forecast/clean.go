@@ -2,7 +2,6 @@ package forecast
 
 import (
 	"math"
-	"sort"
 )
 
 // outlierZ is how many robust standard deviations (1.4826 × MAD) a value must
@@ -187,15 +186,22 @@ func lastDaySide(resid []float64, from, to int) int {
 	return 0
 }
 
-// median sorts x in place and returns its median.
+// median returns the median of x (no NaN), reordering x.
 func median(x []float64) float64 {
 	if len(x) == 0 {
 		return math.NaN()
 	}
-	sort.Float64s(x)
+	// By selection rather than a sort: every fit and refit cleans its
+	// whole history, a median per point and one of all residuals.
 	m := len(x) / 2
+	hi := nthElement(x, m)
 	if len(x)%2 == 1 {
-		return x[m]
+		return hi
 	}
-	return (x[m-1] + x[m]) / 2
+	// x[:m] now holds the m smallest: the lower middle is their largest.
+	lo := x[0]
+	for _, v := range x[1:m] {
+		lo = math.Max(lo, v)
+	}
+	return (lo + hi) / 2
 }

@@ -42,3 +42,29 @@ func TestClipBoundsIsTheSort(t *testing.T) {
 		}
 	}
 }
+
+// TestMedianIsTheSort: median by selection equals the sorted middle (the
+// mean of the two middles for an even count), with ties and tiny inputs.
+func TestMedianIsTheSort(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for c := range 5000 {
+		n := 1 + rng.IntN(40)
+		if c%10 == 0 {
+			n = 1 + rng.IntN(3000)
+		}
+		x := make([]float64, n)
+		levels := 1 + rng.IntN(20)
+		for i := range x {
+			x[i] = float64(rng.IntN(levels)) - 5*rng.Float64()
+		}
+		s := append([]float64(nil), x...)
+		slices.Sort(s)
+		want := s[n/2]
+		if n%2 == 0 {
+			want = (s[n/2-1] + s[n/2]) / 2
+		}
+		if got := median(x); got != want {
+			t.Fatalf("case %d (%d values): median %v, the sort gives %v", c, n, got, want)
+		}
+	}
+}
