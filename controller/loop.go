@@ -186,6 +186,7 @@ type fitted struct {
 	at      time.Time           // when it was fitted
 	failing bool                // the last fetch failed: refit when it comes back
 	why     string              // why there is no usable forecast, when f is nil
+	model   string              // the model label exported for it (model_info)
 	// mase is the rolling (exponentially weighted) MASE of the forecasts
 	// against what happened; NaN until one could be scored.
 	mase float64
