@@ -105,7 +105,7 @@ func (h *History) Update(ctx context.Context, q Query, now time.Time) error {
 	if err == nil {
 		h.merge(q, got.Series)
 		if got.NonFinite > 0 && h.obs != nil {
-			h.obs.SourceError(q, KindNonFinite, fmt.Errorf("%d NaN or Inf sample(s) kept as gaps", got.NonFinite))
+			h.obs.SourceError(q, KindNonFinite, fmt.Errorf("%d NaN, Inf or beyond ±%g sample(s) kept as gaps", got.NonFinite, MaxMagnitude))
 		}
 	}
 	if age := h.age(q, now); age > time.Duration(h.cfg.StaleAfter)*h.stepOf(q) {

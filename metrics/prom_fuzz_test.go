@@ -3,11 +3,13 @@ package metrics
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -66,8 +68,8 @@ func FuzzPrometheusRange(f *testing.F) {
 		}
 		finite := 0
 		for _, v := range s.Values {
-			if math.IsInf(v, 0) {
-				t.Fatalf("Inf sample returned: %v", s.Values)
+			if math.IsInf(v, 0) || math.Abs(v) > MaxMagnitude {
+				t.Fatalf("Inf or beyond ±MaxMagnitude sample returned: %v", s.Values)
 			}
 			if !math.IsNaN(v) {
 				finite++
@@ -77,4 +79,62 @@ func FuzzPrometheusRange(f *testing.F) {
 			t.Fatalf("success with no finite sample: %v", s.Values)
 		}
 	})
+}
+
+// TestRangeMagnitude: samples beyond ±MaxMagnitude (1e300, as a broken
+// exporter or proxy answers) are gaps counted with NaN and Inf, not
+// history: one such answer made every later forecast NaN. All of them: a
+// non_finite SourceError.
+func TestRangeMagnitude(t *testing.T) {
+	var body string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(body))
+	}))
+	defer srv.Close()
+	p, err := NewPrometheus(PrometheusConfig{URL: srv.URL, Retries: -1}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Unix(1700000040, 0).UTC()
+	answer := func(vals ...string) string {
+		out := `{"status":"success","data":{"resultType":"matrix","result":[{"metric":{},"values":[`
+		for i, v := range vals {
+			if i > 0 {
+				out += ","
+			}
+			out += fmt.Sprintf(`[%d,"%s"]`, start.Unix()+int64(60*i), v)
+		}
+		return out + `]}]}}`
+	}
+	for _, c := range []struct {
+		vals      []string
+		nonFinite int
+		kept      []float64 // NaN: a gap
+		err       bool
+	}{
+		{[]string{"5", "1e300", "-1e16", "1e15", "-1e15", "NaN"}, 3, []float64{5, math.NaN(), math.NaN(), 1e15, -1e15, math.NaN()}, false},
+		{[]string{"1e300", "+Inf", "1.5e15"}, 3, nil, true},
+	} {
+		body = answer(c.vals...)
+		s, err := p.Range(context.Background(), Query{Target: "t", Signal: "demand", Expr: "up"}, start, start.Add(time.Duration(len(c.vals)-1)*time.Minute), time.Minute)
+		if c.err {
+			var se *SourceError
+			if !errors.As(err, &se) || se.Kind != KindNonFinite || !strings.Contains(err.Error(), "beyond ±1e+15") {
+				t.Errorf("%v: %v, want a non_finite SourceError naming the bound", c.vals, err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("%v: %v", c.vals, err)
+		}
+		if s.NonFinite != c.nonFinite {
+			t.Errorf("%v: NonFinite %d, want %d", c.vals, s.NonFinite, c.nonFinite)
+		}
+		for i, want := range c.kept {
+			if got := s.Values[i]; !(got == want || math.IsNaN(got) && math.IsNaN(want)) {
+				t.Errorf("%v: sample %d = %v, want %v", c.vals, i, got, want)
+			}
+		}
+	}
 }

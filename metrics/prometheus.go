@@ -152,7 +152,7 @@ func (p *Prometheus) Range(ctx context.Context, q Query, start, end time.Time, s
 					continue
 				}
 				v := float64(sp.Value)
-				if math.IsNaN(v) || math.IsInf(v, 0) {
+				if !Usable(v) {
 					out.NonFinite++
 					continue
 				}
@@ -163,7 +163,7 @@ func (p *Prometheus) Range(ctx context.Context, q Query, start, end time.Time, s
 	}
 	switch {
 	case seen == 0 && out.NonFinite > 0:
-		return fail(KindNonFinite, fmt.Errorf("all %d samples from %s to %s are NaN or Inf", out.NonFinite, first.Format(time.RFC3339), last.Format(time.RFC3339)))
+		return fail(KindNonFinite, fmt.Errorf("all %d samples from %s to %s are NaN, Inf or beyond ±%g", out.NonFinite, first.Format(time.RFC3339), last.Format(time.RFC3339), MaxMagnitude))
 	case seen == 0:
 		return fail(KindEmpty, fmt.Errorf("no samples from %s to %s: check the metric names and labels", first.Format(time.RFC3339), last.Format(time.RFC3339)))
 	}
@@ -203,8 +203,8 @@ func (p *Prometheus) Instant(ctx context.Context, q Query, at time.Time) (float6
 		return fail(KindMultipleSeries, fmt.Errorf("query returned %d series: aggregate it to one, e.g. max(...)", len(vec)))
 	}
 	v := float64(vec[0].Value)
-	if math.IsNaN(v) || math.IsInf(v, 0) {
-		return fail(KindNonFinite, fmt.Errorf("sample at %s is %v", at.Format(time.RFC3339), v))
+	if !Usable(v) {
+		return fail(KindNonFinite, fmt.Errorf("sample at %s is %v: NaN, Inf or beyond ±%g", at.Format(time.RFC3339), v, MaxMagnitude))
 	}
 	return v, nil
 }

@@ -195,7 +195,7 @@ func TestPrometheusReal(t *testing.T) {
 		}{
 			{`rate(http_requests_total[5m]`, metrics.KindBadQuery, "target api signal latency_p95: bad_query"},
 			{`rate(no_such_metric[5m])`, metrics.KindEmpty, "check the metric names"},
-			{`rate(http_requests_total{instance="a"}[5m]) * 0 / 0`, metrics.KindNonFinite, "NaN or Inf"},
+			{`rate(http_requests_total{instance="a"}[5m]) * 0 / 0`, metrics.KindNonFinite, "NaN, Inf or beyond"},
 		}
 		for _, c := range cases {
 			q := metrics.Query{Target: "api", Signal: "latency_p95", Expr: c.expr}

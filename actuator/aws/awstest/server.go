@@ -165,6 +165,21 @@ func (s *Server) Fail(action string, f ...Fault) {
 	s.faults[action] = append(s.faults[action], f...)
 }
 
+// Pending is how many faults queued by Fail for action are not yet
+// answered.
+func (s *Server) Pending(action string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.faults[action])
+}
+
+// Clear drops the faults queued by Fail for action not yet answered.
+func (s *Server) Clear(action string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.faults, action)
+}
+
 // LoseResponse queues faults answered after an action's next len(f)
 // requests are handled: the change is made, the client gets the fault.
 func (s *Server) LoseResponse(action string, f ...Fault) {
