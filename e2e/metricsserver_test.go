@@ -35,6 +35,9 @@ import (
 // must read that through metrics-server and scale from 2 to its maximum,
 // 6, with the Pods Ready on kwok's node.
 func TestMetricsServerPath(t *testing.T) {
+	// Each test runs its own control plane and mostly waits on it: run
+	// side by side, the package takes as long as its longest test.
+	t.Parallel()
 	ms := kubetest.Binary(t, "metrics-server", "PRESCALE_METRICS_SERVER", "metrics-server.sh")
 	fp := frontProxyCerts(t)
 	env := kubetest.StartWith(t, func(e *envtest.Environment) {

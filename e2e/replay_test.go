@@ -50,6 +50,9 @@ func onClock(d time.Duration) time.Duration { return d / speed }
 // speed metrics-server's smallest resolution (10 s) would be 80 simulated
 // minutes of lag.
 func TestReplayDay(t *testing.T) {
+	// Each test runs its own control plane and mostly waits on it: run
+	// side by side, the package takes as long as its longest test.
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("replays a day in 3 minutes")
 	}

@@ -33,7 +33,7 @@ if ((missing)); then
 	work="$(mktemp -d)"
 	out="$(mktemp -d "$dir/.build.XXXXXX")"
 	trap 'rm -rf "$work" "$out"' EXIT
-	log "building ${bins[*]} $kube_version from the Go module proxy (about 10 minutes more after kube-apiserver's build on a shared Go cache)"
+	log "building ${bins[*]} $kube_version from the Go module proxy (measured: 93 s after kube-apiserver.sh on the same Go cache; 25 minutes on an empty one)"
 	mod="$(go mod download -json "k8s.io/kubernetes@$kube_version" | sed -n 's/.*"GoMod": "\(.*\)".*/\1/p')"
 	[[ -f "$mod" ]] || { log "cannot download k8s.io/kubernetes@$kube_version"; exit 1; }
 	# k8s.io/kubernetes replaces its staging modules with local paths, which a

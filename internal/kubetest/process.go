@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -62,10 +63,15 @@ type Process struct {
 
 // StartProcess starts a binary for the test with its output in a log file,
 // and stops it (SIGTERM, then SIGKILL after 10 s) when the test ends. When
-// the test fails, the last lines of the log are printed.
+// the test fails, the last lines of the log are printed. With
+// PRESCALE_KEEP_LOGS set to a folder, the log is written there (named after
+// the test and the process) and kept.
 func StartProcess(tb testing.TB, name, path string, args ...string) *Process {
 	tb.Helper()
 	logPath := filepath.Join(tb.TempDir(), name+".log")
+	if keep := os.Getenv("PRESCALE_KEEP_LOGS"); keep != "" {
+		logPath = filepath.Join(keep, strings.ReplaceAll(tb.Name(), "/", "_")+"-"+name+"-"+strconv.FormatInt(time.Now().UnixNano(), 36)+".log")
+	}
 	f, err := os.Create(logPath)
 	if err != nil {
 		tb.Fatal(err)
