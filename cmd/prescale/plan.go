@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strings"
 	"time"
 	_ "time/tzdata" // policies name IANA zones; a distroless image has none
@@ -155,8 +156,14 @@ func runPlan(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "prescale plan: --kubeconfig, --context and --no-aws go with --prometheus-url")
 		return exitUsage
 	}
-	if lo.history <= 0 {
-		fmt.Fprintln(stderr, "prescale plan: --history must be positive")
+	var hc flagChecks
+	hc.dur("--history", lo.history, minHistory, maxHistory)
+	if hc.err != nil {
+		fmt.Fprintf(stderr, "prescale plan: %v\n", hc.err)
+		return exitUsage
+	}
+	if err := checkInputNames(policies, inputs); err != nil {
+		fmt.Fprintf(stderr, "prescale plan: %v\n", err)
 		return exitUsage
 	}
 	series := map[string]forecast.Series{}
@@ -184,6 +191,19 @@ func runPlan(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 	} else if !lastSample.IsZero() {
 		at = lastSample
+	}
+	for _, in := range inputs {
+		// The forecast reaches from the trace's end to --at: past the
+		// forecast command's own bound it is not a forecast any more.
+		s := series[in.file]
+		if s.Len() == 0 || s.Step <= 0 {
+			continue
+		}
+		if steps := at.Sub(s.End()) / s.Step; steps > maxHorizon {
+			fmt.Fprintf(stderr, "prescale plan: --at %s is %d steps of %s after the last sample of %s (%s): at most %d, the forecast's horizon bound\n",
+				at.Format(time.RFC3339), steps, s.Step, in.file, s.End().Format(time.RFC3339), maxHorizon)
+			return exitUsage
+		}
 	}
 	var lp *livePlan
 	warnings = append(warnings, planDSTWarnings(policies, *atFlag, at.Add(-*warmup), at)...)
@@ -264,10 +284,6 @@ func runPlan(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 func traceInputs(p *config.Policy, inputs inputFlag, series map[string]forecast.Series, from, to time.Time) (policy.Inputs, []string, error) {
 	in := policy.Inputs{Forecasts: map[string]map[string]*forecast.Forecast{}}
 	var notes []string
-	known := map[string]bool{}
-	for _, t := range p.Spec.Targets {
-		known[t.Name] = true
-	}
 	ahead := policy.LookAhead(p)
 	type key struct {
 		file string
@@ -276,9 +292,6 @@ func traceInputs(p *config.Policy, inputs inputFlag, series map[string]forecast.
 	fitted := map[key]*forecast.Forecast{}
 	for _, t := range p.Spec.Targets {
 		for _, ti := range inputs {
-			if ti.target != "" && !known[ti.target] {
-				return in, nil, fmt.Errorf("--input %s.%s: no target %q in the policy", ti.target, ti.signal, ti.target)
-			}
 			if (ti.target != "" && ti.target != t.Name) || (ti.signal != "demand" && ti.signal != "dbConnections") {
 				continue
 			}
@@ -370,4 +383,47 @@ func printPlan(w io.Writer, out planOutput) {
 			fmt.Fprintf(w, "    - %s\n", why)
 		}
 	}
+}
+
+// traceSignals are the signals plan reads from --input traces.
+var traceSignals = []string{"demand", "dbConnections"}
+
+// checkInputNames checks that every --input names a signal plan reads from
+// a trace and, where it names a target, a target of the policies that has
+// that signal: an input that would be read for nothing is an error, not
+// silently ignored.
+func checkInputNames(policies []*config.Policy, inputs inputFlag) error {
+	has := func(t *config.Target, signal string) bool {
+		return signal == "demand" || t.Signals.DBConnections != nil
+	}
+	for _, in := range inputs {
+		name := in.signal
+		if in.target != "" {
+			name = in.target + "." + in.signal
+		}
+		if !slices.Contains(traceSignals, in.signal) {
+			return fmt.Errorf("--input %s: no signal %q read from a trace (plan reads %s)", name, in.signal, strings.Join(traceSignals, " and "))
+		}
+		var targets []string
+		found, with := false, false
+		for _, p := range policies {
+			for i := range p.Spec.Targets {
+				t := &p.Spec.Targets[i]
+				targets = append(targets, t.Name)
+				if in.target == "" || t.Name == in.target {
+					found = true
+					with = with || has(t, in.signal)
+				}
+			}
+		}
+		switch {
+		case !found:
+			return fmt.Errorf("--input %s: no target %q in the policies (targets: %s)", name, in.target, strings.Join(targets, ", "))
+		case !with && in.target != "":
+			return fmt.Errorf("--input %s: target %q has no signals.%s", name, in.target, in.signal)
+		case !with:
+			return fmt.Errorf("--input %s: no target has signals.%s", name, in.signal)
+		}
+	}
+	return nil
 }

@@ -119,7 +119,7 @@ func TestPlanErrors(t *testing.T) {
 		{[]string{"plan", "--config", t.TempDir()}, exitFailure, "no policy in"},
 		{[]string{"plan", "--config", "../../testdata/policies/minimal.yaml", "--at", "tomorrow"}, exitUsage, "--at"},
 		{[]string{"plan", "--config", "../../testdata/policies/minimal.yaml", "--input", "nofile"}, exitUsage, ""},
-		{[]string{"plan", "--config", "../../testdata/policies/minimal.yaml", "--input", "web.demand=../../testdata/nyc_taxi.csv"}, exitFailure, "no target \"web\""},
+		{[]string{"plan", "--config", "../../testdata/policies/minimal.yaml", "--input", "web.demand=../../testdata/nyc_taxi.csv"}, exitUsage, "no target \"web\""},
 	} {
 		code, _, errOut := runCmd(t, c.args...)
 		if code != c.code || !strings.Contains(errOut, c.msg) {

@@ -57,8 +57,8 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	logger := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
 	if len(configs) == 0 && !d.scalingPolicies {
-		if *speed < 0 || *days <= 0 {
-			fmt.Fprintln(stderr, "prescale run: --speed must be >= 0 and --days > 0")
+		if err := checkDemoFlags(*days, *speed); err != nil {
+			fmt.Fprintf(stderr, "prescale run: %v\n", err)
 			return exitUsage
 		}
 		// The demo prints decisions on stdout; logs only matter when
@@ -73,8 +73,8 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		return exitOK
 	}
-	if d.tick <= 0 || d.refit <= 0 || d.reselect == 0 {
-		fmt.Fprintln(stderr, "prescale run: --tick and --refit must be positive, --reselect not zero")
+	if err := checkDaemonFlags(d); err != nil {
+		fmt.Fprintf(stderr, "prescale run: %v\n", err)
 		return exitUsage
 	}
 	d.configs = configs

@@ -168,8 +168,8 @@ func TestRunDaemonBadInput(t *testing.T) {
 		{[]string{"run", "--config", "../../testdata/policies/minimal.yaml", "--prometheus-url", "prometheus:9090"}, exitFailure, "want http(s)://"},
 		{[]string{"run", "--config", "../../testdata/policies/minimal.yaml", "--prometheus-url", "http://127.0.0.1:1", "--kubeconfig", "/nonexistent"}, exitFailure, "kubernetes client"},
 		{[]string{"run", "--log-level", "loud"}, exitUsage, "--log-level"},
-		{[]string{"run", "--config", "../../testdata/policies/minimal.yaml", "--refit", "0s"}, exitUsage, "--refit must be positive"},
-		{[]string{"run", "--config", "../../testdata/policies/minimal.yaml", "--reselect", "0s"}, exitUsage, "--reselect not zero"},
+		{[]string{"run", "--config", "../../testdata/policies/minimal.yaml", "--refit", "0s"}, exitUsage, "--refit 0s: must be between 1m0s and 1d"},
+		{[]string{"run", "--config", "../../testdata/policies/minimal.yaml", "--reselect", "0s"}, exitUsage, "--reselect 0s: must be between 1m0s and 30d"},
 	}
 	for _, c := range cases {
 		code, _, errOut := runCLI(c.args...)
