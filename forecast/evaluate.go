@@ -47,6 +47,11 @@ type LevelCoverage struct {
 	Level float64 `json:"level"`
 	// Below is the share of actual values at or under the quantile.
 	Below float64 `json:"below"`
+	// Under is the share of actual values strictly under the quantile.
+	// It differs from Below where actual values tie with the quantile
+	// (counts of zero under a quantile clipped at zero): a calibrated
+	// quantile of a series with ties has Under ≤ Level ≤ Below.
+	Under float64 `json:"under"`
 	// Blocks holds Below per block of horizon steps (Evaluation.Blocks).
 	Blocks []float64 `json:"blocks"`
 }
@@ -225,6 +230,7 @@ func Evaluate(s Series, opts EvalOptions) (*Evaluation, error) {
 	// below[l][b] counts the actuals at or under level l's quantile in
 	// block b, of n[b]; in[b] those inside the central interval.
 	below := make([][]float64, len(levels))
+	under := make([]float64, len(levels))
 	for l := range below {
 		below[l] = make([]float64, nb)
 	}
@@ -239,6 +245,9 @@ func Evaluate(s Series, opts EvalOptions) (*Evaluation, error) {
 			for l, q := range levels {
 				if y <= f.Quantiles[q][k] {
 					below[l][b]++
+					if y < f.Quantiles[q][k] {
+						under[l]++
+					}
 				}
 			}
 			if y >= f.Quantiles[lo][k] && y <= f.Quantiles[hi][k] {
@@ -316,6 +325,7 @@ func Evaluate(s Series, opts EvalOptions) (*Evaluation, error) {
 			lc.Blocks = append(lc.Blocks, share(below[l][b], nBlock[b]))
 		}
 		lc.Below = share(t, all)
+		lc.Under = share(under[l], all)
 		ev.Calibration = append(ev.Calibration, lc)
 	}
 	for b := range nb {

@@ -2,8 +2,10 @@ package forecast_test
 
 import (
 	"math"
+	"math/rand/v2"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/prescale/prescale/forecast"
 )
@@ -35,6 +37,7 @@ func TestEvaluateCalibrationPerLevelAndBlock(t *testing.T) {
 	// The same origins, oldest first: one horizon apart, the last leaving
 	// a full horizon of actual values.
 	below := make([][]float64, len(levels))
+	under := make([]float64, len(levels))
 	for l := range below {
 		below[l] = make([]float64, blocks)
 	}
@@ -54,6 +57,9 @@ func TestEvaluateCalibrationPerLevelAndBlock(t *testing.T) {
 				if y <= f.Quantiles[q][k] {
 					below[l][b]++
 				}
+				if y < f.Quantiles[q][k] {
+					under[l]++
+				}
 			}
 			if y >= f.Quantiles[0.05][k] && y <= f.Quantiles[0.95][k] {
 				inside[b]++
@@ -70,6 +76,9 @@ func TestEvaluateCalibrationPerLevelAndBlock(t *testing.T) {
 		all := below[l][0] + below[l][1] + below[l][2]
 		if !near(lc.Below, all/total) {
 			t.Errorf("q%v: %.4f of actual values at or under it reported, %.4f recomputed", q, lc.Below, all/total)
+		}
+		if !near(lc.Under, under[l]/total) {
+			t.Errorf("q%v: %.4f of actual values strictly under it reported, %.4f recomputed", q, lc.Under, under[l]/total)
 		}
 		for b := range blocks {
 			if !near(lc.Blocks[b], below[l][b]/n[b]) {
@@ -95,5 +104,37 @@ func TestEvaluateCalibrationPerLevelAndBlock(t *testing.T) {
 	}
 	if m := ev.Calibration[2].Below; m < 0.2 || m > 0.8 {
 		t.Errorf("median holds %.3f of actual values", m)
+	}
+}
+
+// TestEvaluateUnderWithTies: on counts that are mostly zero the low
+// quantiles are clipped at zero, every zero ties with them, and the share
+// at or under them overstates where they lie; the strict share tells.
+// A calibrated low quantile then has Under ≤ level ≤ Below.
+func TestEvaluateUnderWithTies(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 9))
+	v := make([]float64, 24*24)
+	for i := range v {
+		// Zero at night, a few events by day.
+		if h := i % 24; h >= 8 && h < 20 && rng.Float64() < 0.5 {
+			v[i] = float64(1 + rng.IntN(3))
+		}
+	}
+	s := forecast.Series{Start: time.Date(2025, 1, 6, 0, 0, 0, 0, time.UTC), Step: time.Hour, Values: v}
+	ev, err := forecast.Evaluate(s, forecast.EvalOptions{Horizon: 24, Origins: 10, Coverage: 0.9})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lo := ev.Calibration[0]
+	if lo.Level != 0.05 || lo.Below < 0.5 {
+		t.Fatalf("q%v holds %.3f at or under it: the zeros should tie with it", lo.Level, lo.Below)
+	}
+	if lo.Under >= lo.Below || lo.Under > lo.Level {
+		t.Errorf("q0.05: %.3f strictly under, %.3f at or under; want strictly under below both the share at or under and the level", lo.Under, lo.Below)
+	}
+	for _, lc := range ev.Calibration {
+		if lc.Under > lc.Below {
+			t.Errorf("q%v: %.3f strictly under, more than the %.3f at or under", lc.Level, lc.Under, lc.Below)
+		}
 	}
 }

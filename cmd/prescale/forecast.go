@@ -263,6 +263,7 @@ func evaluationJSON(ev *forecast.Evaluation) evaluationOut {
 	out.Blocks = ev.Blocks
 	for _, lc := range ev.Calibration {
 		lc.Below = known([]float64{lc.Below})[0]
+		lc.Under = known([]float64{lc.Under})[0]
 		lc.Blocks = known(lc.Blocks)
 		out.Calibration = append(out.Calibration, lc)
 	}
@@ -314,13 +315,15 @@ func printEvaluation(w io.Writer, name string, ev *forecast.Evaluation) {
 	for _, b := range ev.Blocks {
 		fmt.Fprintf(tw, "steps %d-%d\t", b.From, b.To)
 	}
-	fmt.Fprintln(tw)
+	// Strictly under: with ties (zeros under a quantile clipped at
+	// zero) a calibrated quantile has under ≤ level ≤ at or under.
+	fmt.Fprintln(tw, "strictly under\t")
 	for _, lc := range ev.Calibration {
 		fmt.Fprintf(tw, "q%s\t%s\t", quantileKey(lc.Level), pct(lc.Below))
 		for _, x := range lc.Blocks {
 			fmt.Fprintf(tw, "%s\t", pct(x))
 		}
-		fmt.Fprintln(tw)
+		fmt.Fprintf(tw, "%s\t\n", pct(lc.Under))
 	}
 	sel, _ := ev.Score("selection")
 	fmt.Fprintf(tw, "interval %.0f%%\t%s\t", 100*ev.Coverage, pct(sel.Coverage))
