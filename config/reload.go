@@ -144,6 +144,10 @@ type ReloadObserver interface {
 // false, err nil). report may log; a failed reload keeps the last good
 // policies. It returns ctx's error.
 func (s *Store) Watch(ctx context.Context, every time.Duration, report func(changed bool, err error)) error {
+	if every <= 0 {
+		// time.NewTicker panics on it (prescale run --reload 0 did).
+		return fmt.Errorf("policy reload interval %v: must be positive", every)
+	}
 	t := time.NewTicker(every)
 	defer t.Stop()
 	var lastErr string

@@ -157,3 +157,17 @@ func TestStoreChecksAcrossFiles(t *testing.T) {
 		t.Errorf("NewStore on two policies of the same name: %v", err)
 	}
 }
+
+// TestWatchInterval: a non-positive interval is an error, not the panic
+// of time.NewTicker (prescale run --reload 0 panicked).
+func TestWatchInterval(t *testing.T) {
+	s, err := NewStore("../testdata/policies/minimal.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, every := range []time.Duration{0, -time.Second} {
+		if err := s.Watch(context.Background(), every, func(bool, error) {}); err == nil || !strings.Contains(err.Error(), "must be positive") {
+			t.Errorf("Watch(%v): %v", every, err)
+		}
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -94,9 +95,7 @@ func (f *fileReloads) event(ctx context.Context, err error) {
 		msg = err.Error()
 	}
 	msg = "policy files rejected, the last good version stays in force: " + msg
-	if len(msg) > 1000 {
-		msg = msg[:997] + "..."
-	}
+	msg = truncateUTF8(msg, 1000)
 	now := metav1.NewTime(f.now())
 	ev := &corev1.Event{
 		ObjectMeta:     metav1.ObjectMeta{GenerateName: f.pod.Name + ".", Namespace: f.pod.Namespace},
@@ -109,4 +108,17 @@ func (f *fileReloads) event(ctx context.Context, err error) {
 	if _, err := f.kube.CoreV1().Events(f.pod.Namespace).Create(ctx, ev, metav1.CreateOptions{}); err != nil {
 		f.logger.Warn("event not recorded", "reason", "PolicyRejected", "pod", f.pod.Namespace+"/"+f.pod.Name, "err", err)
 	}
+}
+
+// truncateUTF8 cuts s to at most n bytes, on a rune boundary, ending in
+// "..." when cut.
+func truncateUTF8(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	cut := n - 3
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "..."
 }
