@@ -200,8 +200,14 @@ func printForecast(w io.Writer, f *forecast.Forecast, qs []float64, loc *time.Lo
 		fmt.Fprintf(tw, "q%s\t", quantileKey(q))
 	}
 	fmt.Fprintln(tw)
+	// Seconds where the steps are not whole minutes: a 1-second trace's
+	// rows all read 00:00 otherwise.
+	layout := "2006-01-02 15:04 MST"
+	if f.Step%time.Minute != 0 {
+		layout = "2006-01-02 15:04:05 MST"
+	}
 	for i, m := range f.Mean {
-		fmt.Fprintf(tw, "%s\t%.4g\t", f.Time(i).In(loc).Format("2006-01-02 15:04 MST"), m)
+		fmt.Fprintf(tw, "%s\t%.4g\t", f.Time(i).In(loc).Format(layout), m)
 		for _, q := range qs {
 			fmt.Fprintf(tw, "%.4g\t", f.Quantiles[q][i])
 		}

@@ -172,3 +172,16 @@ func TestForecastEvaluate(t *testing.T) {
 		}
 	}
 }
+
+// TestForecastSubMinuteTimes: a trace with 1-second steps prints its
+// forecast's times with seconds (every row read 00:00 before).
+func TestForecastSubMinuteTimes(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "s.csv")
+	if err := os.WriteFile(p, []byte("timestamp,value\n0,1\n1,2\n2,3\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := runCLI("forecast", "--input", p, "--horizon", "2")
+	if code != exitOK || !strings.Contains(out, "1970-01-01 00:00:03 UTC") || !strings.Contains(out, "1970-01-01 00:00:04 UTC") {
+		t.Errorf("exit %d %s\n%s", code, errOut, out)
+	}
+}

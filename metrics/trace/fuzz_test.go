@@ -48,8 +48,8 @@ func FuzzRead(f *testing.F) {
 			t.Fatalf("%d points", n)
 		}
 		for _, v := range s.Values {
-			if math.IsInf(v, 0) {
-				t.Fatalf("infinite value in %v", s.Values)
+			if math.IsInf(v, 0) || math.Abs(v) > maxValue {
+				t.Fatalf("infinite value or beyond ±maxValue in %v", s.Values)
 			}
 		}
 	})

@@ -159,8 +159,15 @@ func parseValue(s string) (float64, error) {
 	if math.IsInf(v, 0) {
 		return 0, fmt.Errorf("value %q is infinite", s)
 	}
+	if math.Abs(v) > maxValue {
+		return 0, fmt.Errorf("value %q is beyond ±%g: no signal prescale plans on reaches it, and the fits' sums of squares would overflow", s, maxValue)
+	}
 	return v, nil
 }
+
+// maxValue bounds a sample's magnitude, as metrics.MaxMagnitude bounds
+// Prometheus' answers (a 1e300 was forecast as 1e300).
+const maxValue = 1e15
 
 // Timestamps are bounded so that differences of nanoseconds, and the grid
 // arithmetic on them, cannot overflow int64 (230 years is 7.3e18 ns).

@@ -63,6 +63,8 @@ func TestReadBad(t *testing.T) {
 		{"bad time", "timestamp,value\n0,1\nyesterday,2\n", "x.csv:3: timestamp \"yesterday\""},
 		{"bad number", "timestamp,value\n0,1\n60,abc\n", "x.csv:3: value \"abc\" is not a number"},
 		{"infinite", "timestamp,value\n0,1\n60,+Inf\n", "x.csv:3: value \"+Inf\" is infinite"},
+		{"beyond the magnitude bound", "timestamp,value\n0,1\n60,1e300\n", "x.csv:3: value \"1e300\" is beyond ±1e+15"},
+		{"negative beyond the bound", "timestamp,value\n0,-2e15\n60,1\n", "x.csv:2: value \"-2e15\" is beyond ±1e+15"},
 		{"duplicate", "timestamp,value\n0,1\n60,2\n60,3\n", "x.csv:4: duplicate timestamp 1970-01-01T00:01:00Z (also at line 3)"},
 		{"out of order", "timestamp,value\n0,1\n120,2\n60,3\n", "x.csv:4: timestamp 1970-01-01T00:01:00Z is before"},
 		{"empty", "", "x.csv: empty file"},
