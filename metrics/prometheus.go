@@ -24,6 +24,15 @@ import (
 // 11,000 points per timeseries" beyond it).
 const maxPointsPerSeries = 11000
 
+// Bounds of PrometheusConfig: a request's timeout, the retries of a query
+// and their first backoff; each wait doubles up to maxWait.
+const (
+	maxTimeout = 5 * time.Minute
+	maxRetries = 5
+	maxBackoff = 10 * time.Second
+	maxWait    = 30 * time.Second
+)
+
 // PrometheusConfig is how to reach a Prometheus-compatible query API. The
 // HTTP client settings are prometheus/common's, in the YAML shape users
 // know from Prometheus itself: tls_config, authorization,
@@ -67,6 +76,18 @@ func NewPrometheus(cfg PrometheusConfig, logger *slog.Logger) (*Prometheus, erro
 	u, err := url.Parse(cfg.URL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("prometheus: url %q: want http(s)://host[:port][/prefix]", cfg.URL)
+	}
+	// Ranges: a query's retries wait in the tick that asked, so an
+	// unbounded retry count or backoff would hold the loop for hours.
+	switch {
+	case time.Duration(cfg.Timeout) > maxTimeout:
+		return nil, fmt.Errorf("prometheus: timeout %v: at most %v", cfg.Timeout, maxTimeout)
+	case cfg.MaxPoints < 0 || cfg.MaxPoints > maxPointsPerSeries:
+		return nil, fmt.Errorf("prometheus: max_points %d: between 1 and %d (0: 10000)", cfg.MaxPoints, maxPointsPerSeries)
+	case cfg.Retries < -1 || cfg.Retries > maxRetries:
+		return nil, fmt.Errorf("prometheus: retries %d: between 0 and %d (-1: none; 0: 3)", cfg.Retries, maxRetries)
+	case time.Duration(cfg.Backoff) > maxBackoff:
+		return nil, fmt.Errorf("prometheus: backoff %v: at most %v", cfg.Backoff, maxBackoff)
 	}
 	if err := cfg.HTTPClientConfig.Validate(); err != nil {
 		return nil, fmt.Errorf("prometheus: http client config: %w", err)
@@ -249,7 +270,7 @@ func (p *Prometheus) retry(ctx context.Context, q Query, call func(context.Conte
 			return &SourceError{Query: q, Kind: KindCanceled, Err: ctx.Err()}
 		case <-time.After(backoff):
 		}
-		backoff *= 2
+		backoff = min(2*backoff, maxWait)
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/common/model"
 	"go.yaml.in/yaml/v3"
 
 	"github.com/prescale/prescale/metrics"
@@ -84,6 +85,12 @@ func TestPrometheusConfigErrors(t *testing.T) {
 		{metrics.PrometheusConfig{}, "url is required"},
 		{metrics.PrometheusConfig{URL: "prometheus:9090"}, "want http(s)://"},
 		{metrics.PrometheusConfig{URL: "ftp://x"}, "want http(s)://"},
+		{metrics.PrometheusConfig{URL: "http://x", Retries: 1_000_000_000}, "retries 1000000000: between 0 and 5"},
+		{metrics.PrometheusConfig{URL: "http://x", Retries: -2}, "retries -2"},
+		{metrics.PrometheusConfig{URL: "http://x", Backoff: model.Duration(1000 * time.Hour)}, "backoff 41d16h: at most 10s"},
+		{metrics.PrometheusConfig{URL: "http://x", Timeout: model.Duration(time.Hour)}, "timeout 1h: at most 5m0s"},
+		{metrics.PrometheusConfig{URL: "http://x", MaxPoints: -1}, "max_points -1: between 1 and 11000"},
+		{metrics.PrometheusConfig{URL: "http://x", MaxPoints: 20000}, "max_points 20000"},
 	} {
 		if _, err := metrics.NewPrometheus(c.cfg, nil); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%+v: %v, want %q", c.cfg, err, c.want)

@@ -1,10 +1,12 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"sync/atomic"
@@ -92,7 +94,11 @@ func prometheusSource(d *daemonOptions, logger *slog.Logger) (*metrics.Prometheu
 		if err != nil {
 			return nil, fmt.Errorf("--prometheus-config: %w", err)
 		}
-		if err := yaml.Unmarshal(b, &cfg); err != nil {
+		// Strict: a misspelt key (timout, bearer_tokenfile) is an error,
+		// not a setting silently left at its default.
+		dec := yaml.NewDecoder(bytes.NewReader(b))
+		dec.KnownFields(true)
+		if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
 			return nil, fmt.Errorf("--prometheus-config %s: %w", d.prometheusConfig, err)
 		}
 	case d.prometheusURL != "":

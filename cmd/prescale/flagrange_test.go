@@ -111,3 +111,24 @@ func TestPlanAtBeyondForecast(t *testing.T) {
 		t.Errorf("two days after the trace: exit %d %q", code, errOut)
 	}
 }
+
+// TestPrometheusConfigStrict: --prometheus-config is decoded strictly (a
+// misspelt key is an error naming its line, not a default silently kept,
+// inlined HTTP client keys included) and its numbers are ranged (retries
+// and backoff wait in the tick: 1e9 retries held the loop for good).
+func TestPrometheusConfigStrict(t *testing.T) {
+	dir := t.TempDir()
+	for _, c := range []struct{ body, want string }{
+		{"url: http://127.0.0.1:1\ntimout: 5s\n", "line 2: field timout not found"},
+		{"url: http://127.0.0.1:1\ntls_config:\n  insecure_skip_verifi: true\n", "line 3: field insecure_skip_verifi not found"},
+		{"url: http://127.0.0.1:1\nretries: 1000000000\n", "retries 1000000000: between 0 and 5"},
+		{"url: http://127.0.0.1:1\nbackoff: 1000h\n", "backoff 41d16h: at most 10s"},
+	} {
+		p := filepath.Join(dir, "prometheus.yaml")
+		writeFile(t, p, c.body)
+		code, _, errOut := runCLI("run", "--config", "../../testdata/policies/minimal.yaml", "--prometheus-config", p, "--listen", "127.0.0.1:0")
+		if code != exitFailure || !strings.Contains(errOut, c.want) {
+			t.Errorf("%q: exit %d %q, want %q", c.body, code, errOut, c.want)
+		}
+	}
+}
