@@ -53,6 +53,12 @@ type daemonOptions struct {
 	namespace        string
 	watchNamespace   string
 
+	// awsEndpoint, when set, is every AWS client's endpoint (what
+	// AWS_ENDPOINT_URL sets process-wide). Only tests set it, to give each
+	// of several daemons in one process its own way to the AWS test
+	// server; there is no flag for it.
+	awsEndpoint string
+
 	// now is the loop's clock; nil is time.Now. Only tests set it, to
 	// drive the real wiring through a day of a backfilled trace in
 	// seconds; there is no flag for it.
@@ -188,6 +194,9 @@ func runDaemon(ctx context.Context, d *daemonOptions, logger *slog.Logger) error
 		var opts []func(*awsconfig.LoadOptions) error
 		if region != "" {
 			opts = append(opts, awsconfig.WithRegion(region))
+		}
+		if d.awsEndpoint != "" {
+			opts = append(opts, awsconfig.WithBaseEndpoint(d.awsEndpoint))
 		}
 		return awsconfig.LoadDefaultConfig(ctx, opts...)
 	}

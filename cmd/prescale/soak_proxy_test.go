@@ -318,3 +318,44 @@ func serveOn(t *testing.T, h http.Handler) string {
 	t.Cleanup(func() { srv.Close() })
 	return "http://" + l.Addr().String()
 }
+
+// awsProxy is one daemon's way to the AWS wire server: it records the
+// writes (every query-protocol action but Describe*) with the Lease's
+// holder as each arrives, and passes everything through.
+type awsProxy struct {
+	url, daemon string
+	rp          *httputil.ReverseProxy
+	lease       func() string
+
+	mu     sync.Mutex
+	writes []write
+}
+
+func newAWSProxy(t *testing.T, upstream, daemon string, lease func() string) *awsProxy {
+	t.Helper()
+	u, err := url.Parse(upstream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &awsProxy{daemon: daemon, lease: lease, rp: httputil.NewSingleHostReverseProxy(u)}
+	p.url = serveOn(t, http.HandlerFunc(p.serve))
+	return p
+}
+
+func (p *awsProxy) serve(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(r.Body)
+	r.Body.Close()
+	if err != nil {
+		hangUp(w)
+		return
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	if form, err := url.ParseQuery(string(body)); err == nil {
+		if a := form.Get("Action"); a != "" && !strings.HasPrefix(a, "Describe") {
+			p.mu.Lock()
+			p.writes = append(p.writes, write{daemon: p.daemon, method: a, path: "aws", holder: p.lease(), at: time.Now()})
+			p.mu.Unlock()
+		}
+	}
+	p.rp.ServeHTTP(w, r)
+}

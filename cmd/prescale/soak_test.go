@@ -91,20 +91,22 @@ type soakRow struct {
 
 type soak struct {
 	*e2e
-	prom      *promProxy
-	proxies   map[string]*kubeProxy
-	daemons   []*daemon
-	idents    int
-	policy    string
-	promCfg   string
-	matrix    map[string]*soakRow
-	heapPeak  uint64
-	lost      []string
-	leaseName string
-	victim    string              // the leader last killed or cut off from the API server
-	before    map[string]counters // the metrics as each fault began
-	stepping  time.Duration       // waiting for the leader's ticks
-	writes    int                 // writes through the API server proxies, each checked against the Lease
+	prom       *promProxy
+	proxies    map[string]*kubeProxy
+	awsProxies []*awsProxy
+	daemons    []*daemon
+	idents     int
+	policy     string
+	promCfg    string
+	matrix     map[string]*soakRow
+	heapPeak   uint64
+	lost       []string
+	leaseName  string
+	victim     string              // the leader last killed or cut off from the API server
+	before     map[string]counters // the metrics as each fault began
+	stepping   time.Duration       // waiting for the leader's ticks
+	writes     int                 // writes through the API server proxies, each checked against the Lease
+	awsWrites  int                 // the same through the AWS proxies
 }
 
 func TestSoakWithFaults(t *testing.T) {
@@ -144,7 +146,10 @@ func TestSoakWithFaults(t *testing.T) {
 	s.aws.ASGs["e2e-workers"] = &awstest.ASG{Min: 1, Max: 10, Desired: 1}
 	s.aws.DBs["orders-db"] = &awstest.DBInstance{Class: "db.r5.large", Status: "available"}
 	for k, v := range map[string]string{
-		"AWS_ENDPOINT_URL": s.aws.URL, "AWS_REGION": "us-east-1",
+		// No AWS_ENDPOINT_URL: each instance reaches the server through
+		// its own proxy (daemonOptions.awsEndpoint), which records its
+		// writes; none would reach the server without it.
+		"AWS_ENDPOINT_URL": "", "AWS_REGION": "us-east-1",
 		"AWS_ACCESS_KEY_ID": "AKIDSOAK", "AWS_SECRET_ACCESS_KEY": "secret", "AWS_SESSION_TOKEN": "",
 		"AWS_CONFIG_FILE": filepath.Join(t.TempDir(), "none"), "AWS_SHARED_CREDENTIALS_FILE": filepath.Join(t.TempDir(), "none"),
 		"AWS_EC2_METADATA_DISABLED": "true", "AWS_PROFILE": "",
@@ -207,6 +212,9 @@ func TestSoakWithFaults(t *testing.T) {
 		t.Errorf("live heap grew from %d MiB after the first day to %d MiB: not bounded", heapEarly>>20, heap>>20)
 	}
 	s.report(began)
+	if s.writes == 0 || s.awsWrites == 0 {
+		t.Errorf("%d API server and %d AWS writes checked: the follower check saw nothing", s.writes, s.awsWrites)
+	}
 }
 
 // spawn starts a new instance with its own identity and API server proxy.
@@ -216,6 +224,8 @@ func (s *soak) spawn() *daemon {
 	name := fmt.Sprintf("soak-%d", s.idents)
 	p := newKubeProxy(s.t, s.kube.Config, name, leaseHolder(s.kube.Client, s.ns, s.leaseName))
 	s.proxies[name] = p
+	ap := newAWSProxy(s.t, s.aws.URL, name, leaseHolder(s.kube.Client, s.ns, s.leaseName))
+	s.awsProxies = append(s.awsProxies, ap)
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	opts := addDaemonFlags(fs)
@@ -230,6 +240,7 @@ func (s *soak) spawn() *daemon {
 	}
 	opts.configs = []string{s.policy}
 	opts.listen = addr
+	opts.awsEndpoint = ap.url
 	d := &daemon{name: name, addr: addr, clock: &instClock{ft: s.ft}, done: make(chan error, 1), logs: &syncBuffer{}}
 	opts.now = d.clock.Now
 	ctx, cancel := context.WithCancel(context.Background())
@@ -521,6 +532,17 @@ func (s *soak) check(now time.Time) {
 		p.writes = p.writes[:0]
 		p.mu.Unlock()
 	}
+	for _, p := range s.awsProxies {
+		p.mu.Lock()
+		for _, w := range p.writes {
+			s.awsWrites++
+			if w.holder != w.daemon {
+				t.Errorf("%s: %s called AWS %s while the Lease was held by %q", at, w.daemon, w.method, w.holder)
+			}
+		}
+		p.writes = p.writes[:0]
+		p.mu.Unlock()
+	}
 	var m runtime.MemStats
 	runtime.ReadMemStats(&m)
 	s.heapPeak = maxU(s.heapPeak, m.HeapAlloc)
@@ -566,7 +588,7 @@ func (s *soak) report(began time.Time) {
 		r := s.matrix[n]
 		fmt.Fprintf(&b, "  %-20s %7d %8d %5d  %s\n", n, r.windows, r.injected, r.seen, strings.Join(r.shows, ", "))
 	}
-	fmt.Fprintf(&b, "  %d writes of scaled resources reached the API server, each from the Lease's holder\n", s.writes)
+	fmt.Fprintf(&b, "  %d writes of scaled resources reached the API server and %d AWS, each from the Lease's holder\n", s.writes, s.awsWrites)
 	if len(s.lost) == 0 {
 		b.WriteString("  lost: nothing\n")
 	} else {
