@@ -189,6 +189,9 @@ func runDaemon(ctx context.Context, d *daemonOptions, logger *slog.Logger) error
 	if err != nil {
 		return err
 	}
+	if why := shardEmpty(d.shardSelector, len(all()), len(policies())); why != "" {
+		logger.Warn(why)
+	}
 	hist := metrics.NewHistory(src, metrics.HistoryConfig{Step: time.Minute, Window: d.history}, exp)
 	awsCfg := func(ctx context.Context, region string) (sdkaws.Config, error) {
 		var opts []func(*awsconfig.LoadOptions) error

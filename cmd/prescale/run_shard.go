@@ -67,3 +67,13 @@ func shardLeaseName(lease, selector string) string {
 	suffix := fmt.Sprintf("-%08x", h.Sum32())
 	return strings.TrimRight(name[:63-len(suffix)], "-") + suffix
 }
+
+// shardEmpty says why a shard selector that matches none of the policies
+// loaded is worth a warning ("" when it matches some, or there is none to
+// match): a misspelt label leaves the replica managing nothing, silently.
+func shardEmpty(selector string, all, matched int) string {
+	if strings.TrimSpace(selector) == "" || matched > 0 || all == 0 {
+		return ""
+	}
+	return fmt.Sprintf("--shard-selector %q matches none of the %d policies loaded: this replica manages nothing until a policy's metadata.labels match it", selector, all)
+}

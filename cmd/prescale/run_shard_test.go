@@ -65,3 +65,23 @@ func TestShardOf(t *testing.T) {
 		t.Errorf("two long selectors share the Lease %q", a)
 	}
 }
+
+// TestShardEmpty: a selector matching none of the policies loaded is
+// warned about (a misspelt label manages nothing, silently); none with no
+// selector, a match, or no policies yet (ScalingPolicies arrive later).
+func TestShardEmpty(t *testing.T) {
+	for _, c := range []struct {
+		sel          string
+		all, matched int
+		want         string
+	}{
+		{"shard=zzz", 3, 0, `--shard-selector "shard=zzz" matches none of the 3 policies loaded`},
+		{"shard=a", 3, 1, ""},
+		{"", 3, 3, ""},
+		{"shard=a", 0, 0, ""},
+	} {
+		if got := shardEmpty(c.sel, c.all, c.matched); (c.want == "") != (got == "") || !strings.Contains(got, c.want) {
+			t.Errorf("shardEmpty(%q, %d, %d) = %q, want %q", c.sel, c.all, c.matched, got, c.want)
+		}
+	}
+}
