@@ -20,9 +20,9 @@ func TestOperatingPoints(t *testing.T) {
 		name, capacity string
 		want           []float64
 	}{
-		{"default", "", []float64{0.5, 0.7}},
-		{"default below a lower quantile", "        quantile: 0.6\n", []float64{0.5}},
-		{"none below the median", "        quantile: 0.5\n", []float64{}},
+		{"default", "", []float64{0.3, 0.5, 0.7}},
+		{"default below a lower quantile", "        quantile: 0.6\n", []float64{0.3, 0.5}},
+		{"none below the lowest", "        quantile: 0.3\n", []float64{}},
 		{"off", "        operatingPoints: []\n", []float64{}},
 		{"listed", "        operatingPoints: [0.3, 0.6]\n", []float64{0.3, 0.6}},
 	} {

@@ -14,7 +14,7 @@ const (
 
 // DefaultOperatingPoints are the quantiles tried below capacity.quantile
 // when capacity.operatingPoints is not set.
-var DefaultOperatingPoints = []float64{0.5, 0.7}
+var DefaultOperatingPoints = []float64{0.3, 0.5, 0.7}
 
 // operatingPoints defaults and checks capacity.operatingPoints: quantiles
 // in (0, capacity.quantile), distinct, at most MaxOperatingPoints. Unset,

@@ -126,8 +126,8 @@ func TestDaemonPutsTheOperatingPointThatPaysInForce(t *testing.T) {
 	p := h.loop.policies()[0]
 	tg := p.Spec.Targets[0]
 	levels := tg.Capacity.Levels()
-	if len(levels) != 3 || levels[1] != 0.5 {
-		t.Fatalf("levels %v: want the owner's 0.9 and the default operating points 0.5, 0.7", levels)
+	if len(levels) != 4 || levels[2] != 0.5 {
+		t.Fatalf("levels %v: want the owner's 0.9 and the default operating points 0.3, 0.5, 0.7", levels)
 	}
 	demandAt := func(t time.Time) float64 {
 		i := int(t.Sub(h.tr.Start) / h.tr.Step)
@@ -145,7 +145,7 @@ func TestDaemonPutsTheOperatingPointThatPaysInForce(t *testing.T) {
 	}
 	lg := &floorLedger{}
 	for at := h.now.Add(-5 * 24 * time.Hour); at.Before(h.now); at = at.Add(ledgerStep) {
-		lg.record(at, 2, levels, good(at), 2) // p90 and p70 buy nothing, p50 carries the demand
+		lg.record(at, 2, levels, 2, good(at), 2) // p90, p30 and p70 buy nothing, p50 carries the demand
 	}
 	lg.judged = h.now.Add(-25 * time.Hour) // due
 	h.loop.ledgers["web/web"] = lg
@@ -166,7 +166,7 @@ func TestDaemonPutsTheOperatingPointThatPaysInForce(t *testing.T) {
 		t.Errorf("reasons %q do not say the floor is sized at p50", why)
 	}
 	st := h.loop.states[p.File+"#"+p.Key()].Targets["web"]
-	if len(st.LevelFloors) != 3 || st.ForecastFloor != st.LevelFloors[1] || st.LevelFloors[1] > st.LevelFloors[0] {
+	if len(st.LevelFloors) != 4 || st.ForecastFloor != st.LevelFloors[2] || st.LevelFloors[2] > st.LevelFloors[0] {
 		t.Errorf("forecast floor %d, level floors %v: want the p50 floor in force, at most the p90 one", st.ForecastFloor, st.LevelFloors)
 	}
 }

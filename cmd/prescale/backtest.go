@@ -139,7 +139,7 @@ func runBacktest(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	minR := fs.Int("min-replicas", int(def.MinReplicas), "the owner's HPA minReplicas")
 	maxR := fs.Int("max-replicas", 0, "the owner's HPA maxReplicas (0: no bound)")
 	quantile := fs.Float64("quantile", 0.9, "forecast quantile the predictive floor provisions for")
-	opPoints := fs.String("operating-points", "", "lower forecast quantiles, comma-separated in (0, --quantile), whose floors the stand-down judges beside --quantile's, putting in force the one that pays best on the last 14 days, as capacity.operatingPoints does (default: 0.5 and 0.7 where below --quantile; none: --quantile only)")
+	opPoints := fs.String("operating-points", "", "lower forecast quantiles, comma-separated in (0, --quantile), whose floors the stand-down judges beside --quantile's, putting in force the one that pays best on the last 14 days, as capacity.operatingPoints does (default: 0.3, 0.5 and 0.7 where below --quantile; none: --quantile only)")
 	floorUtil := fs.Float64("floor-utilization", 0, "utilisation at which floors size pods for their demand estimate (0: the HPA target)")
 	targetCeiling := fs.Float64("target-ceiling", 0, "the second lever: highest HPA target utilisation the predictive strategy may set while its floors cover the coming window, lowered back to --hpa-target before predicted rises (0: off)")
 	predTarget := fs.Float64("predictive-hpa-target", 0, "HPA target utilisation under the predictive strategy only (0: same as --hpa-target)")
