@@ -265,7 +265,7 @@ func conditionSchema() apiextensionsv1.JSONSchemaProps {
 // and the status subresource.
 func CRD(docs Docs) *apiextensionsv1.CustomResourceDefinition {
 	spec := gen{docs: docs, tag: "yaml"}.schema(reflect.TypeFor[config.Spec]())
-	spec.Description = "The policy: the same schema as a policy file's spec (docs/policy.md). A namespaced policy manages HPAs in its own namespace only; node groups, databases and caches only from a policy in prescale's own namespace."
+	spec.Description = "The policy: the same schema as a policy file's spec (docs/policy.md). A namespaced policy manages HPAs, ScaledObjects and pool ConfigMaps in its own namespace only; node groups, databases and caches only from a policy in prescale's own namespace."
 	status := gen{docs: docs, tag: "json"}.schema(reflect.TypeFor[ScalingPolicyStatus]())
 	// Conditions are keyed by type.
 	c := status.Properties["conditions"]
