@@ -161,6 +161,16 @@ func runBacktest(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		fmt.Fprintln(stderr, "prescale backtest: --input is required (see --help)")
 		return exitUsage
 	}
+	if err := checkBacktestFlags(backtestFlags{
+		peak: *peak, minR: *minR, maxR: *maxR, ppn: *ppn,
+		target: *target, predTarget: *predTarget, floorUtil: *floorUtil, quantile: *quantile, ceiling: *targetCeiling,
+		sync: *sync, lag: *lag, podStart: *podStart, nodeStart: *nodeStart,
+		window: *window, refit: *refit, history: *history, warmup: *warmup,
+		policy: *policyFile, targetName: *targetName,
+	}); err != nil {
+		fmt.Fprintf(stderr, "prescale backtest: %v\n", err)
+		return exitUsage
+	}
 	if *perfect && *policyFile != "" {
 		fmt.Fprintln(stderr, "prescale backtest: --perfect-forecast replaces the built-in forecast and cannot be combined with --policy")
 		return exitUsage
@@ -197,10 +207,6 @@ func runBacktest(ctx context.Context, args []string, stdout, stderr io.Writer) i
 			fmt.Fprintf(stderr, "prescale backtest: --timezone %q: not an IANA time zone\n", *tz)
 			return exitUsage
 		}
-	}
-	if *peak <= 0 || !(*quantile > 0 && *quantile < 1) || *minR < 1 || *maxR < 0 || *ppn < 0 {
-		fmt.Fprintln(stderr, "prescale backtest: --peak-replicas and --min-replicas must be positive, --quantile in (0,1), --max-replicas and --pods-per-node not negative")
-		return exitUsage
 	}
 	ops, err := parseOperatingPoints(*opPoints, *quantile)
 	if err != nil {

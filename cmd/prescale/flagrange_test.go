@@ -16,6 +16,7 @@ import (
 func TestFlagRangesBeforeWork(t *testing.T) {
 	missing := filepath.Join(t.TempDir(), "missing")
 	run := []string{"run", "--config", missing, "--prometheus-url", "http://127.0.0.1:1", "--listen", "127.0.0.1:0"}
+	bt := []string{"backtest", "--input", missing}
 	minimal := "../../testdata/policies/minimal.yaml"
 	plan := []string{"plan", "--config", minimal, "--impact=false"}
 	for _, c := range []struct {
@@ -41,6 +42,32 @@ func TestFlagRangesBeforeWork(t *testing.T) {
 		{[]string{"run"}, []string{"--speed", "NaN"}, "--speed NaN"},
 		{[]string{"run"}, []string{"--speed", "-1"}, "--speed -1"},
 
+		{bt, []string{"--hpa-target", "1.5"}, "--hpa-target 1.5: must be in (0, 1]"},
+		{bt, []string{"--hpa-target", "0"}, "--hpa-target 0"},
+		{bt, []string{"--hpa-target", "NaN"}, "--hpa-target NaN"},
+		{bt, []string{"--hpa-target", "1"}, ""},
+		{bt, []string{"--predictive-hpa-target", "3"}, "--predictive-hpa-target 3: must be 0 (same as --hpa-target) or in (0, 1]"},
+		{bt, []string{"--floor-utilization", "2"}, "--floor-utilization 2"},
+		{bt, []string{"--floor-utilization", "-0.1"}, "--floor-utilization -0.1"},
+		{bt, []string{"--quantile", "1"}, "--quantile 1: must be a level in (0, 1)"},
+		{bt, []string{"--peak-replicas", "0"}, "--peak-replicas 0: must be between 1 and 10000"},
+		{bt, []string{"--peak-replicas", "100000000"}, "--peak-replicas 100000000"}, // ran for minutes
+		{bt, []string{"--min-replicas", "0"}, "--min-replicas 0"},
+		{bt, []string{"--max-replicas", "-3"}, "--max-replicas -3"},
+		{bt, []string{"--min-replicas", "10", "--max-replicas", "5"}, "--max-replicas 5: below --min-replicas 10"},
+		{bt, []string{"--pods-per-node", "-1"}, "--pods-per-node -1"},
+		{bt, []string{"--pods-per-node", "0"}, ""},
+		{bt, []string{"--sync-period", "7s"}, "--sync-period 7s: must divide a minute"},
+		{bt, []string{"--sync-period", "0"}, "--sync-period 0s"},
+		{bt, []string{"--metrics-lag", "-1m"}, "--metrics-lag -1m0s"},
+		{bt, []string{"--pod-start", "-1s"}, "--pod-start -1s"},
+		{bt, []string{"--node-start", "2h"}, "--node-start 2h0m0s"},
+		{bt, []string{"--window", "-5m"}, "--window -5m0s: must be 0 (5m) or between 1m0s and 1d"},
+		{bt, []string{"--window", "100000h"}, "--window 100000h0m0s"},
+		{bt, []string{"--refit", "1ns"}, "--refit 1ns"},
+		{bt, []string{"--history", "-1h"}, "--history -1h0m0s"},
+		{bt, []string{"--warmup", "-1h"}, "--warmup -1h0m0s"},
+		{bt, []string{"--target", "nothing"}, "--target names a target of --policy"},
 
 		{plan, []string{"--history", "1000000h", "--prometheus-url", "http://127.0.0.1:1"}, "--history 1000000h0m0s: must be between 1h0m0s and 90d"},
 		{plan, []string{"--history", "0", "--prometheus-url", "http://127.0.0.1:1"}, "--history 0s"},
