@@ -63,8 +63,10 @@ func (m MSTL) Fit(in *Input) (Fit, error) {
 			if n < 2*s.Period {
 				continue
 			}
-			// The series less the other components.
-			for i, v := range y {
+			// The series less the other components, where
+			// seasonalComponent reads it (the last cycles only).
+			for i := componentStart(n, s.Period, cycles); i < n; i++ {
+				v := y[i]
 				rest[i] = v
 				if math.IsNaN(v) {
 					continue
@@ -78,8 +80,11 @@ func (m MSTL) Fit(in *Input) (Fit, error) {
 			comps[k] = seasonalComponent(rest, in.Slots[k], s.Period, cycles, decay, buf)
 		}
 	}
+	// The adjusted series, where the smoothing below sees it.
 	adj := rest
-	for i, v := range y {
+	win := max(0, n-max(etsWindowCycles*in.Seasons[0].Period, etsWindowMin))
+	for i := win; i < n; i++ {
+		v := y[i]
 		adj[i] = v
 		if math.IsNaN(v) {
 			continue
@@ -92,7 +97,7 @@ func (m MSTL) Fit(in *Input) (Fit, error) {
 	}
 	// The level and trend of the last weeks are what the forecast
 	// needs; fitting on the whole history costs time and gains nothing.
-	p, ok := fitAdditiveETS(adj[max(0, n-max(etsWindowCycles*in.Seasons[0].Period, etsWindowMin)):])
+	p, ok := fitAdditiveETS(adj[win:])
 	if !ok {
 		return Fit{}, fmt.Errorf("mstl: no observed values")
 	}
@@ -137,7 +142,7 @@ func seasonalComponent(y []float64, slots []int32, period, cycles int, decay flo
 	from := max(0, n-cycles*period-half)
 	// Prefix sums of the observed values from base, the earliest start of
 	// a window below: ps[j] sums y[base:base+j].
-	base := max(0, min(from-half, n-period))
+	base := componentStart(n, period, cycles)
 	ps := buf[:n-base+1]
 	pc := buf[n+1 : n+1+n-base+1]
 	ps[0], pc[0] = 0, 0
@@ -202,6 +207,20 @@ func seasonalComponent(y []float64, slots []int32, period, cycles int, decay flo
 	return comp
 }
 
+// componentStart is the first index of a series of n points that
+// seasonalComponent reads: the start of the centred window of the earliest
+// point of the last cycles.
+func componentStart(n, period, cycles int) int {
+	half := period / 2
+	from := max(0, n-cycles*period-half)
+	return max(0, min(from-half, n-period))
+}
+
+// aetsTrendGrid is the damped-trend grid of fitAdditiveETS: β = 0.05α.
+var aetsTrendGrid = [...]struct{ alpha, phi float64 }{
+	{0.1, 0.9}, {0.1, 0.98}, {0.3, 0.9}, {0.3, 0.98}, {0.7, 0.9}, {0.7, 0.98},
+}
+
 // aetsParams is an additive ETS without season, fitted: the final level
 // and trend and the parameters.
 type aetsParams struct {
@@ -215,32 +234,8 @@ func fitAdditiveETS(x []float64) (aetsParams, bool) {
 	best := aetsParams{}
 	bestE := math.Inf(1)
 	found := false
-	try := func(alpha, beta, phi float64) {
-		l, b := math.NaN(), 0.0
-		var sse float64
-		for _, v := range x {
-			if math.IsNaN(v) {
-				continue
-			}
-			if math.IsNaN(l) {
-				l = v
-				continue
-			}
-			f := l + phi*b
-			e := v - f
-			sse += e * e
-			l = f + alpha*e
-			b = phi*b + beta*e
-		}
-		if math.IsNaN(l) {
-			return
-		}
-		if sse < bestE {
-			best, bestE, found = aetsParams{alpha: alpha, beta: beta, phi: phi, l: l, b: b}, sse, true
-		}
-	}
 	// Without trend the recursion is simple smoothing: the grid in one
-	// pass (sesGrid), with the same result as try.
+	// pass (sesGrid).
 	var levels, sses [len(thetaAlphas)]float64
 	sesGrid(x, thetaAlphas[:], levels[:], sses[:])
 	for j, a := range thetaAlphas {
@@ -248,10 +243,38 @@ func fitAdditiveETS(x []float64) (aetsParams, bool) {
 			best, bestE, found = aetsParams{alpha: a, phi: 1, l: levels[j]}, sses[j], true
 		}
 	}
+	if !found {
+		return best, false // no observed value
+	}
 	noTrend, noTrendE := best, bestE
-	for _, a := range []float64{0.1, 0.3, 0.7} {
-		for _, phi := range []float64{0.9, 0.98} {
-			try(a, 0.05*a, phi)
+	// The damped trends, all in one pass too: each is the recursion
+	//   f = l + φb, e = y - f, l = f + αe, b = φb + βe
+	// from l = the first observed value, b = 0, skipping gaps.
+	var g [len(aetsTrendGrid)]aetsParams
+	var sse [len(aetsTrendGrid)]float64
+	i0 := 0
+	for math.IsNaN(x[i0]) {
+		i0++
+	}
+	for j, t := range aetsTrendGrid {
+		g[j] = aetsParams{alpha: t.alpha, beta: 0.05 * t.alpha, phi: t.phi, l: x[i0]}
+	}
+	for _, v := range x[i0+1:] {
+		if math.IsNaN(v) {
+			continue
+		}
+		for j := range g {
+			p := &g[j]
+			f := p.l + p.phi*p.b
+			e := v - f
+			sse[j] += e * e
+			p.l = f + p.alpha*e
+			p.b = p.phi*p.b + p.beta*e
+		}
+	}
+	for j := range g {
+		if sse[j] < bestE {
+			best, bestE = g[j], sse[j]
 		}
 	}
 	// Keep the trend only if it cuts the error by more than a little: a
