@@ -126,8 +126,17 @@ func (m Harmonic) Fit(in *Input) (Fit, error) {
 	// Cholesky factor is cached on the input.
 	key := harmonicKey{values: &in.Values[0], n: n, from: from, tau: tau, terms: len(terms), daily: m.DailyTerms, weekly: m.WeeklyTerms, bw: bw, nr: nr}
 	factor, cached := in.cache.lookup(key)
+	// Without regressors the Fourier block can be had from an earlier
+	// origin's (see normalBlock): then the buckets' rows are not needed.
+	var prev *normalBlock
+	if !cached && nr == 0 {
+		// Worth it only with fewer new rows than buckets.
+		if prev = in.cache.earlier(key); prev != nil && n-prev.n >= nb {
+			prev = nil
+		}
+	}
 	var fs []float64
-	if !cached {
+	if !cached && prev == nil {
 		fs = make([]float64, nb*q)
 	}
 	feats := in.cache.bucketFeatures(featureKey{nb: nb, bw: bw, q: q, daily: m.DailyTerms, weekly: m.WeeklyTerms}, func() []float64 {
@@ -155,10 +164,12 @@ func (m Harmonic) Fit(in *Input) (Fit, error) {
 		if cached {
 			continue
 		}
-		r := math.Sqrt(b.s0)
-		row := fs[bi*q : (bi+1)*q]
-		for j := 0; j < q; j++ {
-			row[j] = r * f[j]
+		if fs != nil {
+			r := math.Sqrt(b.s0)
+			row := fs[bi*q : (bi+1)*q]
+			for j := 0; j < q; j++ {
+				row[j] = r * f[j]
+			}
 		}
 		// The trend column: (0, 1) and (1, j) of the upper triangle.
 		xtx[0*p+1] += b.s1 * f[0]
@@ -168,9 +179,24 @@ func (m Harmonic) Fit(in *Input) (Fit, error) {
 		xtx[1*p+1] += b.s2
 	}
 	if !cached {
-		// Column 1 of fs is zero, so the update leaves the trend alone.
-		blas64.Syrk(blas.Trans, 1, blas64.General{Rows: nb, Cols: q, Stride: q, Data: fs}, 1,
-			blas64.Symmetric{Uplo: blas.Upper, N: q, Stride: p, Data: xtx})
+		// Column 1 of the rows is zero, so the Fourier block leaves the
+		// trend alone (adds exact zeros to it).
+		var g []float64
+		if prev != nil {
+			g = prev.advance(in, feats, q, bw, decay, n)
+		} else {
+			g = make([]float64, q*q)
+			blas64.Syrk(blas.Trans, 1, blas64.General{Rows: nb, Cols: q, Stride: q, Data: fs}, 0,
+				blas64.Symmetric{Uplo: blas.Upper, N: q, Stride: q, Data: g})
+		}
+		if nr == 0 {
+			in.cache.keep(key, &normalBlock{n: n, g: g}, prev != nil)
+		}
+		for j := 0; j < q; j++ {
+			for k := j; k < q; k++ {
+				xtx[j*p+k] += g[j*q+k]
+			}
+		}
 		// Ridge: the intercept is free; the trend is held back hard (a
 		// day's extrapolation should not run away); Fourier terms are held
 		// back more as their frequency rises.
@@ -340,13 +366,121 @@ type featureKey struct {
 	daily, weekly int
 }
 
+// normalBlock is the Fourier block of a normal matrix (the intercept and
+// Fourier columns, q×q, upper triangle, before the trend's moments and the
+// ridge) at the cut of n points: Σ w_i f_i f_iᵀ over the observed points i
+// in [from, n), with w_i = decay^(n-1-i) and f_i the features of i's
+// bucket.
+//
+// Validation fits the same model at origins a day or a horizon apart, and
+// the block at a later origin follows from an earlier one's: every older
+// weight shrinks by the same decay^(n-n₀), and the points in [n₀, n) add
+// their rows. A rank-k update of the new rows then replaces the update of
+// all buckets (168 for hourly data, 672 for 5-minute). Only decay^k < 1
+// multiplies, never its inverse: rounding errors shrink along the chain of
+// origins and nothing needs rescaling. It applies when the cut's start
+// (from) is the same and there are no regressors.
+type normalBlock struct {
+	n int
+	g []float64
+}
+
+// advance returns the block at n > b.n. decay^(n-b.n) is formed as the
+// direct sum forms each weight, by one multiplication per step back.
+func (b *normalBlock) advance(in *Input, feats []float64, q, bw int, decay float64, n int) []float64 {
+	slots := in.Slots[len(in.Slots)-1]
+	// The new points' rows, √(weight)·f per run of points in one bucket.
+	var rows []float64
+	cur, acc := -1, 0.0
+	flush := func() {
+		if cur < 0 || acc == 0 {
+			return
+		}
+		r := math.Sqrt(acc)
+		for _, x := range feats[cur*q : (cur+1)*q] {
+			rows = append(rows, r*x)
+		}
+	}
+	w := 1.0
+	for i := n - 1; i >= b.n; i-- {
+		wi := w
+		w *= decay
+		if math.IsNaN(in.Values[i]) {
+			continue
+		}
+		if bi := int(slots[i]) / bw; bi != cur {
+			flush()
+			cur, acc = bi, 0
+		}
+		acc += wi
+	}
+	flush()
+	g := make([]float64, q*q)
+	for j := 0; j < q; j++ {
+		for k := j; k < q; k++ {
+			g[j*q+k] = w * b.g[j*q+k]
+		}
+	}
+	if len(rows) > 0 {
+		blas64.Syrk(blas.Trans, 1, blas64.General{Rows: len(rows) / q, Cols: q, Stride: q, Data: rows}, 1,
+			blas64.Symmetric{Uplo: blas.Upper, N: q, Stride: q, Data: g})
+	}
+	return g
+}
+
+// maxBlocks bounds the normal blocks kept per model and cut start: a
+// validation has at most maxShortOrigins origins and the final fit.
+const maxBlocks = maxShortOrigins + 8
+
+// earlier returns the kept block of k's model and cut start with the
+// largest n below k.n, or nil.
+func (c *fitCache) earlier(k harmonicKey) *normalBlock {
+	if c == nil {
+		return nil
+	}
+	n := k.n
+	k.n = 0
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var best *normalBlock
+	for _, b := range c.blocks[k] {
+		if b.n < n && (best == nil || b.n > best.n) {
+			best = b
+		}
+	}
+	return best
+}
+
+// keep stores b for later origins of k's model and cut start; advanced
+// says it came from an earlier block (counted, for tests).
+func (c *fitCache) keep(k harmonicKey, b *normalBlock, advanced bool) {
+	if c == nil {
+		return
+	}
+	k.n = 0
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if advanced {
+		c.advanced++
+	}
+	if c.blocks == nil {
+		c.blocks = map[harmonicKey][]*normalBlock{}
+	}
+	if len(c.blocks[k]) < maxBlocks {
+		c.blocks[k] = append(c.blocks[k], b)
+	}
+}
+
 // fitCache holds Cholesky factors of harmonic normal matrices and the
 // buckets' Fourier features for one input and its truncations (they share
 // it). Safe for concurrent use.
 type fitCache struct {
-	mu    sync.Mutex
-	m     map[harmonicKey]blas64.Triangular
-	feats map[featureKey][]float64
+	mu     sync.Mutex
+	m      map[harmonicKey]blas64.Triangular
+	feats  map[featureKey][]float64
+	blocks map[harmonicKey][]*normalBlock // by model and cut start (n = 0)
+	// advanced counts the blocks had from an earlier one.
+	advanced int
 }
 
 // bucketFeatures returns the features cached under k, made by mk the
