@@ -46,7 +46,11 @@ func Main(m *testing.M, pkg string, ready func()) int {
 			return 1
 		}
 	}
-	env := &envtest.Environment{BinaryAssetsDirectory: assets}
+	// envtest's default start timeout (20 s) is too short on a loaded
+	// 2-core CI machine running other packages' tests beside this one:
+	// a kube-apiserver that took 25 s failed a soak run there.
+	env := &envtest.Environment{BinaryAssetsDirectory: assets,
+		ControlPlaneStartTimeout: 2 * time.Minute, ControlPlaneStopTimeout: time.Minute}
 	start := time.Now()
 	cfg, err := env.Start()
 	if err != nil {
@@ -99,7 +103,11 @@ func StartWith(t testing.TB, configure func(*envtest.Environment)) *Env {
 				"run: export KUBEBUILDER_ASSETS=\"$(scripts/kube-apiserver.sh)\" (scripts/test.sh does it)", b, assets)
 		}
 	}
-	env := &envtest.Environment{BinaryAssetsDirectory: assets}
+	// envtest's default start timeout (20 s) is too short on a loaded
+	// 2-core CI machine running other packages' tests beside this one:
+	// a kube-apiserver that took 25 s failed a soak run there.
+	env := &envtest.Environment{BinaryAssetsDirectory: assets,
+		ControlPlaneStartTimeout: 2 * time.Minute, ControlPlaneStopTimeout: time.Minute}
 	if configure != nil {
 		configure(env)
 	}
