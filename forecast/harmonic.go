@@ -390,7 +390,7 @@ type normalBlock struct {
 func (b *normalBlock) advance(in *Input, feats []float64, q, bw int, decay float64, n int) []float64 {
 	slots := in.Slots[len(in.Slots)-1]
 	// The new points' rows, √(weight)·f per run of points in one bucket.
-	var rows []float64
+	rows := make([]float64, 0, (n-b.n)*q)
 	cur, acc := -1, 0.0
 	flush := func() {
 		if cur < 0 || acc == 0 {

@@ -3,6 +3,7 @@ package forecast
 import (
 	"fmt"
 	"math"
+	"sync"
 )
 
 // MSTL forecasts in the manner of MSTL (Bandara, Hyndman and Bergmeir,
@@ -56,8 +57,15 @@ func (m MSTL) Fit(in *Input) (Fit, error) {
 	}
 	y := in.Values
 	comps := make([][]float64, len(in.Seasons)) // per season, per slot
-	rest := make([]float64, n)
-	buf := make([]float64, 2*(n+1)) // seasonalComponent's prefix sums
+	// Scratch: the series less the other components, and
+	// seasonalComponent's prefix sums (validation fits a dozen origins).
+	sp := mstlScratch.Get().(*[]float64)
+	defer mstlScratch.Put(sp)
+	if cap(*sp) < 3*n+2 {
+		*sp = make([]float64, 3*n+2)
+	}
+	rest := (*sp)[:n]
+	buf := (*sp)[n : 3*n+2]
 	for pass := 0; pass < 2; pass++ {
 		for k, s := range in.Seasons {
 			if n < 2*s.Period {
@@ -124,6 +132,9 @@ func (m MSTL) Fit(in *Input) (Fit, error) {
 	}
 	return Fit{Mean: mean, Detail: fmt.Sprintf("mstl(%d seasons) + ets(%s) alpha=%.2f", len(in.Seasons), form, p.alpha)}, nil
 }
+
+// mstlScratch holds MSTL.Fit's scratch, a *[]float64.
+var mstlScratch = sync.Pool{New: func() any { return new([]float64) }}
 
 // The exponential smoothing of the adjusted series sees its last
 // etsWindowCycles cycles of the shortest season, or etsWindowMin points.

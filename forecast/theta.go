@@ -172,17 +172,19 @@ func sesGrid(x []float64, alphas, level, sse []float64) {
 func classicalIndex(y []float64, slots []int32, period, cycles int, mult bool) []float64 {
 	n := len(y)
 	from := max(0, n-(cycles+1)*period)
-	// Prefix sums over observed values, for the moving average.
-	ps := make([]float64, n+1)
-	pc := make([]float64, n+1)
-	for i, v := range y {
+	half := period / 2
+	// Prefix sums over observed values from base, the earliest start of a
+	// window below, for the moving average: ps[j] sums y[base:base+j].
+	base := max(0, from-half)
+	ps := make([]float64, n-base+1)
+	pc := make([]float64, n-base+1)
+	for i, v := range y[base:] {
 		ps[i+1], pc[i+1] = ps[i], pc[i]
 		if !math.IsNaN(v) {
 			ps[i+1] += v
 			pc[i+1]++
 		}
 	}
-	half := period / 2
 	sum := make([]float64, period)
 	cnt := make([]float64, period)
 	for i := max(from, half); i+half < n && i+half-period+1 >= 0; i++ {
@@ -196,11 +198,11 @@ func classicalIndex(y []float64, slots []int32, period, cycles int, mult bool) [
 		if lo < 0 || hi > n {
 			continue
 		}
-		c := pc[hi] - pc[lo]
+		c := pc[hi-base] - pc[lo-base]
 		if c < float64(period)/2 {
 			continue
 		}
-		ma := (ps[hi] - ps[lo]) / c
+		ma := (ps[hi-base] - ps[lo-base]) / c
 		s := slots[i]
 		if mult {
 			if ma <= 0 {
