@@ -138,3 +138,71 @@ func TestEvaluateUnderWithTies(t *testing.T) {
 		}
 	}
 }
+
+// TestEvaluateM4OWA: Evaluate's M4 score is recomputed here from Auto's
+// and Naive2's forecasts at the same origins: sMAPE over every forecast
+// point, MASE scaled per origin by the in-sample seasonal naive at a day
+// (M4's m = 24 for hourly data, not the evaluation's weekly baseline), and
+// OWA = ½ sMAPE ratio + ½ MASE ratio against Naive2.
+func TestEvaluateM4OWA(t *testing.T) {
+	s := shiftingSeries(21, 5)
+	const h, origins = 24, 6
+	ev, err := forecast.Evaluate(s, forecast.EvalOptions{Horizon: h, Origins: origins, Independent: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ev.Baseline.Period != 168 {
+		t.Fatalf("baseline %v: the test wants a weekly one, to tell M4's MASE from it", ev.Baseline)
+	}
+	m4 := ev.M4
+	if m4 == nil || m4.Period != 24 || m4.Origins != origins || m4.SeasonalOrigins != origins {
+		t.Fatalf("M4 score %+v: want period 24 and %d origins, all seasonal", m4, origins)
+	}
+	smape := func(y, p float64) float64 {
+		if d := math.Abs(y) + math.Abs(p); d > 0 {
+			return 200 * math.Abs(y-p) / d
+		}
+		return 0
+	}
+	var sS, nS, sMASE, nMASE, points float64
+	for j := origins - 1; j >= 0; j-- {
+		o := s.Len() - h - j*h
+		hist := s.Slice(0, o)
+		f, err := forecast.Auto(hist, forecast.Options{Horizon: h, Quantiles: forecast.DefaultLevels})
+		if err != nil {
+			t.Fatal(err)
+		}
+		n2, _, err := forecast.Naive2(hist.Values, 24, h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var scale float64
+		for i := 24; i < o; i++ {
+			scale += math.Abs(s.Values[i] - s.Values[i-24])
+		}
+		scale /= float64(o - 24)
+		var aeS, aeN float64
+		for k := range h {
+			y := s.Values[o+k]
+			sS += smape(y, f.Mean[k])
+			nS += smape(y, n2[k])
+			aeS += math.Abs(y - f.Mean[k])
+			aeN += math.Abs(y - n2[k])
+			points++
+		}
+		sMASE += aeS / h / scale / origins
+		nMASE += aeN / h / scale / origins
+	}
+	want := forecast.M4Score{Period: 24, Origins: origins, SeasonalOrigins: origins,
+		SMAPE: sS / points, Naive2SMAPE: nS / points, MASE: sMASE, Naive2MASE: nMASE}
+	want.OWA = (want.SMAPE/want.Naive2SMAPE + want.MASE/want.Naive2MASE) / 2
+	near := func(a, b float64) bool { return math.Abs(a-b) <= 1e-9*math.Abs(b) }
+	if !near(m4.SMAPE, want.SMAPE) || !near(m4.Naive2SMAPE, want.Naive2SMAPE) || !near(m4.MASE, want.MASE) ||
+		!near(m4.Naive2MASE, want.Naive2MASE) || !near(m4.OWA, want.OWA) {
+		t.Errorf("M4 score\n %+v, recomputed\n %+v", *m4, want)
+	}
+	if sc, ok := ev.Score("naive2"); !ok || !near(sc.SMAPE, want.Naive2SMAPE) {
+		t.Errorf("naive2 score %+v, want sMAPE %v", sc, want.Naive2SMAPE)
+	}
+	t.Logf("OWA %.3f (sMAPE %.2f vs %.2f, MASE %.3f vs %.3f)", m4.OWA, m4.SMAPE, m4.Naive2SMAPE, m4.MASE, m4.Naive2MASE)
+}

@@ -231,6 +231,9 @@ type evaluationOut struct {
 	Blocks         []forecast.StepBlock     `json:"blocks"`
 	Calibration    []forecast.LevelCoverage `json:"calibration"`
 	IntervalBlocks []float64                `json:"interval_blocks"`
+	// M4: the selection against the M4 competition's Naive2 (OWA; -1:
+	// unknown).
+	M4 *forecast.M4Score `json:"m4,omitempty"`
 }
 
 func evaluationJSON(ev *forecast.Evaluation) evaluationOut {
@@ -274,6 +277,13 @@ func evaluationJSON(ev *forecast.Evaluation) evaluationOut {
 		out.Calibration = append(out.Calibration, lc)
 	}
 	out.IntervalBlocks = known(ev.IntervalBlocks)
+	if ev.M4 != nil {
+		m4 := *ev.M4
+		for _, x := range []*float64{&m4.SMAPE, &m4.MASE, &m4.Naive2SMAPE, &m4.Naive2MASE, &m4.OWA} {
+			*x = known([]float64{*x})[0]
+		}
+		out.M4 = &m4
+	}
 	return out
 }
 
@@ -304,6 +314,10 @@ func printEvaluation(w io.Writer, name string, ev *forecast.Evaluation) {
 	tw.Flush()
 	if r := maseRatio(ev); !math.IsNaN(r) {
 		fmt.Fprintf(w, "\nselection MASE / %s MASE = %.3f\n", ev.BaselineName(), r)
+	}
+	if m := ev.M4; m != nil {
+		fmt.Fprintf(w, "M4 OWA against Naive2 (m = %d, seasonal at %d of %d origins): %.3f = ½ sMAPE %.2f/%.2f + ½ MASE(m) %.3f/%.3f\n",
+			m.Period, m.SeasonalOrigins, m.Origins, m.OWA, m.SMAPE, m.Naive2SMAPE, m.MASE, m.Naive2MASE)
 	}
 	if len(ev.Calibration) == 0 {
 		return

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -122,6 +123,7 @@ func TestForecastEvaluate(t *testing.T) {
 		Blocks      []forecast.StepBlock     `json:"blocks"`
 		Calibration []forecast.LevelCoverage `json:"calibration"`
 		Interval    []float64                `json:"interval_blocks"`
+		M4          *forecast.M4Score        `json:"m4"`
 	}
 	if err := json.Unmarshal([]byte(out), &ev); err != nil {
 		t.Fatal(err)
@@ -136,7 +138,7 @@ func TestForecastEvaluate(t *testing.T) {
 			t.Errorf("%s: MASE %v sMAPE %v", s.Model, s.MASE, s.SMAPE)
 		}
 	}
-	for _, m := range []string{"selection", "snaive-daily", "profile-daily"} {
+	for _, m := range []string{"selection", "snaive-daily", "profile-daily", "naive2"} {
 		if !seen[m] {
 			t.Errorf("no score for %s in %v", m, ev.Scores)
 		}
@@ -160,13 +162,18 @@ func TestForecastEvaluate(t *testing.T) {
 	if len(ev.Interval) != 4 {
 		t.Errorf("interval coverage per block %v, want 4 blocks", ev.Interval)
 	}
+	// M4's OWA against Naive2 at a day of 5-minute steps, from its parts.
+	if m := ev.M4; m == nil || m.Period != 288 || m.Origins != 3 || !(m.OWA > 0) ||
+		math.Abs(m.OWA-(m.SMAPE/m.Naive2SMAPE+m.MASE/m.Naive2MASE)/2) > 1e-9 {
+		t.Errorf("m4 %+v: want period 288, 3 origins, OWA = ½ sMAPE ratio + ½ MASE ratio", m)
+	}
 	// The table says the same.
 	code, out, errOut = runCLI("forecast", "--evaluate", "--input", "../../testdata/alibaba2018_cluster_usage_cpu.csv",
 		"--horizon", "288", "--origins", "3")
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
-	for _, want := range []string{"steps 1-72", "steps 217-288", "\nq0.05 ", "\nq0.95 ", "\ninterval 90% "} {
+	for _, want := range []string{"steps 1-72", "steps 217-288", "\nq0.05 ", "\nq0.95 ", "\ninterval 90% ", "\nnaive2 ", "\nM4 OWA against Naive2 (m = 288, "} {
 		if !strings.Contains(out, want) {
 			t.Errorf("table lacks %q:\n%s", want, out)
 		}
