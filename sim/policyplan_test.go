@@ -97,7 +97,9 @@ func TestBacktestWithPolicy(t *testing.T) {
 		t.Fatal(err)
 	}
 	s = s.Slice(0, 4*48)
-	rep, err := Backtest(context.Background(), s, Setup{Policy: loadEngine(t), Warmup: 36 * time.Hour,
+	// NoStandDown: four days are too few to judge the floors fairly (a
+	// stand-down after the first day would hide the policy's floors).
+	rep, err := Backtest(context.Background(), s, Setup{Policy: loadEngine(t), Warmup: 36 * time.Hour, NoStandDown: true,
 		Forecast: func(h forecast.Series, o forecast.Options) (*forecast.Forecast, error) {
 			return forecast.Auto(h, o)
 		}})

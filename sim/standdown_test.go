@@ -184,3 +184,62 @@ func TestBracketCurvePlacesAsTheWholeSweep(t *testing.T) {
 		}
 	}
 }
+
+// Before its first judgement (a day of recorded floors) a target's floors
+// operate at its lowest operating point, the cheapest while they have not
+// shown they pay; with one level, at the owner's.
+func TestStandDownUnjudgedFloorsAtTheLowestPoint(t *testing.T) {
+	demand := dailyJump(1)
+	demand = demand.Slice(0, 20*60) // 20 hours: under the day judged first
+	cfg := DefaultConfig(20)
+	for _, tc := range []struct {
+		levels []float64
+		level  float64
+	}{
+		{[]float64{0.9, 0.7, 0.3, 0.5}, 0.3},
+		{[]float64{0.9}, 0.9},
+	} {
+		planner := &levelPlanFunc{levels: tc.levels, used: map[int]int{}, plan: func(time.Time) []int32 {
+			out := make([]int32, len(tc.levels))
+			for k, l := range tc.levels {
+				out[k] = int32(math.Round(10 * l)) // p90: 9 pods, p30: 3 pods
+			}
+			return out
+		}}
+		f := NewFloors("predictive", planner)
+		f.StandDown = &StandDown{Cluster: cfg}
+		var floors []int32
+		rec := recordFloors{Strategy: f, got: &floors}
+		if _, err := Run(context.Background(), cfg, demand, rec); err != nil {
+			t.Fatal(err)
+		}
+		_, _, _, n := f.StandDown.Status()
+		if n != 0 {
+			t.Fatalf("levels %v: %d judgements in 20 hours, want none", tc.levels, n)
+		}
+		if got := f.StandDown.Level(); len(tc.levels) > 1 && got != tc.level {
+			t.Errorf("levels %v: in force p%g, want p%g", tc.levels, 100*got, 100*tc.level)
+		}
+		want := int32(math.Round(10 * tc.level))
+		for i, fl := range floors {
+			if fl != want {
+				t.Fatalf("levels %v: decision %d asserted floor %d, want %d (p%g's)", tc.levels, i, fl, want, 100*tc.level)
+			}
+		}
+		if len(floors) == 0 {
+			t.Fatalf("levels %v: no decision recorded", tc.levels)
+		}
+	}
+}
+
+// recordFloors records the floor each decision of Strategy asserts.
+type recordFloors struct {
+	Strategy
+	got *[]int32
+}
+
+func (r recordFloors) Floor(now time.Time, observed forecast.Series) (int32, error) {
+	f, err := r.Strategy.Floor(now, observed)
+	*r.got = append(*r.got, f)
+	return f, err
+}

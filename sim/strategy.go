@@ -122,6 +122,9 @@ func (f *Floors) floorLevels(now time.Time, observed forecast.Series, lp LevelPl
 		f.states = make([]floorState, len(levels))
 	}
 	sd.levels = levels
+	if sd.judging == 0 {
+		sd.level = lowestLevel(levels, len(levels)) // not yet judged: the cheapest
+	}
 	wants, err := lp.PlanLevels(now, observed, sd.level)
 	if err != nil {
 		if f.lastGood.IsZero() || now.Sub(f.lastGood) > f.Grace {
