@@ -110,8 +110,7 @@ type Evaluation struct {
 // period m (M4's; Score.MASE uses the evaluation's baseline season), and
 // OWA = ½ sMAPE/sMAPE(Naive2) + ½ MASE/MASE(Naive2), here over the origins
 // of one series (M4 took the means over its series first). Below 1 is
-// better than Naive2; M4's best method scored 0.821 overall, 0.4-0.5 on
-// its hourly series.
+// better than Naive2 (M4's winner scored 0.821 over all its series).
 type M4Score struct {
 	// Period is m: a day of steps for sub-daily data (M4's hourly
 	// frequency is 24), 1 otherwise.
