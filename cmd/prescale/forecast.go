@@ -34,7 +34,8 @@ const forecastExamples = `  # the next day of a half-hourly trace, in New York t
   # a picture of the next day and its 90% band
   prescale forecast --input testdata/nyc_taxi.csv --quantiles 0.05,0.95 --timezone America/New_York --plot taxi.png
 
-  # rolling-origin evaluation: sMAPE, MASE and 90% interval coverage per model
+  # rolling-origin evaluation: sMAPE, MASE and 90% interval coverage per model,
+  # and the M4 competition's OWA against its Naive2 baseline
   prescale forecast --evaluate --input testdata/elb_request_count_8c0756.csv --horizon 288 --origins 5`
 
 func runForecast(ctx context.Context, args []string, stdout, stderr io.Writer) int {
