@@ -3,6 +3,7 @@ package forecast
 import (
 	"fmt"
 	"math"
+	"sync"
 )
 
 // SeasonalProfile forecasts with a robust seasonal profile: for each
@@ -55,8 +56,17 @@ func (m SeasonalProfile) Fit(in *Input) (Fit, error) {
 		decay = 0.8
 	}
 	slots := in.Slots[k]
-	sum := make([]float64, period)
-	wsum := make([]float64, period)
+	// Scratch for the sums and the two profiles, and fillProfile's
+	// smoothing: validation fits every profile at a dozen origins.
+	sp := profileScratch.Get().(*[]float64)
+	defer profileScratch.Put(sp)
+	if cap(*sp) < 7*period {
+		*sp = make([]float64, 7*period)
+	}
+	buf := (*sp)[:7*period]
+	clear(buf[:4*period])
+	sum, wsum, psum, pwsum := buf[:period], buf[period:2*period], buf[2*period:3*period], buf[3*period:4*period]
+	prof, prior, sm := buf[4*period:5*period], buf[5*period:6*period], buf[6*period:]
 	from := n - cycles*period
 	if from < 0 {
 		from = 0
@@ -66,8 +76,6 @@ func (m SeasonalProfile) Fit(in *Input) (Fit, error) {
 	// prior is the profile without the last two days: what the last days
 	// are compared with to measure the recent level.
 	day := in.Seasons[0].Period
-	psum := make([]float64, period)
-	pwsum := make([]float64, period)
 	w, cycle := 1.0, 0
 	for i := n - 1; i >= from; i-- {
 		v := in.Values[i]
@@ -86,17 +94,15 @@ func (m SeasonalProfile) Fit(in *Input) (Fit, error) {
 			pwsum[s] += w
 		}
 	}
-	prof := make([]float64, period)
-	if err := fillProfile(prof, sum, wsum, m.Smooth); err != nil {
+	if err := fillProfile(prof, sum, wsum, m.Smooth, sm); err != nil {
 		return Fit{}, fmt.Errorf("profile: %w", err)
 	}
-	prior := make([]float64, period)
 	f := level{mult: in.NonNegative, value: 0}
 	if in.NonNegative {
 		f.value = 1
 	}
 	weight := m.Level
-	if fillProfile(prior, psum, pwsum, m.Smooth) == nil {
+	if fillProfile(prior, psum, pwsum, m.Smooth, sm) == nil {
 		// Recent level: the last day against the prior profile at the
 		// same slots. A rise that the day before shows too has held for
 		// two days: it is taken in full; anything else in part.
@@ -123,8 +129,9 @@ func (m SeasonalProfile) Fit(in *Input) (Fit, error) {
 }
 
 // fillProfile turns weighted sums into the profile, fills slots never
-// observed from their neighbours and applies the circular moving average.
-func fillProfile(prof, sum, wsum []float64, smooth int) error {
+// observed from their neighbours and applies the circular moving average
+// (sm: len(prof) values of scratch).
+func fillProfile(prof, sum, wsum []float64, smooth int, sm []float64) error {
 	period := len(prof)
 	have := 0
 	for s := range prof {
@@ -142,15 +149,24 @@ func fillProfile(prof, sum, wsum []float64, smooth int) error {
 		fillNearest(prof)
 	}
 	if smooth > 0 && period > 2*smooth+1 {
-		sm := make([]float64, period)
+		sm = sm[:period]
 		var acc float64
 		for d := -smooth; d <= smooth; d++ {
 			acc += prof[(d+period)%period]
 		}
 		w := float64(2*smooth + 1)
+		// The window's next slot in and last slot out, around the cycle
+		// (indices kept in range by subtraction: no division per slot).
+		in, out := smooth+1, period-smooth
 		for s := 0; s < period; s++ {
 			sm[s] = acc / w
-			acc += prof[(s+smooth+1)%period] - prof[(s-smooth+period)%period]
+			acc += prof[in] - prof[out]
+			if in++; in == period {
+				in = 0
+			}
+			if out++; out == period {
+				out = 0
+			}
 		}
 		copy(prof, sm)
 	}
@@ -176,22 +192,33 @@ func fillNearest(prof []float64) {
 	}
 	// Walk once around from o0: l is the last observed slot, in steps
 	// from o0; each observed slot r (o0 again at the end) closes a gap.
+	// at maps a step from o0 to its slot without a division.
+	at := func(d int) int {
+		j := o0 + d
+		if j >= period {
+			j -= period
+		}
+		return j
+	}
 	l := 0
 	for r := 1; r <= period; r++ {
-		if r < period && math.IsNaN(prof[(o0+r)%period]) {
+		if r < period && math.IsNaN(prof[at(r)]) {
 			continue
 		}
-		lv, rv := prof[(o0+l)%period], prof[(o0+r)%period]
+		lv, rv := prof[at(l)], prof[at(r)]
 		for g := l + 1; g < r; g++ {
 			if r-g <= g-l {
-				prof[(o0+g)%period] = rv
+				prof[at(g)] = rv
 			} else {
-				prof[(o0+g)%period] = lv
+				prof[at(g)] = lv
 			}
 		}
 		l = r
 	}
 }
+
+// profileScratch holds SeasonalProfile.Fit's scratch, a *[]float64.
+var profileScratch = sync.Pool{New: func() any { return new([]float64) }}
 
 type level struct {
 	mult  bool

@@ -58,3 +58,38 @@ func TestFillNearestIsTheSearch(t *testing.T) {
 		}
 	}
 }
+
+// TestFillProfileSmoothsAroundTheCycle: the smoothing is the circular
+// moving average of 2·smooth+1 slots centred on each slot, wrapping at
+// both ends, on random cycles and widths (reused scratch included).
+func TestFillProfileSmoothsAroundTheCycle(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	sm := make([]float64, 0, 64)
+	for c := range 2000 {
+		period := 1 + rng.IntN(60)
+		smooth := rng.IntN(6)
+		sum, wsum := make([]float64, period), make([]float64, period)
+		for s := range sum {
+			wsum[s] = 0.5 + rng.Float64()
+			sum[s] = wsum[s] * 100 * rng.Float64()
+		}
+		got := make([]float64, period)
+		if err := fillProfile(got, sum, wsum, smooth, sm[:cap(sm)]); err != nil {
+			t.Fatal(err)
+		}
+		for s := range got {
+			want := sum[s] / wsum[s]
+			if smooth > 0 && period > 2*smooth+1 {
+				want = 0
+				for d := -smooth; d <= smooth; d++ {
+					j := ((s+d)%period + period) % period
+					want += sum[j] / wsum[j]
+				}
+				want /= float64(2*smooth + 1)
+			}
+			if math.Abs(got[s]-want) > 1e-9 {
+				t.Fatalf("case %d (period %d, smooth %d): slot %d is %v, the moving average %v", c, period, smooth, s, got[s], want)
+			}
+		}
+	}
+}
