@@ -168,8 +168,10 @@ type Capacity struct {
 	// OperatingPoints are lower quantiles the daily stand-down judges
 	// beside Quantile: the floors of the one that pays best at equal cost
 	// on the target's last 14 days are put in force, and the target stands
-	// down only when none pays. Each in (0, quantile), at most 4. Default
-	// 0.3, 0.5 and 0.7 (those below quantile); [] judges quantile alone.
+	// down only when none pays. Until the first judgement (a day of
+	// floors) the lowest is in force. Each in (0, quantile), at most 4.
+	// Default 0.3, 0.5 and 0.7 (those below quantile); [] judges quantile
+	// alone, in force from the first tick.
 	OperatingPoints []float64 `yaml:"operatingPoints"`
 	// LeadTime is how long capacity takes to be ready. Default 5m.
 	LeadTime Duration `yaml:"leadTime"`

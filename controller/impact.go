@@ -2,6 +2,7 @@ package controller
 
 import (
 	"context"
+	"fmt"
 	"hash/fnv"
 	"math"
 	"slices"
@@ -33,8 +34,9 @@ const (
 	// judgeEvery is how often a target's floors are judged, at a point of
 	// the day fixed per target so that judgements spread out.
 	judgeEvery = 24 * time.Hour
-	// minJudged is the least history judged: before it the floors stand.
-	minJudged = 3 * 24 * time.Hour
+	// minJudged is the least history judged (one daily cycle): before it
+	// the floors stand at the target's lowest operating point.
+	minJudged = 24 * time.Hour
 	// StandDownMargin is by how much floors must beat the HPA alone run
 	// cooler at equal replica-hours: a fifth less unserved demand.
 	StandDownMargin = 0.2
@@ -180,18 +182,35 @@ func (l *Loop) recordFloors(p *config.Policy, next policy.State, now time.Time) 
 // standDowns judges the targets of p that are due and returns, by target
 // name, why each stood-down target's forecast floors do not pay, and the
 // quantile of each target whose floors operate at one of its operating
-// points rather than its capacity.quantile.
-func (l *Loop) standDowns(ctx context.Context, p *config.Policy, now time.Time) (down map[string]string, points map[string]float64) {
-	out, points := map[string]string{}, map[string]float64{}
+// points rather than its capacity.quantile, with why when it is not that
+// they paid best: until their first judgement a target's floors operate at
+// its lowest operating point, the cheapest while they have not shown they
+// pay.
+func (l *Loop) standDowns(ctx context.Context, p *config.Policy, now time.Time) (down map[string]string, points map[string]float64, whys map[string]string) {
+	out, points, whys := map[string]string{}, map[string]float64{}, map[string]string{}
 	for i := range p.Spec.Targets {
 		t := &p.Spec.Targets[i]
 		key := p.Key() + "/" + t.Name
 		lg := l.ledgers[key]
-		if lg == nil {
-			continue
-		}
-		if judgeDue(lg, now, p.Key(), t.Name) {
+		if lg != nil && judgeDue(lg, now, p.Key(), t.Name) {
 			l.judge(ctx, p, t, lg, now)
+		}
+		if lg == nil || lg.computed.IsZero() || !slices.Equal(lg.levels, t.Capacity.Levels()) {
+			// Not judged yet (or its operating points changed since).
+			if levels := t.Capacity.Levels(); len(levels) > 1 {
+				lo := slices.Index(levels, slices.Min(levels))
+				points[t.Name] = levels[lo]
+				whys[t.Name] = fmt.Sprintf("the floors are not judged yet (the first judgement comes after %s of floors), so they start at the lowest operating point", config.FormatDuration(minJudged))
+				if lg != nil && !lg.down && slices.Equal(lg.levels, levels) {
+					lg.level = lo
+				}
+				if lg == nil || !lg.down {
+					l.exportOperating(p.TargetLabel(t.Name), levels[lo])
+				}
+			}
+			if lg == nil || !lg.down {
+				continue
+			}
 		}
 		if lg.down {
 			out[t.Name] = lg.why
@@ -199,7 +218,7 @@ func (l *Loop) standDowns(ctx context.Context, p *config.Policy, now time.Time) 
 			points[t.Name] = lg.quantile()
 		}
 	}
-	return out, points
+	return out, points, whys
 }
 
 // judge runs the equal-cost comparison on the target's own history.
@@ -307,9 +326,7 @@ func (l *Loop) exportImpact(target string, lg *floorLedger) {
 		down = 1
 	}
 	l.exp.StoodDown.WithLabelValues(target).Set(down)
-	if q := lg.quantile(); q > 0 {
-		l.exp.OperatingQuantile.WithLabelValues(target).Set(q)
-	}
+	l.exportOperating(target, lg.quantile())
 	for _, w := range []struct {
 		name string
 		im   *sim.Impact
@@ -322,6 +339,16 @@ func (l *Loop) exportImpact(target string, lg *floorLedger) {
 		if r := w.im.EqualCostRatio(); !math.IsNaN(r) {
 			l.exp.ImpactEqualCostRatio.WithLabelValues(target, w.name).Set(r)
 		}
+	}
+}
+
+// exportOperating publishes the quantile of a target's operating point.
+func (l *Loop) exportOperating(target string, q float64) {
+	if l.exp == nil {
+		return
+	}
+	if q > 0 {
+		l.exp.OperatingQuantile.WithLabelValues(target).Set(q)
 	}
 }
 

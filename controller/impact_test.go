@@ -74,7 +74,7 @@ func TestDaemonStandsDownFloorsThatDoNotPay(t *testing.T) {
 		lg := ledgerFrom(h.now, tc.floor)
 		lg.judged = h.now.Add(-25 * time.Hour) // due
 		h.loop.ledgers["web/web"] = lg
-		got, _ := h.loop.standDowns(context.Background(), p, h.now)
+		got, _, _ := h.loop.standDowns(context.Background(), p, h.now)
 		_, down := got["web"]
 		if down != tc.down {
 			t.Fatalf("%s: stood down %v (%q), want %v; impact %+v", tc.name, down, got["web"], tc.down, lg.impact14)
@@ -121,8 +121,16 @@ func TestDaemonStandsDownFloorsThatDoNotPay(t *testing.T) {
 // target down: the plan sizes the forecast floor at it and says so, and
 // prescale_operating_quantile exports it.
 func TestDaemonPutsTheOperatingPointThatPaysInForce(t *testing.T) {
-	h := newHarness(t, testPolicy)
-	h.tick(t) // backfills the history
+	// testPolicy with the default operating points.
+	h := newHarness(t, strings.Replace(testPolicy, "        operatingPoints: []\n", "", 1))
+	first := h.tick(t) // backfills the history
+	// Not judged yet: the floors start at the lowest operating point.
+	if why := strings.Join(floorOf(t, first, "web").Reasons, "; "); !strings.Contains(why, "operating point p30, not the owner's p90: the floors are not judged yet") {
+		t.Errorf("first tick's reasons %q: want the floor sized at p30 until the floors are judged", why)
+	}
+	if v := testutil.ToFloat64(h.exp.OperatingQuantile.WithLabelValues("web")); v != 0.3 {
+		t.Errorf("prescale_operating_quantile %v before the first judgement, want 0.3", v)
+	}
 	p := h.loop.policies()[0]
 	tg := p.Spec.Targets[0]
 	levels := tg.Capacity.Levels()
@@ -149,7 +157,7 @@ func TestDaemonPutsTheOperatingPointThatPaysInForce(t *testing.T) {
 	}
 	lg.judged = h.now.Add(-25 * time.Hour) // due
 	h.loop.ledgers["web/web"] = lg
-	down, points := h.loop.standDowns(context.Background(), p, h.now)
+	down, points, _ := h.loop.standDowns(context.Background(), p, h.now)
 	if _, ok := down["web"]; ok || points["web"] != 0.5 {
 		t.Fatalf("stood down %q, operating points %v: want web at 0.5 (%s)", down["web"], points, lg.why)
 	}

@@ -277,7 +277,7 @@ func (l *Loop) tickPolicy(ctx context.Context, p *config.Policy, now time.Time) 
 		l.engines[p] = eng
 	}
 	in := l.inputs(ctx, p, now)
-	in.StoodDown, in.OperatingPoint = l.standDowns(ctx, p, now) // first: promotion reads today's judgement
+	in.StoodDown, in.OperatingPoint, in.OperatingWhy = l.standDowns(ctx, p, now) // first: promotion reads today's judgement
 	in.Promoted = l.promotions(p)
 	cur, err := l.act.Current(ctx, p)
 	if err != nil {

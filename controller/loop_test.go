@@ -20,6 +20,10 @@ import (
 	"github.com/prescale/prescale/policy"
 )
 
+// testPolicy's targets size floors at the owner's quantile from the first
+// tick (operatingPoints: []): these tests check the loop's mechanics; the
+// operating points, which start a target at its lowest until its floors
+// are judged, have their own tests (impact_test.go).
 const testPolicy = `apiVersion: prescale.io/v1alpha1
 kind: ScalingPolicy
 metadata:
@@ -35,6 +39,7 @@ spec:
         perPod: 20
         leadTime: 5m
         window: 15m
+        operatingPoints: []
       hpa:
         namespace: default
         name: web

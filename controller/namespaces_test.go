@@ -31,6 +31,7 @@ spec:
           step: 5m
       capacity:
         perPod: PERPOD
+        operatingPoints: []
         leadTime: 5m
         window: 15m
       hpa:

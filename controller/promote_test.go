@@ -39,9 +39,9 @@ func TestPromotionGainPerCost(t *testing.T) {
 		why  string
 	}{
 		{"no report yet", bar, 0.5, nil, false,
-			"no impact report of its floors yet (the first comes once a day after 3d of floors) to check gain per cost ≥ 2"},
+			"no impact report of its floors yet (the first comes once a day after 1d of floors) to check gain per cost ≥ 2"},
 		{"judged but no comparison ran", bar, 0.5, &floorLedger{}, false,
-			"no impact report of its floors yet (the first comes once a day after 3d of floors) to check gain per cost ≥ 2"},
+			"no impact report of its floors yet (the first comes once a day after 1d of floors) to check gain per cost ≥ 2"},
 		{"stood down", bar, 0.5, &floorLedger{impact14: impact14(0.009, 1200), down: true, why: "floors leave 0.9% unserved, not 20% under"}, false,
 			"floors stood down over 14d: floors leave 0.9% unserved, not 20% under"},
 		// Saved a fifth of the unserved demand for a quarter more pods: 0.8.

@@ -22,12 +22,12 @@ spec:
     - name: web
       signals:
         demand: {query: elb, step: 5m}
-      capacity: {perPod: 20, leadTime: 5m, window: 15m}
+      capacity: {perPod: 20, leadTime: 5m, window: 15m, operatingPoints: []}
       hpa: {namespace: shop, name: web, mode: active, minReplicas: 2, maxReplicas: 60}
     - name: api
       signals:
         demand: {query: elb, step: 5m}
-      capacity: {perPod: 10, leadTime: 5m, window: 15m}
+      capacity: {perPod: 10, leadTime: 5m, window: 15m, operatingPoints: []}
       hpa: {namespace: shop, name: api, mode: active, minReplicas: 2, maxReplicas: 90}
 `
 
@@ -135,7 +135,7 @@ spec:
 		doc += fmt.Sprintf(`    - name: t%d
       signals:
         demand: {query: elb, step: 5m}
-      capacity: {perPod: %d, leadTime: 5m, window: 15m}
+      capacity: {perPod: %d, leadTime: 5m, window: 15m, operatingPoints: []}
       hpa: {namespace: ns, name: t%d, mode: active, minReplicas: 1, maxReplicas: 500}
 `, i, 5+i, i)
 	}

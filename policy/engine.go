@@ -222,7 +222,7 @@ func (e *Engine) planTarget(at time.Time, t *config.Target, next *State, in Inpu
 	}
 	lead, window := t.Capacity.LeadTime.D(), t.Capacity.Window.D()
 	var f = in.Forecasts[t.Name]["demand"]
-	q, opWhy := operatingQuantile(t, in.OperatingPoint)
+	q, opWhy := operatingQuantile(t, in.OperatingPoint, in.OperatingWhy)
 	demand, level, ok := windowValue(f, q, at.Add(lead), at.Add(lead+window))
 	floor := 0
 	sized := func(d float64) int { return int(math.Ceil(d*(1+t.Capacity.Headroom)/(perPod*util) - 1e-9)) }

@@ -88,7 +88,7 @@ func LookAhead(p *config.Policy) time.Duration {
 // the operating point the daemon put in force (one of its
 // capacity.operatingPoints), or capacity.quantile; why says so when it is
 // not the owner's.
-func operatingQuantile(t *config.Target, ops map[string]float64) (q float64, why string) {
+func operatingQuantile(t *config.Target, ops map[string]float64, whys map[string]string) (q float64, why string) {
 	q = t.Capacity.Quantile
 	op, ok := ops[t.Name]
 	if !ok || op == q {
@@ -96,7 +96,11 @@ func operatingQuantile(t *config.Target, ops map[string]float64) (q float64, why
 	}
 	for _, l := range t.Capacity.OperatingPoints {
 		if l == op {
-			return op, fmt.Sprintf("operating point p%g, not the owner's p%g: its floors paid best at equal cost on the target's last 14 days", 100*op, 100*q)
+			because := "its floors paid best at equal cost on the target's last 14 days"
+			if w := whys[t.Name]; w != "" {
+				because = w
+			}
+			return op, fmt.Sprintf("operating point p%g, not the owner's p%g: %s", 100*op, 100*q, because)
 		}
 	}
 	return q, "" // no longer one of the target's operating points: the owner's

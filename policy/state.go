@@ -35,6 +35,11 @@ type Inputs struct {
 	// capacity.operatingPoints); the forecast floor is sized at it
 	// instead of capacity.quantile. Absent: capacity.quantile.
 	OperatingPoint map[string]float64
+	// OperatingWhy is, by target name, why its OperatingPoint is in force
+	// when it is not that it paid best (the daemon's: the floors are not
+	// judged yet, so they start at the lowest operating point). Absent: it
+	// paid best on the target's last 14 days.
+	OperatingWhy map[string]string
 }
 
 // Current is the live state of the managed resources.

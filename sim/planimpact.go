@@ -15,7 +15,7 @@ import (
 const (
 	ImpactSpan    = 14 * 24 * time.Hour
 	ImpactRecent  = 7 * 24 * time.Hour
-	ImpactMinSpan = 3 * 24 * time.Hour
+	ImpactMinSpan = 24 * time.Hour
 )
 
 // forecastFloors plans with a PolicyPlanner and asserts the forecast floor

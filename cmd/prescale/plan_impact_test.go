@@ -107,7 +107,7 @@ func TestPlanImpact(t *testing.T) {
 	if _, out, _ := runCmd(t, "plan", "--config", pol, "--input", trace, "--impact=false", "--json"); strings.Contains(out, `"impact"`) {
 		t.Errorf("--impact=false printed an impact:\n%s", out)
 	}
-	code, out, errOut = runCmd(t, "plan", "--config", pol, "--input", trace, "--at", "2014-04-12T00:00", "--json")
+	code, out, errOut = runCmd(t, "plan", "--config", pol, "--input", trace, "--at", "2014-04-10T20:00", "--json")
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
@@ -115,7 +115,7 @@ func TestPlanImpact(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &doc); err != nil {
 		t.Fatal(err)
 	}
-	if len(doc.Impact) != 1 || doc.Impact[0].Last14d != nil || !strings.Contains(doc.Impact[0].NotJudged, "fewer than the 3d the impact") {
-		t.Errorf("two days of history: impact %+v", doc.Impact)
+	if len(doc.Impact) != 1 || doc.Impact[0].Last14d != nil || !strings.Contains(doc.Impact[0].NotJudged, "fewer than the 1d the impact") {
+		t.Errorf("20 hours of history: impact %+v", doc.Impact)
 	}
 }

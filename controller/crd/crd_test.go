@@ -65,6 +65,7 @@ spec:
         perPod: 20
         leadTime: 5m
         window: 15m
+        operatingPoints: [] # the owner's p90 from the first tick (the lifecycle, not the operating points, is tested)
       hpa:` + hns + `
         name: web
         mode: active
