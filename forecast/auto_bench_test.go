@@ -109,6 +109,18 @@ func BenchmarkRefit5min4032(b *testing.B) {
 			}
 		}
 	})
+	// quick: the daemon's first selection at a cold start (Options.Quick
+	// at the controller's 8 origins), once per signal at the first tick.
+	b.Run("quick", func(b *testing.B) {
+		q := opts
+		q.Quick, q.Origins = true, 8
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, _, err := forecast.Select(s, q); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 	b.Run("refit", func(b *testing.B) {
 		_, sel, err := forecast.Select(s.Slice(0, s.Len()-3), opts)
 		if err != nil {

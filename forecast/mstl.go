@@ -157,12 +157,13 @@ func seasonalComponent(y []float64, slots []int32, period, cycles int, decay flo
 	ps := buf[:n-base+1]
 	pc := buf[n+1 : n+1+n-base+1]
 	ps[0], pc[0] = 0, 0
+	var runS, runC float64 // the running sums, kept in registers
 	for i, v := range y[base:] {
-		ps[i+1], pc[i+1] = ps[i], pc[i]
 		if !math.IsNaN(v) {
-			ps[i+1] += v
-			pc[i+1]++
+			runS += v
+			runC++
 		}
+		ps[i+1], pc[i+1] = runS, runC
 	}
 	sum := make([]float64, period)
 	wsum := make([]float64, period)

@@ -49,6 +49,9 @@ func TestMedianIsTheSort(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
 	for c := range 5000 {
 		n := 1 + rng.IntN(40)
+		if c%3 == 0 {
+			n = 1 + rng.IntN(6)
+		}
 		if c%10 == 0 {
 			n = 1 + rng.IntN(3000)
 		}
@@ -62,6 +65,12 @@ func TestMedianIsTheSort(t *testing.T) {
 		want := s[n/2]
 		if n%2 == 0 {
 			want = (s[n/2-1] + s[n/2]) / 2
+		}
+		if n <= 6 {
+			// cleanOutliers' median of a point's neighbours.
+			if got := smallMedian(append([]float64(nil), x...)); got != want {
+				t.Fatalf("case %d (%d values): smallMedian %v, the sort gives %v", c, n, got, want)
+			}
 		}
 		if got := median(x); got != want {
 			t.Fatalf("case %d (%d values): median %v, the sort gives %v", c, n, got, want)

@@ -178,12 +178,13 @@ func classicalIndex(y []float64, slots []int32, period, cycles int, mult bool) [
 	base := max(0, from-half)
 	ps := make([]float64, n-base+1)
 	pc := make([]float64, n-base+1)
+	var runS, runC float64 // the running sums, kept in registers
 	for i, v := range y[base:] {
-		ps[i+1], pc[i+1] = ps[i], pc[i]
 		if !math.IsNaN(v) {
-			ps[i+1] += v
-			pc[i+1]++
+			runS += v
+			runC++
 		}
+		ps[i+1], pc[i+1] = runS, runC
 	}
 	sum := make([]float64, period)
 	cnt := make([]float64, period)
