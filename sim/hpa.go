@@ -172,7 +172,7 @@ type HPA struct {
 
 type timedRecommendation struct {
 	replicas int32
-	at       time.Time
+	at       int64 // UnixNano: compared at every sync, cheaper than time.Time
 }
 
 type scaleEvent struct {
@@ -227,7 +227,7 @@ func (h *HPA) SyncProposal(now time.Time, current, proposal int32) int32 {
 func (h *HPA) recordInitial(now time.Time, current int32) {
 	if !h.started {
 		h.started = true
-		h.recs = append(h.recs, timedRecommendation{current, now})
+		h.recs = append(h.recs, timedRecommendation{current, now.UnixNano()})
 	}
 }
 
@@ -242,24 +242,26 @@ func (h *HPA) normalize(now time.Time, current, rec int32) int32 {
 // higher than the smallest recommendation within the up window, a scale
 // down no lower than the largest within the down window.
 func (h *HPA) stabilize(now time.Time, current, rec int32) int32 {
-	upCut := now.Add(-h.Behavior.ScaleUp.Stabilization)
-	downCut := now.Add(-h.Behavior.ScaleDown.Stabilization)
+	t := now.UnixNano()
+	upCut := t - int64(h.Behavior.ScaleUp.Stabilization)
+	downCut := t - int64(h.Behavior.ScaleDown.Stabilization)
 	up, down := rec, rec
 	keep := h.recs[:0]
 	for _, r := range h.recs {
-		if r.at.After(upCut) {
+		inUp, inDown := r.at > upCut, r.at > downCut
+		if inUp {
 			up = min(up, r.replicas)
 		}
-		if r.at.After(downCut) {
+		if inDown {
 			down = max(down, r.replicas)
 		}
 		// Kubernetes overwrites a sample older than both windows; dropping
 		// every such sample is equivalent and keeps the list short.
-		if r.at.After(upCut) || r.at.After(downCut) {
+		if inUp || inDown {
 			keep = append(keep, r)
 		}
 	}
-	h.recs = append(keep, timedRecommendation{rec, now})
+	h.recs = append(keep, timedRecommendation{rec, t})
 	out := current
 	if out < up {
 		out = up
