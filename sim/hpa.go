@@ -177,7 +177,7 @@ type timedRecommendation struct {
 
 type scaleEvent struct {
 	change int32
-	at     time.Time
+	at     int64 // UnixNano
 }
 
 // Sync runs one reconcile of the HPA at time now with the scale target at
@@ -352,10 +352,10 @@ func scaleDownLimit(now time.Time, current int32, up, down []scaleEvent, r Scali
 // changeInPeriod sums the replica changes of events within period of now
 // (getReplicasChangePerPeriod).
 func changeInPeriod(now time.Time, period time.Duration, events []scaleEvent) int32 {
-	cut := now.Add(-period)
+	cut := now.UnixNano() - int64(period)
 	var n int32
 	for _, e := range events {
-		if e.at.After(cut) {
+		if e.at > cut {
 			n += e.change
 		}
 	}
@@ -373,10 +373,10 @@ func (h *HPA) storeEvent(now time.Time, change int32) {
 		return d
 	}
 	prune := func(ev []scaleEvent, keepFor time.Duration) []scaleEvent {
-		cut := now.Add(-keepFor)
+		cut := now.UnixNano() - int64(keepFor)
 		out := ev[:0]
 		for _, e := range ev {
-			if e.at.After(cut) {
+			if e.at > cut {
 				out = append(out, e)
 			}
 		}
@@ -386,8 +386,8 @@ func (h *HPA) storeEvent(now time.Time, change int32) {
 	h.upEvents = prune(h.upEvents, keepFor)
 	h.downEvents = prune(h.downEvents, keepFor)
 	if change > 0 {
-		h.upEvents = append(h.upEvents, scaleEvent{change, now})
+		h.upEvents = append(h.upEvents, scaleEvent{change, now.UnixNano()})
 	} else {
-		h.downEvents = append(h.downEvents, scaleEvent{-change, now})
+		h.downEvents = append(h.downEvents, scaleEvent{-change, now.UnixNano()})
 	}
 }
