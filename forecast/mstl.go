@@ -3,7 +3,6 @@ package forecast
 import (
 	"fmt"
 	"math"
-	"sync"
 )
 
 // MSTL forecasts in the manner of MSTL (Bandara, Hyndman and Bergmeir,
@@ -59,13 +58,9 @@ func (m MSTL) Fit(in *Input) (Fit, error) {
 	comps := make([][]float64, len(in.Seasons)) // per season, per slot
 	// Scratch: the series less the other components, and
 	// seasonalComponent's prefix sums (validation fits a dozen origins).
-	sp := mstlScratch.Get().(*[]float64)
-	defer mstlScratch.Put(sp)
-	if cap(*sp) < 3*n+2 {
-		*sp = make([]float64, 3*n+2)
-	}
-	rest := (*sp)[:n]
-	buf := (*sp)[n : 3*n+2]
+	sp, scratch := getScratch(3*n + 2)
+	defer putScratch(sp)
+	rest, buf := scratch[:n], scratch[n:]
 	for pass := 0; pass < 2; pass++ {
 		for k, s := range in.Seasons {
 			if n < 2*s.Period {
@@ -133,9 +128,6 @@ func (m MSTL) Fit(in *Input) (Fit, error) {
 	return Fit{Mean: mean, Detail: fmt.Sprintf("mstl(%d seasons) + ets(%s) alpha=%.2f", len(in.Seasons), form, p.alpha)}, nil
 }
 
-// mstlScratch holds MSTL.Fit's scratch, a *[]float64.
-var mstlScratch = sync.Pool{New: func() any { return new([]float64) }}
-
 // The exponential smoothing of the adjusted series sees its last
 // etsWindowCycles cycles of the shortest season, or etsWindowMin points.
 const (
@@ -165,10 +157,13 @@ func seasonalComponent(y []float64, slots []int32, period, cycles int, decay flo
 		}
 		ps[i+1], pc[i+1] = runS, runC
 	}
-	sum := make([]float64, period)
-	wsum := make([]float64, period)
+	nw := (n-1-from)/period + 1
+	sp, scratch := getScratch(2*period + nw)
+	defer putScratch(sp)
+	sum, wsum := scratch[:period], scratch[period:2*period]
+	clear(scratch[:2*period])
 	// The weight of each cycle back from the end, decay^cycle.
-	weights := make([]float64, (n-1-from)/period+1)
+	weights := scratch[2*period:]
 	w := 1.0
 	for c := range weights {
 		weights[c] = w

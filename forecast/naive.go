@@ -39,7 +39,8 @@ func (m SeasonalNaive) Fit(in *Input) (Fit, error) {
 	// the forecast itself, as the textbook method does.
 	period := in.Seasons[k].Period
 	slots := in.Slots[k]
-	latest := make([]float64, period)
+	sp, latest := getScratch(period)
+	defer putScratch(sp)
 	for i := range latest {
 		latest[i] = math.NaN()
 	}

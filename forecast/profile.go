@@ -3,7 +3,6 @@ package forecast
 import (
 	"fmt"
 	"math"
-	"sync"
 )
 
 // SeasonalProfile forecasts with a robust seasonal profile: for each
@@ -58,12 +57,8 @@ func (m SeasonalProfile) Fit(in *Input) (Fit, error) {
 	slots := in.Slots[k]
 	// Scratch for the sums and the two profiles, and fillProfile's
 	// smoothing: validation fits every profile at a dozen origins.
-	sp := profileScratch.Get().(*[]float64)
-	defer profileScratch.Put(sp)
-	if cap(*sp) < 7*period {
-		*sp = make([]float64, 7*period)
-	}
-	buf := (*sp)[:7*period]
+	sp, buf := getScratch(7 * period)
+	defer putScratch(sp)
 	clear(buf[:4*period])
 	sum, wsum, psum, pwsum := buf[:period], buf[period:2*period], buf[2*period:3*period], buf[3*period:4*period]
 	prof, prior, sm := buf[4*period:5*period], buf[5*period:6*period], buf[6*period:]
@@ -216,9 +211,6 @@ func fillNearest(prof []float64) {
 		l = r
 	}
 }
-
-// profileScratch holds SeasonalProfile.Fit's scratch, a *[]float64.
-var profileScratch = sync.Pool{New: func() any { return new([]float64) }}
 
 type level struct {
 	mult  bool

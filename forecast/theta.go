@@ -176,8 +176,10 @@ func classicalIndex(y []float64, slots []int32, period, cycles int, mult bool) [
 	// Prefix sums over observed values from base, the earliest start of a
 	// window below, for the moving average: ps[j] sums y[base:base+j].
 	base := max(0, from-half)
-	ps := make([]float64, n-base+1)
-	pc := make([]float64, n-base+1)
+	sp, scratch := getScratch(2*(n-base+1) + 2*period)
+	defer putScratch(sp)
+	ps, pc := scratch[:n-base+1], scratch[n-base+1:2*(n-base+1)]
+	ps[0], pc[0] = 0, 0
 	var runS, runC float64 // the running sums, kept in registers
 	for i, v := range y[base:] {
 		if !math.IsNaN(v) {
@@ -186,8 +188,9 @@ func classicalIndex(y []float64, slots []int32, period, cycles int, mult bool) [
 		}
 		ps[i+1], pc[i+1] = runS, runC
 	}
-	sum := make([]float64, period)
-	cnt := make([]float64, period)
+	sum, cnt := scratch[2*(n-base+1):2*(n-base+1)+period], scratch[2*(n-base+1)+period:]
+	clear(sum)
+	clear(cnt)
 	for i := max(from, half); i+half < n && i+half-period+1 >= 0; i++ {
 		v := y[i]
 		if math.IsNaN(v) {
