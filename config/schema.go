@@ -173,6 +173,12 @@ type Capacity struct {
 	// Default 0.3, 0.5 and 0.7 (those below quantile); [] judges quantile
 	// alone, in force from the first tick.
 	OperatingPoints []float64 `yaml:"operatingPoints"`
+	// StandDown lets the daily judgement of the floors act: stand them
+	// down where they do not pay, or put a lower operating point in
+	// force. Default true. false keeps the floors at quantile whatever the
+	// judgement says (the owner knows their cluster better than the
+	// simulated one it is judged on); the impact report is still made.
+	StandDown *bool `yaml:"standDown"`
 	// LeadTime is how long capacity takes to be ready. Default 5m.
 	LeadTime Duration `yaml:"leadTime"`
 	// Window is the span after the lead time the floor covers. Default 15m.

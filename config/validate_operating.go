@@ -46,6 +46,11 @@ func (v *validator) operatingPoints(cp string, c *Capacity) {
 	}
 }
 
+// StandsDown reports whether the daily judgement may stand the floors
+// down or move them to an operating point (capacity.standDown, default
+// true).
+func (c Capacity) StandsDown() bool { return c.StandDown == nil || *c.StandDown }
+
 // Levels returns the quantiles the target's floors are planned at: the
 // owner's Quantile first, then the operating points.
 func (c Capacity) Levels() []float64 {

@@ -81,15 +81,15 @@ func (lg *floorLedger) record(now time.Time, floor int, levels []float64, alts .
 		lg.level = 0
 	}
 	for len(lg.floors) <= k {
-		lg.floors = append(lg.floors, 0)
+		lg.floors = append(lg.floors, unrecorded)
 	}
-	lg.floors[k] = max(lg.floors[k], clampFloor(floor))
+	lg.floors[k] = higher(lg.floors[k], clampFloor(floor))
 	for i := range lg.alt {
 		for len(lg.alt[i]) < len(lg.floors) {
-			lg.alt[i] = append(lg.alt[i], 0)
+			lg.alt[i] = append(lg.alt[i], unrecorded)
 		}
 		if i < len(alts) {
-			lg.alt[i][k] = max(lg.alt[i][k], clampFloor(alts[i]))
+			lg.alt[i][k] = higher(lg.alt[i][k], clampFloor(alts[i]))
 		}
 	}
 	if keep := int(ledgerSpan / ledgerStep); len(lg.floors) > keep+keep/4 {
@@ -104,7 +104,20 @@ func (lg *floorLedger) record(now time.Time, floor int, levels []float64, alts .
 	}
 }
 
-func clampFloor(f int) uint16 { return uint16(min(max(f, 0), math.MaxUint16)) }
+// unrecorded marks a ledger slot in which no plan was made (the daemon
+// ticked less often, was not the leader, or was down): the floor written
+// before it stays on the HPA, so a replay carries it forward.
+const unrecorded = math.MaxUint16
+
+func clampFloor(f int) uint16 { return uint16(min(max(f, 0), math.MaxUint16-1)) }
+
+// higher is the highest floor of a slot planned twice.
+func higher(old, f uint16) uint16 {
+	if old == unrecorded {
+		return f
+	}
+	return max(old, f)
+}
 
 // perMinute returns the recorded floor of every minute of demand.
 func (lg *floorLedger) perMinute(demand forecast.Series) []int32 {
@@ -120,11 +133,22 @@ func (lg *floorLedger) levelPerMinute(demand forecast.Series, k int) []int32 {
 	// The operating points' floors end where the owner's do, but may
 	// start later (when the levels changed): aligned on the end.
 	off := len(lg.floors) - len(floors)
+	held := make([]int32, len(floors)) // unrecorded slots hold the floor before them
+	last := int32(0)
+	for i, f := range floors {
+		if f != unrecorded {
+			last = int32(f)
+		}
+		held[i] = last
+	}
 	out := make([]int32, demand.Len())
 	for m := range out {
 		i := int(demand.Time(m).Sub(lg.first)/ledgerStep) - off
-		if i >= 0 && i < len(floors) {
-			out[m] = int32(floors[i])
+		if i >= len(held) {
+			i = len(held) - 1 // after the last plan its floor stays too
+		}
+		if i >= 0 {
+			out[m] = held[i]
 		}
 	}
 	return out
@@ -195,6 +219,9 @@ func (l *Loop) standDowns(ctx context.Context, p *config.Policy, now time.Time) 
 		if lg != nil && judgeDue(lg, now, p.Key(), t.Name) {
 			l.judge(ctx, p, t, lg, now)
 		}
+		if !t.Capacity.StandsDown() {
+			continue // capacity.standDown: false: judged and reported, never acted on
+		}
 		if lg == nil || lg.computed.IsZero() || !slices.Equal(lg.levels, t.Capacity.Levels()) {
 			// Not judged yet (or its operating points changed since).
 			if levels := t.Capacity.Levels(); len(levels) > 1 {
@@ -249,11 +276,8 @@ func (l *Loop) judge(ctx context.Context, p *config.Policy, t *config.Target, lg
 	if time.Duration(demand.Len())*time.Minute < minJudged {
 		return
 	}
-	cfg := sim.DefaultConfig(t.Capacity.PerPod)
-	cfg.TargetUtilization = t.Capacity.TargetUtilization
-	cfg.MinReplicas = int32(max(1, t.HPA.MinReplicas))
-	cfg.MaxReplicas = int32(t.HPA.MaxReplicas)
-	j, err := judgeFloors(ctx, cfg, demand, lg, t.Capacity.Quantile)
+	cfg := sim.TargetConfig(t) // pods and nodes as slow as its capacity.leadTime
+	j, err := judgeFloors(ctx, cfg, demand, lg, t.Capacity.Quantile, t.Capacity.StandsDown())
 	if err != nil {
 		l.log.Warn("floors not judged", "target", t.Name, "err", err)
 		return
@@ -288,9 +312,10 @@ type judgement struct {
 
 // judgeFloors compares the ledger's floors at each of its levels (own,
 // the owner's quantile, when the ledger has none) with the HPA alone on
-// demand, chooses the operating point (sim.ChooseLevel) and compares its
-// floors again over the last 7 days.
-func judgeFloors(ctx context.Context, cfg sim.Config, demand forecast.Series, lg *floorLedger, own float64) (judgement, error) {
+// demand, chooses the operating point (sim.ChooseLevel; the owner's, in
+// force whatever it finds, when act is false: capacity.standDown false)
+// and compares its floors again over the last 7 days.
+func judgeFloors(ctx context.Context, cfg sim.Config, demand forecast.Series, lg *floorLedger, own float64, act bool) (judgement, error) {
 	levels := lg.levels
 	if len(levels) == 0 {
 		levels = []float64{own}
@@ -305,6 +330,11 @@ func judgeFloors(ctx context.Context, cfg sim.Config, demand forecast.Series, lg
 	}
 	j := judgement{levels: levels}
 	j.level, j.pays, j.why = sim.ChooseLevel(ims, levels, StandDownMargin)
+	if !act {
+		// capacity.standDown: false: the owner's floors stay; report theirs.
+		_, why := ims[0].Pays(StandDownMargin)
+		j.level, j.pays, j.why = 0, true, "capacity.standDown is false, so the floors stay at the owner's quantile whatever the judgement: "+why
+	}
 	j.im14, j.im7 = &ims[j.level], &ims[j.level]
 	if n := int(7 * 24 * time.Hour / time.Minute); demand.Len() > n+60 {
 		floors := all[j.level]

@@ -76,7 +76,7 @@ func BenchmarkCompare(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if _, err := judgeFloors(ctx, cfg, demand, lg, 0.9); err != nil {
+		if _, err := judgeFloors(ctx, cfg, demand, lg, 0.9, true); err != nil {
 			b.Fatal(err)
 		}
 	}

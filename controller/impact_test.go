@@ -2,6 +2,7 @@ package controller
 
 import (
 	"context"
+	"github.com/prescale/prescale/forecast"
 	"math"
 	"strings"
 	"testing"
@@ -34,6 +35,30 @@ func TestFloorLedgerKeepsTheHighestFloorOfEachStepAndTrims(t *testing.T) {
 	}
 	if span := time.Duration(len(lg.floors)) * ledgerStep; span > ledgerSpan*5/4 {
 		t.Errorf("ledger holds %v of floors, want at most %v", span, ledgerSpan*5/4)
+	}
+}
+
+// A slot in which no plan was made (the daemon ticked less often, or was
+// not the leader) holds the floor written before it, which stays on the
+// HPA: the replay does not drop it to nothing.
+func TestFloorLedgerHoldsTheLastFloorBetweenPlans(t *testing.T) {
+	lg := &floorLedger{}
+	t0 := time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC)
+	levels := []float64{0.9, 0.3}
+	lg.record(t0, 12, levels, 4)
+	lg.record(t0.Add(80*time.Minute), 0, levels, 0) // a plan without a forecast floor
+	lg.record(t0.Add(100*time.Minute), 9, levels, 3)
+	demand := forecast.Series{Start: t0, Step: time.Minute, Values: make([]float64, 120)}
+	for k, want := range map[int][]int32{0: {12, 0, 9}, 1: {4, 0, 3}} {
+		got := lg.levelPerMinute(demand, k)
+		for _, c := range []struct {
+			m    int
+			want int32
+		}{{0, want[0]}, {47, want[0]}, {79, want[0]}, {80, want[1]}, {99, want[1]}, {100, want[2]}, {119, want[2]}} {
+			if got[c.m] != c.want {
+				t.Errorf("level %d, minute %d: floor %d, want %d", k, c.m, got[c.m], c.want)
+			}
+		}
 	}
 }
 
@@ -176,5 +201,32 @@ func TestDaemonPutsTheOperatingPointThatPaysInForce(t *testing.T) {
 	st := h.loop.states[p.File+"#"+p.Key()].Targets["web"]
 	if len(st.LevelFloors) != 4 || st.ForecastFloor != st.LevelFloors[2] || st.LevelFloors[2] > st.LevelFloors[0] {
 		t.Errorf("forecast floor %d, level floors %v: want the p50 floor in force, at most the p90 one", st.ForecastFloor, st.LevelFloors)
+	}
+}
+
+// capacity.standDown: false keeps the owner's floors whatever the daily
+// judgement finds: floors that buy nothing are judged and reported, but
+// do not stand down, and the reason says why they stay.
+func TestStandDownFalseKeepsTheFloors(t *testing.T) {
+	doc := strings.Replace(testPolicy, "        operatingPoints: []\n", "        standDown: false\n", 1)
+	h := newHarness(t, doc)
+	h.tick(t) // backfills the history
+	p := h.loop.policies()[0]
+	lg := ledgerFrom(h.now, func(time.Time) int { return 2 }) // floors that buy nothing
+	lg.levels = nil
+	lg.judged = h.now.Add(-25 * time.Hour) // due
+	h.loop.ledgers["web/web"] = lg
+	down, points, _ := h.loop.standDowns(context.Background(), p, h.now)
+	if _, d := down["web"]; d {
+		t.Fatalf("web stood down: %s; want the owner's floors kept", down["web"])
+	}
+	if q, ok := points["web"]; ok {
+		t.Fatalf("web at operating point %v: want the owner's floors kept", q)
+	}
+	if lg.impact14 == nil || lg.down || !strings.Contains(lg.why, "capacity.standDown is false") || !strings.Contains(lg.why, "not 20% under") {
+		t.Errorf("judged %v, down %v, why %q: want the judgement made, reported, and not acted on", lg.impact14 != nil, lg.down, lg.why)
+	}
+	if v := testutil.ToFloat64(h.exp.StoodDown.WithLabelValues("web")); v != 0 {
+		t.Errorf("prescale_stood_down %v, want 0", v)
 	}
 }

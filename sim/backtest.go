@@ -232,7 +232,7 @@ func Backtest(ctx context.Context, trace forecast.Series, setup Setup) (*Report,
 	}
 	schedF, predF := NewFloors("schedule", sched), NewFloors("predictive", pred)
 	schedF.Hold, predF.Hold = cfg.LeadTime()+window, cfg.LeadTime()+window
-	if !setup.NoStandDown && !setup.PerfectForecast {
+	if !setup.NoStandDown && !setup.PerfectForecast && (target == nil || target.Capacity.StandsDown()) {
 		c := cfg
 		if setup.PredictiveHPATarget > 0 {
 			c.TargetUtilization = setup.PredictiveHPATarget

@@ -150,12 +150,16 @@ func (im Impact) EqualCostRatio() float64 {
 
 // UnservedEpsilon is the unserved fraction below which a comparison counts
 // demand as served (0.001% of it), so that two strategies that both leave
-// nothing measurable compare equal.
+// nothing measurable compare equal (and so floors that tie with a cooler
+// HPA do not pay).
 const UnservedEpsilon = 1e-5
 
 // Pays reports whether the floors beat running the HPA cooler: at equal
 // replica-hours they leave at most (1 - margin) of what reactive leaves
-// unserved (within UnservedEpsilon), and says why in a line.
+// unserved, both counted with UnservedEpsilon added (the ratio the
+// operating points are ranked by), and says why in a line. Where the
+// cooler HPA also leaves nothing measurable unserved the floors tie with
+// it, and do not pay.
 func (im Impact) Pays(margin float64) (bool, string) {
 	eq := im.EqualCost.ReactiveUnserved
 	p := im.Predictive.UnservedFraction
@@ -163,7 +167,7 @@ func (im Impact) Pays(margin float64) (bool, string) {
 	if im.EqualCost.UnservedPosition == Beyond {
 		bound = " (a bound: beyond the sweep)"
 	}
-	if p <= (1-margin)*eq+UnservedEpsilon {
+	if p+UnservedEpsilon <= (1-margin)*(eq+UnservedEpsilon) {
 		return true, fmt.Sprintf("floors leave %.3g%% unserved against %.3g%% for the HPA alone run cooler at equal replica-hours%s (%.4g replica-h)",
 			100*p, 100*eq, bound, im.Predictive.ReplicaHours)
 	}

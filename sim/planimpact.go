@@ -100,10 +100,7 @@ func PolicyImpact(ctx context.Context, e *policy.Engine, target string, trace fo
 	if err != nil {
 		return nil, "", fmt.Errorf("impact: %w", err)
 	}
-	cfg := DefaultConfig(t.Capacity.PerPod)
-	cfg.TargetUtilization = t.Capacity.TargetUtilization
-	cfg.MinReplicas = int32(max(1, t.HPA.MinReplicas))
-	cfg.MaxReplicas = int32(t.HPA.MaxReplicas)
+	cfg := TargetConfig(t) // as the daemon judges
 	cfg.SyncPeriod = CompareSync
 	cfg.PlanInterval = max(cfg.PlanInterval, CompareSync)
 	fp := &ForecastPlanner{Sizing: Sizing{Capacity: cfg.Capacity, TargetUtilization: cfg.TargetUtilization},

@@ -27,6 +27,45 @@ type PolicyPlanner struct {
 
 	state  policy.State
 	target float64 // the plan's HPA CPU target, 0 when it plans none
+	levels []float64
+}
+
+// Levels implements LevelPlanner: the target's capacity.quantile, then its
+// operating points (config.Capacity.Levels).
+func (p *PolicyPlanner) Levels() []float64 { return p.levels }
+
+// PlanLevels implements LevelPlanner: the plan at the operating point use,
+// and the forecast floor of every level.
+func (p *PolicyPlanner) PlanLevels(now time.Time, observed forecast.Series, use int) ([]int32, error) {
+	_, judged, err := p.PlanVerdict(now, observed, use, false)
+	return judged, err
+}
+
+// PlanVerdict implements VerdictPlanner as the daemon plans under a
+// stand-down's verdict: stood down, the engine plans without the forecast
+// floor (its rules and the owner's values still apply); at an operating
+// point other than the owner's it sizes the forecast floor there. judged
+// are the forecast floors of every level the engine computed at now (the
+// daemon's ledger), zeros when it made no forecast floor at now.
+func (p *PolicyPlanner) PlanVerdict(now time.Time, observed forecast.Series, level int, down bool) (int32, []int32, error) {
+	in := p.inputs(now, observed)
+	switch {
+	case down:
+		in.StoodDown = map[string]string{p.Target: "its forecast floors did not pay on its last 14 days"}
+	case level > 0 && level < len(p.levels):
+		in.OperatingPoint = map[string]float64{p.Target: p.levels[level]}
+	}
+	floor, err := p.plan(now, in)
+	if err != nil {
+		return 0, nil, err
+	}
+	judged := make([]int32, len(p.levels))
+	if st, ok := p.state.Targets[p.Target]; ok && st.LastForecast.Equal(now) && len(st.LevelFloors) == len(judged) {
+		for k, f := range st.LevelFloors {
+			judged[k] = int32(f)
+		}
+	}
+	return floor, judged, nil
 }
 
 // HPATarget implements TargetSetter: the CPU target the last plan set
@@ -58,11 +97,17 @@ func NewPolicyPlanner(e *policy.Engine, target string, forecasts *ForecastPlanne
 		forecasts.Quantile = t.Capacity.Quantile
 		forecasts.OperatingPoints = t.Capacity.OperatingPoints
 	}
-	return &PolicyPlanner{Engine: e, Target: t.Name, Forecasts: forecasts}, t, nil
+	return &PolicyPlanner{Engine: e, Target: t.Name, Forecasts: forecasts, levels: t.Capacity.Levels()}, t, nil
 }
 
 // Plan implements FloorPlanner.
 func (p *PolicyPlanner) Plan(now time.Time, observed forecast.Series) (int32, error) {
+	return p.plan(now, p.inputs(now, observed))
+}
+
+// inputs are the engine's inputs at now: the demand forecast (when
+// Forecasts is set) and the last observed demand.
+func (p *PolicyPlanner) inputs(now time.Time, observed forecast.Series) policy.Inputs {
 	in := policy.Inputs{}
 	if p.Forecasts != nil {
 		fc, err := p.Forecasts.Forecast(now, observed)
@@ -80,6 +125,12 @@ func (p *PolicyPlanner) Plan(now time.Time, observed forecast.Series) (int32, er
 			break
 		}
 	}
+	return in
+}
+
+// plan runs the engine on in, keeping its State, and returns the target's
+// minReplicas and keeps its CPU target.
+func (p *PolicyPlanner) plan(now time.Time, in policy.Inputs) (int32, error) {
 	plan, next := p.Engine.Plan(now, p.state, in)
 	p.state = next
 	r, ok := plan.Find(p.Target, policy.KindHPA, policy.FieldMinReplicas)

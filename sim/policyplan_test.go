@@ -2,6 +2,7 @@ package sim
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -117,5 +118,59 @@ func TestBacktestWithPolicy(t *testing.T) {
 		if r.FloorErrors > 0 {
 			t.Errorf("%s: %d floor errors, last %v", name, r.FloorErrors, r.LastFloorError)
 		}
+	}
+}
+
+// TestPolicyStandDownKeepsRules: a policy's forecast floors that do not pay
+// stand down, and the policy's rules and the owner's values still apply
+// (as in the daemon), rather than every floor: on a weekday morning after
+// the first judgement the floor is the morning-rush rule's 12, neither the
+// absurd forecast's 43 nor the owner's 2.
+func TestPolicyStandDownKeepsRules(t *testing.T) {
+	s, err := trace.ReadFile("../testdata/nyc_taxi.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s = s.Slice(0, 7*48) // Tuesday 2014-07-01 to Monday 07-07, New York
+	cfg := DefaultConfig(0)
+	cfg.Record = true
+	huge := func(h forecast.Series, o forecast.Options) (*forecast.Forecast, error) {
+		q := make([]float64, o.Horizon)
+		for i := range q {
+			q[i] = 60000 // 43 pods of 2,000 at 70%, far above the trace's peak
+		}
+		qs := map[float64][]float64{}
+		for _, l := range o.Quantiles {
+			qs[l] = q
+		}
+		return &forecast.Forecast{Model: "huge", Start: h.Time(h.Len()), Step: h.Step, Mean: q, Quantiles: qs}, nil
+	}
+	rep, err := Backtest(context.Background(), s, Setup{Config: cfg, Policy: loadEngine(t), Warmup: 36 * time.Hour, Forecast: huge, NoSweep: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	down, why, _, n := rep.StandDown.Status()
+	if !down || n == 0 {
+		t.Fatalf("after %d judgements: stood down %v (%s), want floors that buy nothing stood down", n, down, why)
+	}
+	// The policy's default operating points are judged beside its p90, as
+	// the daemon judges them.
+	if !strings.Contains(why, "at no operating point (p90, p30, p50, p70)") {
+		t.Errorf("why %q: want every level of the policy judged", why)
+	}
+	r, _ := rep.Result("predictive")
+	ny, _ := time.LoadLocation("America/New_York")
+	for _, at := range []time.Time{
+		time.Date(2014, 7, 4, 8, 30, 0, 0, ny), // Friday, in the rule's window
+		time.Date(2014, 7, 7, 9, 0, 0, 0, ny),  // Monday
+	} {
+		m := int(at.Sub(r.Timeline.Start) / time.Minute)
+		if got := r.Timeline.Floor[m]; got != 12 {
+			t.Errorf("%s: floor %d, want the rule's 12 (stood down: no forecast floor, the rules still apply)", at.Format("Mon 15:04"), got)
+		}
+	}
+	night := int(time.Date(2014, 7, 5, 3, 0, 0, 0, ny).Sub(r.Timeline.Start) / time.Minute)
+	if got := r.Timeline.Floor[night]; got > 2 {
+		t.Errorf("Saturday 03:00: floor %d, want at most the owner's 2", got)
 	}
 }

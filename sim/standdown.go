@@ -80,14 +80,31 @@ func (s *StandDown) defaults() {
 // operating point, judges them when due on observed, and returns the
 // floor to assert: the operating point's in force, 0 stood down.
 func (s *StandDown) apply(ctx context.Context, now time.Time, observed forecast.Series, floors []int32) int32 {
+	s.record(now, observed, floors)
+	s.judgeDue(ctx, now, observed)
+	s.count()
+	if s.down {
+		return 0
+	}
+	return floors[s.level]
+}
+
+// size makes room for n operating points, starting them afresh when
+// their number changed.
+func (s *StandDown) size(n int) {
 	s.defaults()
+	if len(s.would) != n {
+		s.would = make([][]int32, n)
+		s.levelMinutes = make([]int, n)
+		s.level = 0
+	}
+}
+
+// record keeps the floors planned at now, one per operating point.
+func (s *StandDown) record(now time.Time, observed forecast.Series, floors []int32) {
+	s.size(len(floors))
 	if s.start.IsZero() {
 		s.start = observed.Start
-	}
-	if len(s.would) != len(floors) {
-		s.would = make([][]int32, len(floors))
-		s.levelMinutes = make([]int, len(floors))
-		s.level = 0
 	}
 	m := int(now.Sub(s.start) / time.Minute)
 	for k, f := range floors {
@@ -98,18 +115,26 @@ func (s *StandDown) apply(ctx context.Context, now time.Time, observed forecast.
 			s.would[k][m] = f
 		}
 	}
-	if s.judged.IsZero() || now.Sub(s.judged) >= s.Every {
+}
+
+// judgeDue judges the recorded floors when a judgement is due; before the
+// first, the lowest operating point is in force.
+func (s *StandDown) judgeDue(ctx context.Context, now time.Time, observed forecast.Series) {
+	if len(s.would) > 0 && len(s.would[0]) > 0 && (s.judged.IsZero() || now.Sub(s.judged) >= s.Every) {
 		s.judge(ctx, now, observed)
 	}
 	if s.judging == 0 {
-		s.level = lowestLevel(s.levels, len(floors))
+		s.level = lowestLevel(s.levels, len(s.would))
 	}
+}
+
+// count counts a decision made under the verdict in force.
+func (s *StandDown) count() {
 	if s.down {
 		s.downMinutes++
-		return 0
+		return
 	}
 	s.levelMinutes[s.level]++
-	return floors[s.level]
 }
 
 // judge compares the recorded floors of every operating point over the

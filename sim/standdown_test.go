@@ -32,7 +32,8 @@ func TestChooseLevel(t *testing.T) {
 		{"a lower quantile pays where the owner's does not", []Impact{impactOf(0.012, 130, 0.010), impactOf(0.006, 110, 0.012), impactOf(0.009, 120, 0.011)}, 1, true, "operating at p50 rather than the owner's p90", levels},
 		{"the best ratio wins, not the least unserved", []Impact{impactOf(0.002, 150, 0.005), impactOf(0.004, 100, 0.02), impactOf(0.003, 120, 0.01)}, 1, true, "operating at p50", levels},
 		{"none pays: the owner's stands down", []Impact{impactOf(0.012, 130, 0.010), impactOf(0.02, 110, 0.012), impactOf(0.011, 120, 0.011)}, 0, false, "at no operating point (p90, p50, p70): at p90", levels},
-		{"both serve everything: fewer replica-hours", []Impact{impactOf(0, 130, 0), impactOf(0, 110, 0), impactOf(0, 120, 0)}, 1, true, "operating at p50", levels},
+		{"the cooler HPA serves everything too: none pays", []Impact{impactOf(0, 130, 0), impactOf(0, 110, 0), impactOf(0, 120, 0)}, 0, false, "at no operating point", levels},
+		{"all serve everything, the cooler HPA not: fewer replica-hours", []Impact{impactOf(0, 130, 0.001), impactOf(0, 110, 0.001), impactOf(0, 120, 0.001)}, 1, true, "operating at p50", levels},
 		{"one level: the plain reason", []Impact{impactOf(0.012, 130, 0.010)}, 0, false, "floors leave 1.2% unserved, not 20% under", []float64{0.9}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -74,6 +74,17 @@ type LevelPlanner interface {
 	PlanLevels(now time.Time, observed forecast.Series, use int) ([]int32, error)
 }
 
+// A VerdictPlanner plans the floor to assert from the stand-down's
+// verdict itself, as prescale's policy engine does: stood down, its rules
+// and the owner's values still apply; at an operating point, it sizes the
+// forecast floor there. Besides the floor to assert it returns, for the
+// judgement, the forecast floor of every level in Levels order (0 where
+// no forecast was planned), the floors the daemon records.
+type VerdictPlanner interface {
+	LevelPlanner
+	PlanVerdict(now time.Time, observed forecast.Series, level int, down bool) (floor int32, judged []int32, err error)
+}
+
 // plannedFloor is a plan still within its Hold.
 type plannedFloor struct {
 	at    time.Time
@@ -91,6 +102,9 @@ func (f *Floors) Name() string { return f.Label }
 
 // Floor implements Strategy.
 func (f *Floors) Floor(now time.Time, observed forecast.Series) (int32, error) {
+	if vp, ok := f.Planner.(VerdictPlanner); ok && f.StandDown != nil {
+		return f.floorVerdict(now, observed, vp)
+	}
 	if lp, ok := f.Planner.(LevelPlanner); ok && f.StandDown != nil && len(lp.Levels()) > 1 {
 		return f.floorLevels(now, observed, lp)
 	}
@@ -143,6 +157,36 @@ func (f *Floors) floorLevels(now time.Time, observed forecast.Series, lp LevelPl
 		floors[k] = f.step(&f.states[k], now, wants[k])
 	}
 	return sd.apply(context.Background(), now, observed, floors), nil
+}
+
+// floorVerdict judges first when due, as the daemon does before it plans,
+// then has the planner plan under the verdict and records the forecast
+// floors it returns for the next judgement.
+func (f *Floors) floorVerdict(now time.Time, observed forecast.Series, vp VerdictPlanner) (int32, error) {
+	ctx := context.Background()
+	sd := f.StandDown
+	levels := vp.Levels()
+	sd.levels = levels
+	sd.size(len(levels))
+	if len(f.states) == 0 {
+		f.states = make([]floorState, 1)
+	}
+	st := &f.states[0]
+	sd.judgeDue(ctx, now, observed)
+	floor, judged, err := vp.PlanVerdict(now, observed, sd.level, sd.down)
+	if err != nil {
+		if f.lastGood.IsZero() || now.Sub(f.lastGood) > f.Grace {
+			st.floor = 0
+		}
+		return st.floor, err
+	}
+	if len(judged) != len(levels) {
+		return st.floor, fmt.Errorf("planner returned %d level floors for %d levels", len(judged), len(levels))
+	}
+	f.lastGood = now
+	sd.record(now, observed, judged)
+	sd.count()
+	return f.step(st, now, floor), nil
 }
 
 // step applies the hold and the scale-down limit to the plan want made at
