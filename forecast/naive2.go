@@ -92,18 +92,10 @@ func m4Seasonal(x []float64, m int) bool {
 // (n - lag pairs without gaps: the sum over n), over the lag-0 value. Nil
 // when the series has no variance.
 func acfR(x []float64, maxLag int) []float64 {
-	var sum float64
-	var cnt int
-	for _, v := range x {
-		if !math.IsNaN(v) {
-			sum += v
-			cnt++
-		}
-	}
+	mean, cnt := observedMean(x)
 	if cnt == 0 {
 		return nil
 	}
-	mean := sum / float64(cnt)
 	c := make([]float64, maxLag+1)
 	for lag := range c {
 		var s float64

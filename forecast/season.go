@@ -60,20 +60,28 @@ func candidateSeasons(step time.Duration) []Season {
 	return out
 }
 
-// autocorrelation at lag over the pairs where both values are observed.
-func autocorrelation(v []float64, lag int) float64 {
+// observedMean is the mean of v's observed (non-NaN) values and their
+// count; 0, 0 when none is.
+func observedMean(v []float64) (mean float64, n int) {
 	var sum float64
-	var n int
 	for _, x := range v {
 		if !math.IsNaN(x) {
 			sum += x
 			n++
 		}
 	}
+	if n == 0 {
+		return 0, 0
+	}
+	return sum / float64(n), n
+}
+
+// autocorrelation at lag over the pairs where both values are observed.
+func autocorrelation(v []float64, lag int) float64 {
+	mean, n := observedMean(v)
 	if n == 0 || lag >= len(v) {
 		return 0
 	}
-	mean := sum / float64(n)
 	var num, den float64
 	for _, x := range v {
 		if !math.IsNaN(x) {
