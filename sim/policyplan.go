@@ -30,16 +30,9 @@ type PolicyPlanner struct {
 	levels []float64
 }
 
-// Levels implements LevelPlanner: the target's capacity.quantile, then its
+// Levels implements VerdictPlanner: the target's capacity.quantile, then its
 // operating points (config.Capacity.Levels).
 func (p *PolicyPlanner) Levels() []float64 { return p.levels }
-
-// PlanLevels implements LevelPlanner: the plan at the operating point use,
-// and the forecast floor of every level.
-func (p *PolicyPlanner) PlanLevels(now time.Time, observed forecast.Series, use int) ([]int32, error) {
-	_, judged, err := p.PlanVerdict(now, observed, use, false)
-	return judged, err
-}
 
 // PlanVerdict implements VerdictPlanner as the daemon plans under a
 // stand-down's verdict: stood down, the engine plans without the forecast

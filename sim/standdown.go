@@ -76,16 +76,17 @@ func (s *StandDown) defaults() {
 	}
 }
 
-// apply records the floors the strategy would assert at now, one per
-// operating point, judges them when due on observed, and returns the
-// floor to assert: the operating point's in force, 0 stood down.
-func (s *StandDown) apply(ctx context.Context, now time.Time, observed forecast.Series, floors []int32) int32 {
+// assert records the floors planned at now, one per operating point,
+// counts the decision under the verdict in force, and returns the floor to
+// assert: the operating point's in force, 0 stood down. The strategies
+// judge (judgeDue) before they plan, as the daemon does.
+func (s *StandDown) assert(now time.Time, observed forecast.Series, floors []int32) int32 {
 	s.record(now, observed, floors)
-	s.judgeDue(ctx, now, observed)
-	s.count()
 	if s.down {
+		s.downMinutes++
 		return 0
 	}
+	s.levelMinutes[s.level]++
 	return floors[s.level]
 }
 
@@ -126,15 +127,6 @@ func (s *StandDown) judgeDue(ctx context.Context, now time.Time, observed foreca
 	if s.judging == 0 {
 		s.level = lowestLevel(s.levels, len(s.would))
 	}
-}
-
-// count counts a decision made under the verdict in force.
-func (s *StandDown) count() {
-	if s.down {
-		s.downMinutes++
-		return
-	}
-	s.levelMinutes[s.level]++
 }
 
 // judge compares the recorded floors of every operating point over the

@@ -81,7 +81,9 @@ type LevelPlanner interface {
 // judgement, the forecast floor of every level in Levels order (0 where
 // no forecast was planned), the floors the daemon records.
 type VerdictPlanner interface {
-	LevelPlanner
+	FloorPlanner
+	// Levels returns the quantiles planned, the owner's first.
+	Levels() []float64
 	PlanVerdict(now time.Time, observed forecast.Series, level int, down bool) (floor int32, judged []int32, err error)
 }
 
@@ -112,6 +114,11 @@ func (f *Floors) Floor(now time.Time, observed forecast.Series) (int32, error) {
 		f.states = make([]floorState, 1)
 	}
 	st := &f.states[0]
+	sd := f.StandDown
+	if sd != nil {
+		sd.size(1)
+		sd.judgeDue(context.Background(), now, observed)
+	}
 	want, err := f.Planner.Plan(now, observed)
 	if err != nil {
 		if f.lastGood.IsZero() || now.Sub(f.lastGood) > f.Grace {
@@ -121,8 +128,8 @@ func (f *Floors) Floor(now time.Time, observed forecast.Series) (int32, error) {
 	}
 	f.lastGood = now
 	floor := f.step(st, now, want)
-	if f.StandDown != nil {
-		return f.StandDown.apply(context.Background(), now, observed, []int32{floor}), nil
+	if sd != nil {
+		return sd.assert(now, observed, []int32{floor}), nil
 	}
 	return floor, nil
 }
@@ -136,9 +143,8 @@ func (f *Floors) floorLevels(now time.Time, observed forecast.Series, lp LevelPl
 		f.states = make([]floorState, len(levels))
 	}
 	sd.levels = levels
-	if sd.judging == 0 {
-		sd.level = lowestLevel(levels, len(levels)) // not yet judged: the cheapest
-	}
+	sd.size(len(levels))
+	sd.judgeDue(context.Background(), now, observed)
 	wants, err := lp.PlanLevels(now, observed, sd.level)
 	if err != nil {
 		if f.lastGood.IsZero() || now.Sub(f.lastGood) > f.Grace {
@@ -156,7 +162,7 @@ func (f *Floors) floorLevels(now time.Time, observed forecast.Series, lp LevelPl
 	for k := range floors {
 		floors[k] = f.step(&f.states[k], now, wants[k])
 	}
-	return sd.apply(context.Background(), now, observed, floors), nil
+	return sd.assert(now, observed, floors), nil
 }
 
 // floorVerdict judges first when due, as the daemon does before it plans,
@@ -184,8 +190,7 @@ func (f *Floors) floorVerdict(now time.Time, observed forecast.Series, vp Verdic
 		return st.floor, fmt.Errorf("planner returned %d level floors for %d levels", len(judged), len(levels))
 	}
 	f.lastGood = now
-	sd.record(now, observed, judged)
-	sd.count()
+	sd.assert(now, observed, judged)
 	return f.step(st, now, floor), nil
 }
 
