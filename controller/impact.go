@@ -222,27 +222,21 @@ func (l *Loop) standDowns(ctx context.Context, p *config.Policy, now time.Time) 
 		if !t.Capacity.StandsDown() {
 			continue // capacity.standDown: false: judged and reported, never acted on
 		}
-		if lg == nil || lg.computed.IsZero() || !slices.Equal(lg.levels, t.Capacity.Levels()) {
-			// Not judged yet (or its operating points changed since).
-			if levels := t.Capacity.Levels(); len(levels) > 1 {
-				lo := slices.Index(levels, slices.Min(levels))
-				points[t.Name] = levels[lo]
-				whys[t.Name] = fmt.Sprintf("the floors are not judged yet (the first judgement comes after %s of floors), so they start at the lowest operating point", config.FormatDuration(minJudged))
-				if lg != nil && !lg.down && slices.Equal(lg.levels, levels) {
-					lg.level = lo
-				}
-				if lg == nil || !lg.down {
-					l.exportOperating(p.TargetLabel(t.Name), levels[lo])
-				}
-			}
-			if lg == nil || !lg.down {
-				continue
-			}
-		}
-		if lg.down {
+		levels := t.Capacity.Levels()
+		judged := lg != nil && !lg.computed.IsZero()
+		switch {
+		case judged && lg.down:
 			out[t.Name] = lg.why
-		} else if lg.level > 0 && slices.Equal(lg.levels, t.Capacity.Levels()) {
-			points[t.Name] = lg.quantile()
+		case judged && slices.Equal(lg.levels, levels):
+			if lg.level > 0 {
+				points[t.Name] = lg.quantile()
+			}
+		case len(levels) > 1:
+			// Not judged yet, or its operating points changed since.
+			q := slices.Min(levels)
+			points[t.Name] = q
+			whys[t.Name] = fmt.Sprintf("the floors are not judged yet (the first judgement comes after %s of floors), so they start at the lowest operating point", config.FormatDuration(minJudged))
+			l.exportOperating(p.TargetLabel(t.Name), q)
 		}
 	}
 	return out, points, whys
