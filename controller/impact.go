@@ -62,6 +62,9 @@ type floorLedger struct {
 	impact7, impact14 *sim.Impact
 	// computed is when impact7 and impact14 were made.
 	computed time.Time
+	// carried is the verdict a previous process left (Config.Verdicts),
+	// in force until this one judges the floors (carriedInForce).
+	carried *Verdict
 }
 
 // record keeps floor as planned at now, and alts, the floors of the
@@ -165,6 +168,9 @@ func (lg *floorLedger) quantile() float64 {
 // judgeDue reports whether a target's floors are due for judgement at now:
 // a day after the last, or at the target's point of the day the first time.
 func judgeDue(lg *floorLedger, now time.Time, names ...string) bool {
+	if lg.first.IsZero() || len(lg.floors) == 0 {
+		return false // no floors recorded yet (a verdict carried over stays)
+	}
 	if !lg.judged.IsZero() {
 		return now.Sub(lg.judged) >= judgeEvery
 	}
@@ -184,12 +190,7 @@ func judgeDue(lg *floorLedger, now time.Time, names ...string) bool {
 func (l *Loop) recordFloors(p *config.Policy, next policy.State, now time.Time) {
 	for i := range p.Spec.Targets {
 		t := &p.Spec.Targets[i]
-		key := p.Key() + "/" + t.Name
-		lg := l.ledgers[key]
-		if lg == nil {
-			lg = &floorLedger{}
-			l.ledgers[key] = lg
-		}
+		lg := l.ledger(p, t)
 		levels := t.Capacity.Levels()
 		floor, alts := 0, make([]int, len(levels)-1)
 		if st, ok := next.Targets[t.Name]; ok && st.LastForecast.Equal(now) {
@@ -207,23 +208,24 @@ func (l *Loop) recordFloors(p *config.Policy, next policy.State, now time.Time) 
 // name, why each stood-down target's forecast floors do not pay, and the
 // quantile of each target whose floors operate at one of its operating
 // points rather than its capacity.quantile, with why when it is not that
-// they paid best: until their first judgement a target's floors operate at
-// its lowest operating point, the cheapest while they have not shown they
-// pay.
+// they paid best: until this process first judges a target, the verdict a
+// previous process left stands (carriedInForce), and without one the
+// floors operate at the target's lowest operating point, the cheapest
+// while they have not shown they pay.
 func (l *Loop) standDowns(ctx context.Context, p *config.Policy, now time.Time) (down map[string]string, points map[string]float64, whys map[string]string) {
 	out, points, whys := map[string]string{}, map[string]float64{}, map[string]string{}
 	for i := range p.Spec.Targets {
 		t := &p.Spec.Targets[i]
-		key := p.Key() + "/" + t.Name
-		lg := l.ledgers[key]
-		if lg != nil && judgeDue(lg, now, p.Key(), t.Name) {
+		lg := l.ledger(p, t)
+		if judgeDue(lg, now, p.Key(), t.Name) {
 			l.judge(ctx, p, t, lg, now)
 		}
 		if !t.Capacity.StandsDown() {
 			continue // capacity.standDown: false: judged and reported, never acted on
 		}
 		levels := t.Capacity.Levels()
-		judged := lg != nil && !lg.computed.IsZero()
+		judged := !lg.computed.IsZero()
+		carried, dropped := carriedInForce(lg, t, now)
 		switch {
 		case judged && lg.down:
 			out[t.Name] = lg.why
@@ -231,11 +233,22 @@ func (l *Loop) standDowns(ctx context.Context, p *config.Policy, now time.Time) 
 			if lg.level > 0 {
 				points[t.Name] = lg.quantile()
 			}
+		case carried != nil:
+			l.exportCarried(p.TargetLabel(t.Name), carried)
+			switch {
+			case carried.StoodDown:
+				out[t.Name] = carriedWhy(carried)
+			case carried.Quantile != t.Capacity.Quantile:
+				points[t.Name], whys[t.Name] = carried.Quantile, carriedWhy(carried)
+			}
 		case len(levels) > 1:
 			// Not judged yet, or its operating points changed since.
 			q := slices.Min(levels)
 			points[t.Name] = q
 			whys[t.Name] = fmt.Sprintf("the floors are not judged yet (the first judgement comes after %s of floors), so they start at the lowest operating point", config.FormatDuration(minJudged))
+			if dropped != "" {
+				whys[t.Name] += "; " + dropped
+			}
 			l.exportOperating(p.TargetLabel(t.Name), q)
 		}
 	}
@@ -278,8 +291,12 @@ func (l *Loop) judge(ctx context.Context, p *config.Policy, t *config.Target, lg
 	}
 	k, pays, why := j.level, j.pays, j.why
 	levels := j.levels
+	wasDown := lg.down
+	if lg.computed.IsZero() && lg.carried != nil {
+		wasDown = lg.carried.StoodDown // the verdict carried over is replaced
+	}
 	lg.impact14, lg.impact7, lg.computed = j.im14, j.im7, now
-	if lg.down != !pays {
+	if wasDown != !pays {
 		if pays {
 			l.log.Info("forecast floors stand again: they pay", "target", t.Name, "why", why)
 		} else {
@@ -400,14 +417,42 @@ type ImpactReport struct {
 	// Quantile is the forecast quantile the floors operate at (0 before
 	// the ledger knows the target's levels).
 	Quantile float64
+	// Carried is true for the verdict a previous process left
+	// (Config.Verdicts), in force until this process judges the floors:
+	// Last7d and Last14d are nil (the figures stay where the previous
+	// process wrote them), At is when it was judged, and Why says it was
+	// carried over.
+	Carried bool
 }
 
 // impactReport returns the last impact report of target of policy p, nil
-// before the first. Called with l.mu held.
-func (l *Loop) impactReport(p *config.Policy, target string) *ImpactReport {
+// before the first; before this process's first, the verdict carried
+// over (Carried, without figures). Called with l.mu held.
+func (l *Loop) impactReport(p *config.Policy, target string, now time.Time) *ImpactReport {
 	lg := l.ledgers[p.Key()+"/"+target]
-	if lg == nil || lg.impact14 == nil {
+	if lg == nil {
 		return nil
 	}
+	if lg.impact14 == nil {
+		v, _ := carriedInForce(lg, targetOf(p, target), now)
+		if v == nil {
+			return nil
+		}
+		return &ImpactReport{Carried: true, StoodDown: v.StoodDown, Why: carriedWhy(v), At: v.JudgedAt, Quantile: v.Quantile}
+	}
 	return &ImpactReport{Last7d: lg.impact7, Last14d: lg.impact14, StoodDown: lg.down, Why: lg.why, At: lg.computed, Quantile: lg.quantile()}
+}
+
+// exportCarried publishes the stand-down and operating point of a
+// verdict carried over.
+func (l *Loop) exportCarried(target string, v *Verdict) {
+	if l.exp == nil {
+		return
+	}
+	down := 0.0
+	if v.StoodDown {
+		down = 1
+	}
+	l.exp.StoodDown.WithLabelValues(target).Set(down)
+	l.exportOperating(target, v.Quantile)
 }

@@ -111,6 +111,11 @@ type Config struct {
 	// and the changes applied (the ScalingPolicy status and Events are
 	// written from it). It is called from the tick, one policy at a time.
 	Report func(ctx context.Context, r Report)
+	// Verdicts, when set, returns the last verdict on target of p that a
+	// previous process left (the ScalingPolicy status), read when this
+	// process first meets the target: it stays in force until this
+	// process has a day of floors of its own to judge (see carried.go).
+	Verdicts func(p *config.Policy, target string) (Verdict, bool)
 	// APIServer, when set, checks that the API server answers (/readyz
 	// calls it with a 2 s deadline): without it the daemon is not ready.
 	APIServer func(ctx context.Context) error

@@ -79,7 +79,7 @@ func (l *Loop) report(ctx context.Context, p *config.Policy, eng *policy.Engine,
 	pending := map[string]int{}
 	for i := range p.Spec.Targets {
 		t := &p.Spec.Targets[i]
-		tr := TargetReport{MASE: math.NaN(), Coverage: math.NaN(), Promoted: in.Promoted[t.Name], Impact: l.impactReport(p, t.Name)}
+		tr := TargetReport{MASE: math.NaN(), Coverage: math.NaN(), Promoted: in.Promoted[t.Name], Impact: l.impactReport(p, t.Name, now)}
 		if ft := l.fits[fitKey{p.Key(), t.Name, "demand"}]; ft != nil {
 			tr.Forecast, tr.Why, tr.MASE, tr.Coverage = ft.f != nil, ft.why, ft.mase, ft.coverage
 			if tr.Promoted == "" && t.HPA.Mode == "shadow" && t.HPA.Promote != nil {

@@ -181,7 +181,7 @@ func runDaemon(ctx context.Context, d *daemonOptions, logger *slog.Logger) error
 		reloads.kube, reloads.pod = kube, pod
 	}
 	reloads.loaded()
-	all, report, err := scalingPolicies(ctx, d, store.Policies, dyn, kube, exp, logger)
+	all, report, verdicts, err := scalingPolicies(ctx, d, store.Policies, dyn, kube, exp, logger)
 	if err != nil {
 		return err
 	}
@@ -206,7 +206,7 @@ func runDaemon(ctx context.Context, d *daemonOptions, logger *slog.Logger) error
 	act := live.New(kube, awsCfg, actuator.LogRecorder{Logger: logger}, live.WithDynamic(dyn), live.WithManager(leaseName))
 	// Signals that are only observed need their newest value, not weeks.
 	observed := metrics.NewHistory(src, metrics.HistoryConfig{Step: time.Minute, Window: time.Hour}, exp)
-	cfg := controller.Config{Tick: d.tick, Refit: d.refit, Reselect: d.reselect, Now: d.now, Observed: observed, Report: report,
+	cfg := controller.Config{Tick: d.tick, Refit: d.refit, Reselect: d.reselect, Now: d.now, Observed: observed, Report: report, Verdicts: verdicts,
 		APIServer: func(ctx context.Context) error {
 			_, err := kube.Discovery().RESTClient().Get().AbsPath("/readyz").DoRaw(ctx)
 			return err

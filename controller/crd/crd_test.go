@@ -202,13 +202,17 @@ type rig struct {
 	now  time.Time
 	// inject, when set, edits each Report before the Source writes it.
 	inject func(*controller.Report)
+	// stop stops the Source's watch: the daemon is gone.
+	stop context.CancelFunc
+	// rigStart is the clock's start.
+	rigStart time.Time
 }
 
 func newRig(t *testing.T, own string) *rig {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	r := &rig{exp: metrics.NewExporter("test", nil)}
+	r := &rig{exp: metrics.NewExporter("test", nil), stop: cancel}
 	r.src = New(dyn, kubetest.Client, Options{Namespace: own, Reloads: r.exp})
 	if err := r.src.Start(ctx, ""); err != nil {
 		t.Fatal(err)
@@ -218,6 +222,7 @@ func newRig(t *testing.T, own string) *rig {
 		t.Fatal(err)
 	}
 	r.now = tr.Start.Add(10 * 24 * time.Hour).Truncate(5 * time.Minute)
+	r.rigStart = r.now
 	rep := metrics.NewReplay(func() time.Time { return r.now })
 	rep.Add("elb", tr)
 	hist := metrics.NewHistory(rep, metrics.HistoryConfig{Step: 5 * time.Minute, Window: 10 * 24 * time.Hour}, nil)
@@ -227,7 +232,7 @@ func newRig(t *testing.T, own string) *rig {
 			r.inject(&rep)
 		}
 		r.src.Report(ctx, rep)
-	}},
+	}, Verdicts: r.src.Verdict},
 		r.src.Policies, hist, act, nil, nil)
 	return r
 }

@@ -36,6 +36,7 @@ import (
 
 	"github.com/prescale/prescale/api/v1alpha1"
 	"github.com/prescale/prescale/config"
+	"github.com/prescale/prescale/controller"
 )
 
 // Source is the set of ScalingPolicies in force. Safe for concurrent use.
@@ -72,7 +73,12 @@ type entry struct {
 	policy *config.Policy
 	// problems of the last generation judged ("" when it was accepted).
 	problems []string
-	// status written last, to write only changes.
+	// verdicts are the targets' last verdicts as the object's status
+	// holds them (whoever wrote it), by target name, for the loop's
+	// Config.Verdicts (Source.Verdict).
+	verdicts map[string]controller.Verdict
+	// status written last, to write only changes; at a new generation,
+	// the status the object holds (a previous process's, at start).
 	status    v1alpha1.ScalingPolicyStatus
 	written   string
 	lastWrite time.Time
@@ -289,9 +295,23 @@ func (s *Source) admit(ctx context.Context, o any) {
 		e = &entry{namespace: u.GetNamespace(), name: u.GetName(), uid: u.GetUID()}
 		s.entries[key] = e
 	}
+	cur, err := statusOf(u)
+	if err != nil {
+		s.log.Warn("status not read: verdicts are not carried over", "policy", key, "err", err)
+	} else {
+		e.verdicts = verdictsOf(cur)
+	}
 	if u.GetGeneration() == e.generation {
 		s.mu.Unlock()
 		return // a status update, or a resync: nothing new to judge
+	}
+	if err == nil {
+		// Judged on top of the status as it is, not as this process last
+		// wrote it (or, at start, as nothing): another process (the one
+		// before a restart, the leader) may have written it since, and
+		// its per-target floors and impact reports stay until the next
+		// tick replaces them.
+		e.status = cur
 	}
 	e.generation = u.GetGeneration()
 	p, problems := Parse(u, s.own)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -60,6 +61,15 @@ func (s *Source) judged(e *entry) v1alpha1.ScalingPolicyStatus {
 	}
 	st.Mode = modeOf(e.policy, nil)
 	st.TargetCount = int32(len(e.policy.Spec.Targets))
+	// Targets stay as last written until the next tick, but not those the
+	// version in force no longer has.
+	var kept []v1alpha1.TargetStatus
+	for _, ts := range st.Targets {
+		if slices.ContainsFunc(e.policy.Spec.Targets, func(t config.Target) bool { return t.Name == ts.Name }) {
+			kept = append(kept, ts)
+		}
+	}
+	st.Targets = kept
 	if meta.FindStatusCondition(st.Conditions, v1alpha1.ConditionReady) == nil {
 		meta.SetStatusCondition(&st.Conditions, metav1.Condition{Type: v1alpha1.ConditionReady, Status: metav1.ConditionUnknown,
 			Reason: "NotPlannedYet", Message: "waiting for the daemon's first tick with this policy", LastTransitionTime: now})
@@ -127,10 +137,17 @@ func (s *Source) planned(e *entry, r controller.Report) v1alpha1.ScalingPolicySt
 	var notReady, notPromoted []string
 	var soonest *v1alpha1.PlannedChange
 	soonestTarget := ""
+	prev := map[string]*v1alpha1.Impact{}
+	for _, ts := range st.Targets {
+		prev[ts.Name] = ts.Impact
+	}
 	st.Targets = nil
 	for _, t := range p.Spec.Targets {
 		tr := r.Targets[t.Name]
 		ts := v1alpha1.TargetStatus{Name: t.Name, HPA: t.HPA.Namespace + "/" + t.HPA.Name, Mode: t.HPA.Mode, Impact: impactStatus(tr.Impact)}
+		if tr.Impact != nil && tr.Impact.Carried {
+			ts.Impact = carriedImpact(tr.Impact, prev[t.Name])
+		}
 		if t.HPA.Promote != nil && t.HPA.Mode == "shadow" {
 			withPromote++
 			if tr.Promoted != "" {
