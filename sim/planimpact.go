@@ -122,6 +122,11 @@ func PolicyImpact(ctx context.Context, e *policy.Engine, target string, trace fo
 		return nil, "", fmt.Errorf("impact: %w", err)
 	}
 	k, pays, why := ChooseLevel(ims, levels, margin)
+	if !t.Capacity.StandsDown() {
+		// As the daemon: judged and reported, the owner's floors stay.
+		_, w := ims[0].Pays(margin)
+		k, pays, why = 0, true, "capacity.standDown is false, so the floors stay at the owner's quantile whatever the judgement: "+w
+	}
 	ti := &TargetImpact{Last14d: &ims[k], Last7d: &ims[k], Quantile: levels[k], StoodDown: !pays, Why: why}
 	if n := int(ImpactRecent / Minute); demand.Len() > n+60 {
 		floors := all[k]

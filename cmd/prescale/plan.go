@@ -38,6 +38,11 @@ const planExamples = `  # what the pricing policy wants at 08:45 New York time o
   # decoded and checked as the daemon does
   prescale plan --prometheus-url http://localhost:9090 --kubeconfig ~/.kube/config
 
+  # the plan follows the impact report's verdict, as the daemon does (a target
+  # whose floors do not pay keeps its rules and owner values; one judged at an
+  # operating point is sized at it); the raw forecast plan at capacity.quantile:
+  prescale plan --config web.yaml --input demand=testdata/elb_request_count_8c0756.csv --no-stand-down
+
   # per-target signals: TARGET.SIGNAL=FILE (signals: demand, dbConnections,
   # latencyP95 in seconds, cacheHitRatio, or an extra signal such as vix)
   prescale plan --config pricing.yaml --input gateway.demand=gw.csv --input vix=vix.csv`
@@ -85,7 +90,8 @@ func runPlan(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	atFlag := fs.String("at", "", "instant to plan for: RFC 3339, or YYYY-MM-DDTHH:MM in the policy's time zone (default: now, or just after the traces' last sample)")
 	asJSON := fs.Bool("json", false, "print JSON")
 	warmup := fs.Duration("warmup", 30*time.Minute, "tick every minute for this long before --at, as a running daemon would, carrying each tick's planned values into the next as if applied (max step up, stabilisation, rates, a class planned earlier, hysteresis, change windows); 0 plans the first tick of a fresh daemon")
-	withImpact := fs.Bool("impact", true, "with a demand history (--input or --prometheus-url): report what each target's forecast floors would have done over its last 7 and 14 days against the HPA alone, and whether the daemon would stand them down (replays the policy with a refit every 15 minutes: seconds per target)")
+	withImpact := fs.Bool("impact", true, "with a demand history (--input or --prometheus-url): report what each target's forecast floors would have done over its last 7 and 14 days against the HPA alone, and whether the daemon would stand them down (replays the policy with a refit every 15 minutes: seconds per target); the plan follows that verdict as the daemon does")
+	noStandDown := fs.Bool("no-stand-down", false, "print the forecast plan at each target's capacity.quantile whatever the impact report's verdict (by default the plan follows it as the daemon does: a target whose floors do not pay stands down to its rules and owner values, one judged at an operating point has its floors sized at that quantile, one whose history is too short to judge starts at its lowest operating point)")
 	var inputs inputFlag
 	fs.Var(&inputs, "input", "trace CSV for a signal, SIGNAL=FILE.csv or TARGET.SIGNAL=FILE.csv (repeatable)")
 	var lo liveOptions
@@ -229,6 +235,15 @@ func runPlan(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		if in.Current, note = lp.current(ctx, p); note != "" {
 			warnings = append(warnings, note)
 		}
+		if *withImpact {
+			ims, err := planImpact(ctx, p, inputs, series, at, controller.StandDownMargin)
+			if err != nil {
+				fmt.Fprintf(stderr, "prescale plan: policy %s: %v\n", p.Metadata.Name, err)
+				return exitFailure
+			}
+			in.StoodDown, in.OperatingPoint, in.OperatingWhy = followVerdicts(p, ims, !*noStandDown)
+			out.Impact = append(out.Impact, ims...)
+		}
 		e := policy.NewEngine(p)
 		var st policy.State
 		var plan policy.Plan
@@ -248,14 +263,6 @@ func runPlan(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			cur.Carry(plan, nil)
 		}
 		out.Resources = append(out.Resources, plan.Resources...)
-		if *withImpact {
-			ims, err := planImpact(ctx, p, inputs, series, at, controller.StandDownMargin)
-			if err != nil {
-				fmt.Fprintf(stderr, "prescale plan: policy %s: %v\n", p.Metadata.Name, err)
-				return exitFailure
-			}
-			out.Impact = append(out.Impact, ims...)
-		}
 		for _, w := range plan.Warnings {
 			warnings = append(warnings, fmt.Sprintf("policy %s: %s", p.Metadata.Name, strings.TrimPrefix(w, "WARNING: ")))
 		}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/prescale/prescale/config"
@@ -34,6 +35,12 @@ type targetImpactJSON struct {
 	// capacity.quantile, or the operating point that paid best.
 	OperatingQuantile float64 `json:"operating_quantile,omitempty"`
 	NotJudged         string  `json:"not_judged,omitempty"`
+	// How the plan printed sizes the target's forecast floors: stood down
+	// (rules and the owner's values only), or at PlanQuantile; PlanWhy
+	// says why (the verdict, --no-stand-down, capacity.standDown: false).
+	PlanStoodDown bool    `json:"plan_stood_down"`
+	PlanQuantile  float64 `json:"plan_quantile,omitempty"`
+	PlanWhy       string  `json:"plan_why,omitempty"`
 }
 
 type impactWindowJSON struct {
@@ -98,14 +105,70 @@ func planImpact(ctx context.Context, p *config.Policy, inputs inputFlag, series 
 	return out, nil
 }
 
+// followVerdicts returns the engine's inputs that make the plan follow
+// the impact reports ims of p's targets as the daemon follows its
+// judgements (controller standDowns): a target whose floors do not pay
+// stands down, one judged at an operating point is sized at it, one with
+// too little history to judge starts at its lowest operating point. With
+// follow false (--no-stand-down), and for a target with
+// capacity.standDown: false, the floors stay at capacity.quantile. It
+// records in ims how the plan sizes each target's floors.
+func followVerdicts(p *config.Policy, ims []targetImpactJSON, follow bool) (down map[string]string, points map[string]float64, whys map[string]string) {
+	down, points, whys = map[string]string{}, map[string]float64{}, map[string]string{}
+	for i := range ims {
+		r := &ims[i]
+		if r.Policy != p.Metadata.Name {
+			continue
+		}
+		var t *config.Target
+		for k := range p.Spec.Targets {
+			if p.Spec.Targets[k].Name == r.Target {
+				t = &p.Spec.Targets[k]
+			}
+		}
+		if t == nil {
+			continue
+		}
+		own, levels := t.Capacity.Quantile, t.Capacity.Levels()
+		r.PlanQuantile = own
+		switch {
+		case !follow:
+			r.PlanWhy = "--no-stand-down: the forecast floors at capacity.quantile, whatever the verdict"
+		case !t.Capacity.StandsDown():
+			r.PlanWhy = "capacity.standDown is false: the floors stay at capacity.quantile whatever the verdict"
+		case r.NotJudged != "" && len(levels) > 1:
+			q := slices.Min(levels)
+			points[t.Name], r.PlanQuantile = q, q
+			whys[t.Name] = fmt.Sprintf("the floors are not judged yet (%s), so the daemon starts them at the lowest operating point", r.NotJudged)
+			r.PlanWhy = whys[t.Name]
+		case r.NotJudged != "":
+			r.PlanWhy = "not judged yet, and no operating point below capacity.quantile"
+		case r.StoodDown:
+			down[t.Name] = "judged on its last 14 days of history: " + r.Why
+			r.PlanStoodDown, r.PlanQuantile = true, 0
+			r.PlanWhy = "stood down: the forecast floors do not pay, rules and the owner's values only"
+		case r.OperatingQuantile != own && slices.Contains(levels, r.OperatingQuantile):
+			points[t.Name], r.PlanQuantile = r.OperatingQuantile, r.OperatingQuantile
+			r.PlanWhy = fmt.Sprintf("operating point p%g: its floors paid best at equal cost on the last 14 days", 100*r.OperatingQuantile)
+		default:
+			r.PlanWhy = "the floors pay at capacity.quantile"
+		}
+	}
+	return down, points, whys
+}
+
 func printImpact(w io.Writer, rs []targetImpactJSON) {
 	if len(rs) == 0 {
 		return
 	}
 	fmt.Fprintf(w, "\nimpact: the forecast floors replayed on the target's own history against the HPA alone (and run cooler at equal replica-hours)\n")
 	for _, r := range rs {
+		planned := fmt.Sprintf("    plan: %s", r.PlanWhy)
+		if !r.PlanStoodDown && r.PlanQuantile > 0 {
+			planned = fmt.Sprintf("    plan: floors at p%g: %s", 100*r.PlanQuantile, r.PlanWhy)
+		}
 		if r.Last14d == nil {
-			fmt.Fprintf(w, "\n%s: not judged: %s\n", r.Target, r.NotJudged)
+			fmt.Fprintf(w, "\n%s: not judged: %s\n%s\n", r.Target, r.NotJudged, planned)
 			continue
 		}
 		verdict := "floors pay"
@@ -130,5 +193,6 @@ func printImpact(w io.Writer, rs []targetImpactJSON) {
 				x.name, config.FormatDuration(x.w.To.Sub(x.w.From).Round(time.Hour)), 100*x.w.UnservedReactive, 100*x.w.UnservedPredictive, 100*x.w.UnservedSaved,
 				x.w.ReplicaHoursPaid, 100*x.w.ReplicaHoursShare, 100*x.w.UnservedAtEqualCost, ratio, gain)
 		}
+		fmt.Fprintln(w, planned)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -117,5 +118,116 @@ func TestPlanImpact(t *testing.T) {
 	}
 	if len(doc.Impact) != 1 || doc.Impact[0].Last14d != nil || !strings.Contains(doc.Impact[0].NotJudged, "fewer than the 1d the impact") {
 		t.Errorf("20 hours of history: impact %+v", doc.Impact)
+	}
+}
+
+// planJSON runs plan --json and returns its minReplicas resource for
+// target web and the target's impact report.
+func planJSON(t *testing.T, args ...string) (desired float64, reasons string, im targetImpactJSON) {
+	t.Helper()
+	code, out, errOut := runCmd(t, append([]string{"plan", "--json"}, args...)...)
+	if code != exitOK {
+		t.Fatalf("plan %v: exit %d: %s", args, code, errOut)
+	}
+	var doc struct {
+		Resources []struct {
+			Target, Field string
+			Desired       any
+			Reasons       []string
+		} `json:"resources"`
+		Impact []targetImpactJSON `json:"impact"`
+	}
+	if err := json.Unmarshal([]byte(out), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if len(doc.Impact) != 1 {
+		t.Fatalf("plan %v: impact %+v", args, doc.Impact)
+	}
+	for _, r := range doc.Resources {
+		if r.Target == "web" && r.Field == "minReplicas" {
+			return r.Desired.(float64), strings.Join(r.Reasons, "; "), doc.Impact[0]
+		}
+	}
+	t.Fatalf("plan %v: no minReplicas for web", args)
+	return
+}
+
+// forecastDemand is the forecast demand a floor's reasons start with
+// ("forecast p30 demand 47.32 over ...").
+func forecastDemand(t *testing.T, reasons string) string {
+	t.Helper()
+	m := regexp.MustCompile(`forecast (p\d+) demand ([0-9.e+]+) over`).FindStringSubmatch(reasons)
+	if m == nil {
+		t.Fatalf("no forecast demand in %q", reasons)
+	}
+	return m[1] + " " + m[2]
+}
+
+// plan's floors follow the impact report's verdict as the daemon's do:
+// where the floors do not pay (Twitter's GOOG volume) the target stands
+// down to its owner's floor; where an operating point pays best (the
+// Alibaba CPU trace, p30) the floor is the forecast's at that quantile,
+// the floor of the same policy asking p30 of the raw plan; with too short
+// a history the lowest operating point; --no-stand-down and
+// capacity.standDown: false print the floors at capacity.quantile.
+func TestPlanFollowsTheVerdict(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, doc string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(doc), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	pol := write("web.yaml", elbPolicy)
+	goog := "demand=../../testdata/Twitter_volume_GOOG.csv"
+
+	// Stood down: the owner's minReplicas, where the raw plan raises it.
+	got, why, im := planJSON(t, "--config", pol, "--input", goog)
+	raw, rawWhy, rawIm := planJSON(t, "--config", pol, "--input", goog, "--no-stand-down")
+	if !im.StoodDown || !im.PlanStoodDown || im.PlanQuantile != 0 {
+		t.Fatalf("GOOG: impact %+v: want the floors stood down, and the plan with them", im)
+	}
+	if got != 2 || !strings.Contains(why, "stood down, it does not pay: judged on its last 14 days of history: "+im.Why) {
+		t.Errorf("GOOG: minReplicas %v (%s): want the owner's 2, stood down", got, why)
+	}
+	if raw <= 2 || strings.Contains(rawWhy, "stood down") || rawIm.PlanStoodDown || rawIm.PlanQuantile != 0.9 || !strings.Contains(rawIm.PlanWhy, "--no-stand-down") {
+		t.Errorf("GOOG --no-stand-down: minReplicas %v (%s), plan %+v: want the p90 forecast floor above the owner's", raw, rawWhy, rawIm)
+	}
+	// capacity.standDown: false: judged, reported, not followed.
+	keep := write("keep.yaml", strings.Replace(elbPolicy, "        window: 15m\n", "        window: 15m\n        standDown: false\n", 1))
+	if got, why, im := planJSON(t, "--config", keep, "--input", goog); got != raw || im.StoodDown || !strings.Contains(im.Why, "capacity.standDown is false") || !strings.Contains(im.PlanWhy, "capacity.standDown is false") {
+		t.Errorf("GOOG, standDown false: minReplicas %v (%s), impact %+v: want the raw plan's %v", got, why, im, raw)
+	}
+
+	// An operating point: the floor of the forecast's p30.
+	ali := "demand=../../testdata/alibaba2018_cluster_usage_cpu.csv"
+	got, why, im = planJSON(t, "--config", pol, "--input", ali)
+	if im.StoodDown || im.OperatingQuantile != 0.3 || im.PlanQuantile != 0.3 || im.PlanStoodDown {
+		t.Fatalf("Alibaba: impact %+v: want the floors at the operating point p30", im)
+	}
+	p30 := write("p30.yaml", strings.Replace(elbPolicy, "        window: 15m\n", "        window: 15m\n        quantile: 0.3\n        operatingPoints: []\n", 1))
+	want, wantWhy, _ := planJSON(t, "--config", p30, "--input", ali, "--no-stand-down")
+	p90, p90Why, _ := planJSON(t, "--config", pol, "--input", ali, "--no-stand-down")
+	if got != want || forecastDemand(t, why) != forecastDemand(t, wantWhy) || !strings.Contains(why, "operating point p30, not the owner's p90") {
+		t.Errorf("Alibaba: minReplicas %v (%s); want %v, the forecast's p30 floor (%s)", got, why, want, wantWhy)
+	}
+	if p90 == got {
+		t.Errorf("Alibaba: the p90 floor %v (%s) is the p30 one: the case shows nothing", p90, p90Why)
+	}
+
+	// Too short a history to judge: the lowest operating point.
+	_, why, im = planJSON(t, "--config", pol, "--input", "demand=../../testdata/elb_request_count_8c0756.csv", "--at", "2014-04-10T20:00")
+	if im.NotJudged == "" || im.PlanQuantile != 0.3 || !strings.Contains(why, "operating point p30, not the owner's p90: the floors are not judged yet") {
+		t.Errorf("20 hours of history: %s, impact %+v: want the lowest operating point", why, im)
+	}
+
+	// The table says how the plan sized the floors.
+	code, out, errOut := runCmd(t, "plan", "--config", pol, "--input", goog)
+	if code != exitOK || !strings.Contains(out, "    plan: stood down: the forecast floors do not pay") {
+		t.Errorf("GOOG table (exit %d, %s):\n%s", code, errOut, out)
+	}
+	if _, out, _ := runCmd(t, "plan", "--config", pol, "--input", ali); !strings.Contains(out, "    plan: floors at p30: operating point p30") {
+		t.Errorf("Alibaba table:\n%s", out)
 	}
 }
