@@ -81,7 +81,8 @@ func targetStatus(st v1alpha1.ScalingPolicyStatus, name string) *v1alpha1.Target
 // its first tick, keeps low stood down (no forecast floor), keeps web at
 // the operating point judged, says why, and leaves the impact figures in
 // the status as they were; its Source's first write, before any tick,
-// keeps the targets' status too.
+// keeps the targets' status too. A follower whose Source watched from the
+// start, taking over, carries the verdict as the status holds it then.
 func TestVerdictSurvivesRestart(t *testing.T) {
 	ns := kubetest.Namespace(t)
 	createWorkload(t, ns, "web", 2, 60)
@@ -89,6 +90,10 @@ func TestVerdictSurvivesRestart(t *testing.T) {
 	r := newRig(t, "prescale-system")
 	create(t, twoTargets(ns))
 	waitFor(t, "the policy in force", func() bool { return len(r.src.Policies()) == 1 })
+	// A follower: its Source watches from before any judgement, its loop
+	// does not tick until it takes over.
+	follower := newRig(t, "prescale-system")
+	waitFor(t, "the policy in force in the follower", func() bool { return len(follower.src.Policies()) == 1 })
 
 	// The first judgement comes after a day of floors, at each target's
 	// point of the day: within two days.
@@ -156,6 +161,16 @@ func TestVerdictSurvivesRestart(t *testing.T) {
 		if !strings.HasPrefix(a.Reason, controller.CarriedPrefix+before.LastPlanned.UTC().Format(time.RFC3339)) || !strings.HasSuffix(a.Reason, ": "+b.Reason) {
 			t.Errorf("%s: reason after the restart %q, want it carried over from the status written at %v: %q", name, a.Reason, before.LastPlanned, b.Reason)
 		}
+	}
+	// The follower takes over: it carries the verdict of the status as
+	// it is now, not as it was when its Source started.
+	follower.now = r2.now.Add(5 * time.Minute)
+	plan = follower.plan(t)
+	if why := strings.Join(floorOf(t, plan, "low").Reasons, "; "); !strings.Contains(why, "stood down, it does not pay: "+controller.CarriedPrefix) || !strings.Contains(why, low.Reason) {
+		t.Errorf("low's first plan in the follower: %q; want its forecast floor stood down by the verdict carried over", why)
+	}
+	if why := strings.Join(floorOf(t, plan, "web").Reasons, "; "); strings.Contains(why, "not judged yet") {
+		t.Errorf("web's first plan in the follower: %q; want the verdict carried over", why)
 	}
 }
 
