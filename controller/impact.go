@@ -62,6 +62,9 @@ type floorLedger struct {
 	impact7, impact14 *sim.Impact
 	// computed is when impact7 and impact14 were made.
 	computed time.Time
+	// replays keeps the days judged replayed, so that the next judgement
+	// replays only what is new (about 2 of the 14 days).
+	replays sim.Replays
 	// carried is the verdict a previous process left (Config.Verdicts),
 	// in force until this one judges the floors (carriedInForce).
 	carried *Verdict
@@ -145,8 +148,11 @@ func (lg *floorLedger) levelPerMinute(demand forecast.Series, k int) []int32 {
 		held[i] = last
 	}
 	out := make([]int32, demand.Len())
+	// demand's minute m is ledger slot (base + m×step)/ledgerStep - off,
+	// in integer arithmetic (no time.Time per minute).
+	base, step := int64(demand.Start.Sub(lg.first)), int64(demand.Step)
 	for m := range out {
-		i := int(demand.Time(m).Sub(lg.first)/ledgerStep) - off
+		i := int(floorDiv(base+int64(m)*step, int64(ledgerStep))) - off
 		if i >= len(held) {
 			i = len(held) - 1 // after the last plan its floor stays too
 		}
@@ -155,6 +161,16 @@ func (lg *floorLedger) levelPerMinute(demand forecast.Series, k int) []int32 {
 		}
 	}
 	return out
+}
+
+// floorDiv is a/b rounded toward minus infinity (b > 0), as a time
+// before the ledger's first slot falls in a slot before it.
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if a%b != 0 && a < 0 {
+		q--
+	}
+	return q
 }
 
 // quantile returns the quantile of the operating point in force.
@@ -335,7 +351,7 @@ func judgeFloors(ctx context.Context, cfg sim.Config, demand forecast.Series, lg
 	for k := range all {
 		all[k] = lg.levelPerMinute(demand, k)
 	}
-	ims, err := sim.CompareLevels(ctx, cfg, demand, all)
+	ims, err := lg.replays.CompareLevels(ctx, cfg, demand, all)
 	if err != nil {
 		return judgement{}, err
 	}
@@ -350,7 +366,7 @@ func judgeFloors(ctx context.Context, cfg sim.Config, demand forecast.Series, lg
 	if n := int(7 * 24 * time.Hour / time.Minute); demand.Len() > n+60 {
 		floors := all[j.level]
 		d7 := demand.Slice(demand.Len()-n, demand.Len())
-		if im7, err := sim.Compare(ctx, cfg, d7, floors[len(floors)-n:]); err == nil {
+		if im7, err := lg.replays.Compare(ctx, cfg, d7, floors[len(floors)-n:]); err == nil {
 			j.im7 = &im7
 		}
 	}

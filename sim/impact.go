@@ -32,7 +32,7 @@ var CompareSweep = []float64{0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9}
 // equal replica-hours then reads the same two neighbours as on the whole
 // sweep, for a replay or two instead of seven; its replica-hours at equal
 // unserved demand may lie beyond the points replayed (and say so).
-func bracketCurve(ctx context.Context, cfg Config, demand forecast.Series, re Result, prs []Result) (CostCurve, error) {
+func bracketCurve(cfg Config, re Result, prs []Result, reactive func(Config) (Result, error)) (CostCurve, error) {
 	own := cfg.TargetUtilization
 	pts := []CurvePoint{{TargetUtilization: own, ReplicaHours: re.ReplicaHours, UnservedFraction: re.UnservedFraction}}
 	dear, cheap := re.ReplicaHours, re.ReplicaHours
@@ -61,7 +61,7 @@ func bracketCurve(ctx context.Context, cfg Config, demand forecast.Series, re Re
 			}
 			c := cfg
 			c.TargetUtilization = t
-			r, err := Run(ctx, c, demand, Reactive{})
+			r, err := reactive(c)
 			if err != nil {
 				return fmt.Errorf("sweep at target %.2f: %w", t, err)
 			}
@@ -208,6 +208,17 @@ func Compare(ctx context.Context, cfg Config, demand forecast.Series, floors []i
 // (a target's operating points): the HPA alone and reactive's curve are
 // replayed once for all of them.
 func CompareLevels(ctx context.Context, cfg Config, demand forecast.Series, floors [][]int32) ([]Impact, error) {
+	return compareLevels(ctx, cfg, demand, floors, func(c Config, f []int32) (Result, error) {
+		if f == nil {
+			return Run(ctx, c, demand, Reactive{})
+		}
+		return Run(ctx, c, demand, floorsAt{start: demand.Start, floors: f})
+	})
+}
+
+// compareLevels is CompareLevels with replay running the HPA alone
+// (floors nil) or with floors on demand.
+func compareLevels(ctx context.Context, cfg Config, demand forecast.Series, floors [][]int32, replay func(c Config, floors []int32) (Result, error)) ([]Impact, error) {
 	if len(floors) == 0 {
 		return nil, fmt.Errorf("compare: no floors")
 	}
@@ -222,17 +233,26 @@ func CompareLevels(ctx context.Context, cfg Config, demand forecast.Series, floo
 	if err := cfg.validate(); err != nil {
 		return nil, fmt.Errorf("compare: %w", err)
 	}
-	re, err := Run(ctx, cfg, demand, Reactive{})
+	if demand.Step != Minute {
+		return nil, fmt.Errorf("compare: demand step %v, want 1m (see Resample)", demand.Step)
+	}
+	if !hasObserved(demand.Values) {
+		return nil, fmt.Errorf("compare: demand has no observed sample")
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("compare: %w", err)
+	}
+	re, err := replay(cfg, nil)
 	if err != nil {
 		return nil, fmt.Errorf("compare: %w", err)
 	}
 	prs := make([]Result, len(floors))
 	for k, f := range floors {
-		if prs[k], err = Run(ctx, cfg, demand, floorsAt{start: demand.Start, floors: f}); err != nil {
+		if prs[k], err = replay(cfg, f); err != nil {
 			return nil, fmt.Errorf("compare: %w", err)
 		}
 	}
-	curve, err := bracketCurve(ctx, cfg, demand, re, prs)
+	curve, err := bracketCurve(cfg, re, prs, func(c Config) (Result, error) { return replay(c, nil) })
 	if err != nil {
 		return nil, fmt.Errorf("compare: %w", err)
 	}

@@ -59,6 +59,8 @@ type StandDown struct {
 	downMinutes int
 	// levelMinutes counts decisions made at each operating point.
 	levelMinutes []int
+	// replays keeps the judged days' replays for the next judgement.
+	replays Replays
 }
 
 func (s *StandDown) defaults() {
@@ -159,7 +161,7 @@ func (s *StandDown) judge(ctx context.Context, now time.Time, observed forecast.
 	for k, w := range s.would {
 		floors[k] = w[from:end]
 	}
-	ims, err := CompareLevels(ctx, cfg, demand, floors)
+	ims, err := s.replays.CompareLevels(ctx, cfg, demand, floors)
 	if err != nil {
 		return // a comparison that cannot run judges nothing: the floors stand
 	}

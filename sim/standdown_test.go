@@ -167,7 +167,7 @@ func TestBracketCurvePlacesAsTheWholeSweep(t *testing.T) {
 	}
 	for _, scale := range []float64{1.05, 1.3, 1.8} {
 		pr := Result{Strategy: "predictive", ReplicaHours: scale * re.ReplicaHours, UnservedFraction: re.UnservedFraction / 3}
-		lazy, err := bracketCurve(context.Background(), cfg, demand, re, []Result{pr})
+		lazy, err := bracketCurve(cfg, re, []Result{pr}, func(c Config) (Result, error) { return Run(context.Background(), c, demand, Reactive{}) })
 		if err != nil {
 			t.Fatal(err)
 		}
