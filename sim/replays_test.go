@@ -54,8 +54,9 @@ func relDiff(a, b float64) float64 {
 
 // Replayed day by day, each day warmed up on the two hours before it, a
 // comparison finds what the one replay of the whole span finds: the same
-// unserved demand and replica-hours within a few percent, so a judgement
-// does not change with the cache.
+// unserved demand and replica-hours within 0.1%, so a judgement does not
+// change with the cache. (Days started cold, at the pods their first
+// demand needs, are 0.4-2% off on unserved demand.)
 func TestReplaysMatchTheWholeSpan(t *testing.T) {
 	demand, floors := elbJudged(t)
 	cfg := judgedConfig()
@@ -79,14 +80,14 @@ func TestReplaysMatchTheWholeSpan(t *testing.T) {
 			got, want float64
 			tol       float64
 		}{
-			{"HPA alone unserved", d.Reactive.UnservedFraction, w.Reactive.UnservedFraction, 0.03},
-			{"HPA alone replica-hours", d.Reactive.ReplicaHours, w.Reactive.ReplicaHours, 0.005},
-			{"floors unserved", d.Predictive.UnservedFraction, w.Predictive.UnservedFraction, 0.03},
-			{"floors replica-hours", d.Predictive.ReplicaHours, w.Predictive.ReplicaHours, 0.005},
-			{"cooler HPA unserved at equal cost", d.EqualCost.ReactiveUnserved, w.EqualCost.ReactiveUnserved, 0.05},
+			{"HPA alone unserved", d.Reactive.UnservedFraction, w.Reactive.UnservedFraction, 1e-3},
+			{"HPA alone replica-hours", d.Reactive.ReplicaHours, w.Reactive.ReplicaHours, 1e-4},
+			{"floors unserved", d.Predictive.UnservedFraction, w.Predictive.UnservedFraction, 1e-3},
+			{"floors replica-hours", d.Predictive.ReplicaHours, w.Predictive.ReplicaHours, 1e-4},
+			{"cooler HPA unserved at equal cost", d.EqualCost.ReactiveUnserved, w.EqualCost.ReactiveUnserved, 1e-3},
 		} {
 			if relDiff(c.got, c.want) > c.tol {
-				t.Errorf("level %d: %s day by day %.6g, whole span %.6g (more than %.0f%% apart)", k, c.what, c.got, c.want, 100*c.tol)
+				t.Errorf("level %d: %s day by day %.6g, whole span %.6g (more than %.2g%% apart)", k, c.what, c.got, c.want, 100*c.tol)
 			}
 		}
 		if d.Reactive.EvaluatedMinutes != w.Reactive.EvaluatedMinutes {
