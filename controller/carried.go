@@ -32,6 +32,16 @@ type Verdict struct {
 	// JudgedAt is when the judgement was made, WrittenAt when the status
 	// that carried it was last written.
 	JudgedAt, WrittenAt time.Time
+	// Figures are the impact report's, as the status rounded them, by
+	// window ("7d", "14d"): exported as they were until this process
+	// judges (nil when the status had none).
+	Figures map[string]Figures
+}
+
+// Figures are an impact report's exported figures over one window; NaN
+// where the status had none.
+type Figures struct {
+	UnservedSaved, ReplicaHoursPaid, EqualCostRatio float64
 }
 
 // carriedFor is how long a verdict is carried over: past twice the span

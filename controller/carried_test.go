@@ -2,10 +2,12 @@ package controller
 
 import (
 	"context"
+	"math"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/prescale/prescale/config"
@@ -66,8 +68,9 @@ func TestCarriedVerdictStandsUntilJudged(t *testing.T) {
 func TestCarriedStandDownUntilADayOfFloors(t *testing.T) {
 	h := newHarness(t, testPolicy)
 	judged := h.now.Add(-30 * time.Hour)
-	h.loop.cfg.Verdicts = func(*config.Policy, string) (Verdict, bool) {
-		return Verdict{StoodDown: true, Why: CarriedPrefix + "2014-04-19T00:00:00Z (judged at x; ...): floors leave 1% unserved, not 20% under", JudgedAt: judged, WrittenAt: judged}, true
+	h.loop.cfg.Verdicts = func(_ *config.Policy, target string) (Verdict, bool) {
+		return Verdict{StoodDown: true, Why: CarriedPrefix + "2014-04-19T00:00:00Z (judged at x; ...): floors leave 1% unserved, not 20% under", JudgedAt: judged, WrittenAt: judged,
+			Figures: map[string]Figures{"14d": {UnservedSaved: 0.01, ReplicaHoursPaid: 250, EqualCostRatio: 0.5}, "7d": {UnservedSaved: math.NaN(), ReplicaHoursPaid: 10, EqualCostRatio: math.NaN()}}}, target == "web"
 	}
 	var reported TargetReport
 	h.loop.cfg.Report = func(_ context.Context, r Report) { reported = r.Targets["web"] }
@@ -89,6 +92,20 @@ func TestCarriedStandDownUntilADayOfFloors(t *testing.T) {
 	}
 	if v := testutil.ToFloat64(h.exp.StoodDown.WithLabelValues("web")); v != 1 {
 		t.Errorf("prescale_stood_down %v, want 1", v)
+	}
+	// The figures the status held are exported as they were; none is
+	// made up where it had none.
+	for _, c := range []struct {
+		g    *prometheus.GaugeVec
+		w    string
+		want float64
+	}{{h.exp.ImpactUnservedSaved, "14d", 0.01}, {h.exp.ImpactReplicaHoursPaid, "14d", 900000}, {h.exp.ImpactEqualCostRatio, "14d", 0.5}, {h.exp.ImpactReplicaHoursPaid, "7d", 36000}} {
+		if v := testutil.ToFloat64(c.g.WithLabelValues("web", c.w)); v != c.want {
+			t.Errorf("carried %s figure %v, want %v", c.w, v, c.want)
+		}
+	}
+	if n := testutil.CollectAndCount(h.exp.ImpactEqualCostRatio); n != 1 {
+		t.Errorf("%d equal-cost ratios exported, want the 14d one only", n)
 	}
 	// A day and more of this process's own floors: judged, and the
 	// verdict carried over is replaced.

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/prescale/prescale/config"
 	"github.com/prescale/prescale/forecast"
 	"github.com/prescale/prescale/metrics"
@@ -236,12 +238,15 @@ func (l *Loop) standDowns(ctx context.Context, p *config.Policy, now time.Time) 
 		if judgeDue(lg, now, p.Key(), t.Name) {
 			l.judge(ctx, p, t, lg, now)
 		}
+		carried, dropped := carriedInForce(lg, t, now)
+		if carried != nil {
+			l.exportCarried(p.TargetLabel(t.Name), carried)
+		}
 		if !t.Capacity.StandsDown() {
 			continue // capacity.standDown: false: judged and reported, never acted on
 		}
 		levels := t.Capacity.Levels()
 		judged := !lg.computed.IsZero()
-		carried, dropped := carriedInForce(lg, t, now)
 		switch {
 		case judged && lg.down:
 			out[t.Name] = lg.why
@@ -250,7 +255,6 @@ func (l *Loop) standDowns(ctx context.Context, p *config.Policy, now time.Time) 
 				points[t.Name] = lg.quantile()
 			}
 		case carried != nil:
-			l.exportCarried(p.TargetLabel(t.Name), carried)
 			switch {
 			case carried.StoodDown:
 				out[t.Name] = carriedWhy(carried)
@@ -471,4 +475,14 @@ func (l *Loop) exportCarried(target string, v *Verdict) {
 	}
 	l.exp.StoodDown.WithLabelValues(target).Set(down)
 	l.exportOperating(target, v.Quantile)
+	for w, f := range v.Figures {
+		for _, g := range []struct {
+			vec interface{ WithLabelValues(...string) prometheus.Gauge }
+			v   float64
+		}{{l.exp.ImpactUnservedSaved, f.UnservedSaved}, {l.exp.ImpactReplicaHoursPaid, 3600 * f.ReplicaHoursPaid}, {l.exp.ImpactEqualCostRatio, f.EqualCostRatio}} {
+			if !math.IsNaN(g.v) {
+				g.vec.WithLabelValues(target, w).Set(g.v)
+			}
+		}
+	}
 }

@@ -3,6 +3,7 @@ package crd
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"strconv"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -51,9 +52,30 @@ func verdictsOf(st v1alpha1.ScalingPolicyStatus) map[string]controller.Verdict {
 		if q, err := strconv.ParseFloat(im.OperatingQuantile, 64); err == nil {
 			v.Quantile = q
 		}
+		for name, w := range map[string]*v1alpha1.ImpactWindow{"7d": im.Last7d, "14d": im.Last14d} {
+			if w == nil {
+				continue
+			}
+			if v.Figures == nil {
+				v.Figures = map[string]controller.Figures{}
+			}
+			f := controller.Figures{UnservedSaved: math.NaN(), ReplicaHoursPaid: value(w.ExtraReplicaHours), EqualCostRatio: value(w.EqualCostRatio)}
+			if w.UnservedReactive != nil && w.UnservedPredictive != nil {
+				f.UnservedSaved = *w.UnservedReactive - *w.UnservedPredictive
+			}
+			v.Figures[name] = f
+		}
 		out[ts.Name] = v
 	}
 	return out
+}
+
+// value is *p, NaN for nil.
+func value(p *float64) float64 {
+	if p == nil {
+		return math.NaN()
+	}
+	return *p
 }
 
 // Verdict returns the last verdict on target of p that the status of the

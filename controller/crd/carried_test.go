@@ -3,9 +3,13 @@ package crd
 import (
 	"context"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/prescale/prescale/api/v1alpha1"
 	"github.com/prescale/prescale/controller"
@@ -149,6 +153,23 @@ func TestVerdictSurvivesRestart(t *testing.T) {
 	if web.OperatingQuantile != "0.9" && !strings.Contains(why, "operating point p"+pct(web.OperatingQuantile)+", not the owner's p90: "+controller.CarriedPrefix) {
 		t.Errorf("web's first plan after the restart: %q; want its floor at the operating point p%s judged, carried over", why, pct(web.OperatingQuantile))
 	}
+	// The metrics say the same from the first tick: the stand-down, the
+	// operating point, the figures as the status held them.
+	for _, c := range []struct {
+		g      *prometheus.GaugeVec
+		labels []string
+		want   float64
+	}{
+		{r2.exp.StoodDown, []string{ns + "/web/low"}, 1},
+		{r2.exp.StoodDown, []string{ns + "/web/web"}, 0},
+		{r2.exp.OperatingQuantile, []string{ns + "/web/web"}, mustFloat(t, web.OperatingQuantile)},
+		{r2.exp.ImpactReplicaHoursPaid, []string{ns + "/web/web", "14d"}, 3600 * *web.Last14d.ExtraReplicaHours},
+		{r2.exp.ImpactUnservedSaved, []string{ns + "/web/low", "7d"}, *low.Last7d.UnservedReactive - *low.Last7d.UnservedPredictive},
+	} {
+		if v := testutil.ToFloat64(c.g.WithLabelValues(c.labels...)); v != c.want {
+			t.Errorf("after the restart %v: %v, want %v", c.labels, v, c.want)
+		}
+	}
 	for _, name := range []string{"web", "low"} {
 		b, a := targetStatus(before, name).Impact, targetStatus(after, name).Impact
 		if a == nil {
@@ -172,6 +193,15 @@ func TestVerdictSurvivesRestart(t *testing.T) {
 	if why := strings.Join(floorOf(t, plan, "web").Reasons, "; "); strings.Contains(why, "not judged yet") {
 		t.Errorf("web's first plan in the follower: %q; want the verdict carried over", why)
 	}
+}
+
+func mustFloat(t *testing.T, s string) float64 {
+	t.Helper()
+	v, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
 }
 
 // pct is a quantile string as a percentile ("0.5" → "50").

@@ -233,7 +233,7 @@ func newRig(t *testing.T, own string) *rig {
 		}
 		r.src.Report(ctx, rep)
 	}, Verdicts: r.src.Verdict},
-		r.src.Policies, hist, act, nil, nil)
+		r.src.Policies, hist, act, r.exp, nil)
 	return r
 }
 
