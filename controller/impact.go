@@ -477,7 +477,7 @@ func (l *Loop) exportCarried(target string, v *Verdict) {
 	l.exportOperating(target, v.Quantile)
 	for w, f := range v.Figures {
 		for _, g := range []struct {
-			vec interface{ WithLabelValues(...string) prometheus.Gauge }
+			vec *prometheus.GaugeVec
 			v   float64
 		}{{l.exp.ImpactUnservedSaved, f.UnservedSaved}, {l.exp.ImpactReplicaHoursPaid, 3600 * f.ReplicaHoursPaid}, {l.exp.ImpactEqualCostRatio, f.EqualCostRatio}} {
 			if !math.IsNaN(g.v) {
