@@ -70,6 +70,17 @@ type floorLedger struct {
 	// carried is the verdict a previous process left (Config.Verdicts),
 	// in force until this one judges the floors (carriedInForce).
 	carried *Verdict
+	// backfill is the ledger's backfill from history, queued or running
+	// (backfill.go); noBackfill says why none ran (too little history,
+	// it failed), tried again from backfillRetry; the floors before
+	// replayedUntil were replayed from history, not planned by this
+	// process.
+	// replayed is set when the judgement in force was made on floors
+	// replayed from history (all or part).
+	replayed                     bool
+	backfill                     *backfill
+	noBackfill                   string
+	backfillRetry, replayedUntil time.Time
 }
 
 // record keeps floor as planned at now, and alts, the floors of the
@@ -235,6 +246,7 @@ func (l *Loop) standDowns(ctx context.Context, p *config.Policy, now time.Time) 
 	for i := range p.Spec.Targets {
 		t := &p.Spec.Targets[i]
 		lg := l.ledger(p, t)
+		l.backfillLedger(ctx, p, t, lg, now)
 		if judgeDue(lg, now, p.Key(), t.Name) {
 			l.judge(ctx, p, t, lg, now)
 		}
@@ -253,6 +265,9 @@ func (l *Loop) standDowns(ctx context.Context, p *config.Policy, now time.Time) 
 		case judged && slices.Equal(lg.levels, levels):
 			if lg.level > 0 {
 				points[t.Name] = lg.quantile()
+				if lg.replayed {
+					whys[t.Name] = lg.why // says the floors judged were replayed from history
+				}
 			}
 		case carried != nil:
 			switch {
@@ -265,7 +280,7 @@ func (l *Loop) standDowns(ctx context.Context, p *config.Policy, now time.Time) 
 			// Not judged yet, or its operating points changed since.
 			q := slices.Min(levels)
 			points[t.Name] = q
-			whys[t.Name] = fmt.Sprintf("the floors are not judged yet (the first judgement comes after %s of floors), so they start at the lowest operating point", config.FormatDuration(minJudged))
+			whys[t.Name] = fmt.Sprintf("the floors are not judged yet (%s), so they start at the lowest operating point", lg.unjudgedWhy())
 			if dropped != "" {
 				whys[t.Name] += "; " + dropped
 			}
@@ -309,6 +324,15 @@ func (l *Loop) judge(ctx context.Context, p *config.Policy, t *config.Target, lg
 		l.log.Warn("floors not judged", "target", t.Name, "err", err)
 		return
 	}
+	if part := lg.replayedPart(demand.Start, demand.Time(demand.Len())); part != "" {
+		j.why, j.replayed = part+j.why, true
+	}
+	l.applyJudgement(p, t, lg, j, now)
+}
+
+// applyJudgement puts judgement j of target t's floors in force, logs
+// what changed and exports it.
+func (l *Loop) applyJudgement(p *config.Policy, t *config.Target, lg *floorLedger, j judgement, now time.Time) {
 	k, pays, why := j.level, j.pays, j.why
 	levels := j.levels
 	wasDown := lg.down
@@ -326,7 +350,7 @@ func (l *Loop) judge(ctx context.Context, p *config.Policy, t *config.Target, lg
 	if pays && k != lg.level {
 		l.log.Info("forecast floors change operating point", "target", t.Name, "quantile", levels[k], "why", why)
 	}
-	lg.down, lg.why, lg.level = !pays, why, k
+	lg.down, lg.why, lg.level, lg.replayed = !pays, why, k, j.replayed
 	l.exportImpact(p.TargetLabel(t.Name), lg)
 }
 
@@ -338,6 +362,7 @@ type judgement struct {
 	level     int
 	pays      bool
 	why       string
+	replayed  bool // judged on floors replayed from history (all or part)
 	im7, im14 *sim.Impact
 }
 

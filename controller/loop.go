@@ -116,6 +116,11 @@ type Config struct {
 	// process first meets the target: it stays in force until this
 	// process has a day of floors of its own to judge (see carried.go).
 	Verdicts func(p *config.Policy, target string) (Verdict, bool)
+	// Backfills is how many targets' floor ledgers are backfilled from
+	// their demand history at once, in the background (default 1; see
+	// backfill.go); negative backfills none: a target without a verdict
+	// then waits a day of its own floors for its first judgement.
+	Backfills int
 	// APIServer, when set, checks that the API server answers (/readyz
 	// calls it with a 2 s deadline): without it the daemon is not ready.
 	APIServer func(ctx context.Context) error
@@ -136,6 +141,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Now == nil {
 		c.Now = time.Now
+	}
+	if c.Backfills == 0 {
+		c.Backfills = 1
 	}
 	if c.Workers <= 0 {
 		c.Workers = runtime.GOMAXPROCS(0)
@@ -177,6 +185,8 @@ type Loop struct {
 	// usageAt is when each target's pod usage was last read, by
 	// policy/target.
 	usageAt map[string]time.Time
+	// bf runs the ledgers' backfills from history (backfill.go).
+	bf backfiller
 }
 
 type fitKey struct{ policy, target, signal string }
@@ -218,7 +228,8 @@ func New(cfg Config, policies func() []*config.Policy, hist *metrics.History, ac
 }
 
 // Run ticks until ctx is done. Cancelling ctx abandons the tick in
-// progress between actuations; the floors already applied stay in place
+// progress between actuations and the ledgers' backfills (Run returns
+// once they have stopped); the floors already applied stay in place
 // (they are floors: the HPA keeps reacting above them), and the next leader
 // re-asserts what its plan wants.
 func (l *Loop) Run(ctx context.Context) error {
@@ -230,6 +241,7 @@ func (l *Loop) Run(ctx context.Context) error {
 		}
 		select {
 		case <-ctx.Done():
+			l.waitBackfills() // they stop with ctx
 			return nil
 		case <-t.C:
 		}

@@ -135,7 +135,7 @@ func scaleSetup(b *testing.B) *scaleRig {
 		exp := metrics.NewExporter("bench", nil)
 		// As the daemon wires it: observed-only signals in a one-hour history.
 		obs := metrics.NewHistory(synthSource{}, metrics.HistoryConfig{Step: 5 * time.Minute, Window: time.Hour}, nil)
-		r.loop = New(Config{Tick: 30 * time.Second, Refit: 15 * time.Minute, Now: func() time.Time { return r.now }, Observed: obs},
+		r.loop = New(Config{Tick: 30 * time.Second, Refit: 15 * time.Minute, Now: func() time.Time { return r.now }, Observed: obs, Backfills: -1},
 			func() []*config.Policy { return ps }, hist, NewMemoryActuator(), exp, nil)
 		start, cpu := time.Now(), cpuTime()
 		if _, err := r.loop.Tick(context.Background()); err != nil {

@@ -86,19 +86,42 @@ type TargetImpact struct {
 // last 7. With less than ImpactMinSpan of history it returns a nil report
 // and why.
 func PolicyImpact(ctx context.Context, e *policy.Engine, target string, trace forecast.Series, refit time.Duration, margin float64) (*TargetImpact, string, error) {
+	ti, _, why, err := PolicyImpactFloors(ctx, e, target, trace, refit, margin)
+	return ti, why, err
+}
+
+// ReplayedFloors are the forecast floors PolicyImpactFloors judged: by
+// level (the target's capacity.quantile, then its operating points:
+// Levels), the floor of each minute of Demand (the span judged, the last
+// ImpactSpan of the trace at most, by minute), 0 before the forecast's
+// first plan (it plans after MinHistory of the span).
+type ReplayedFloors struct {
+	Demand forecast.Series
+	Levels []float64
+	Floors [][]int32
+}
+
+// ForecastMinHistory is how much history the replayed forecast needs
+// before its first floor (ForecastPlanner.MinHistory's default).
+const ForecastMinHistory = 48 * time.Hour
+
+// PolicyImpactFloors is PolicyImpact, also returning the floors it
+// replayed and judged, for a caller that keeps them (the daemon seeds a
+// target's floor ledger with them: controller's backfill).
+func PolicyImpactFloors(ctx context.Context, e *policy.Engine, target string, trace forecast.Series, refit time.Duration, margin float64) (*TargetImpact, *ReplayedFloors, string, error) {
 	demand, err := Resample(trace, 15*time.Minute)
 	if err != nil {
-		return nil, "", fmt.Errorf("impact: %w", err)
+		return nil, nil, "", fmt.Errorf("impact: %w", err)
 	}
 	if n := int(ImpactSpan / Minute); demand.Len() > n {
 		demand = demand.Slice(demand.Len()-n, demand.Len())
 	}
 	if span := time.Duration(demand.Len()) * Minute; span < ImpactMinSpan {
-		return nil, fmt.Sprintf("%s of history, fewer than the %s the impact report needs", config.FormatDuration(span.Truncate(time.Minute)), config.FormatDuration(ImpactMinSpan)), nil
+		return nil, nil, fmt.Sprintf("%s of history, fewer than the %s the impact report needs", config.FormatDuration(span.Truncate(time.Minute)), config.FormatDuration(ImpactMinSpan)), nil
 	}
 	_, t, err := NewPolicyPlanner(e, target, nil)
 	if err != nil {
-		return nil, "", fmt.Errorf("impact: %w", err)
+		return nil, nil, "", fmt.Errorf("impact: %w", err)
 	}
 	cfg := TargetConfig(t) // as the daemon judges
 	cfg.SyncPeriod = CompareSync
@@ -107,19 +130,19 @@ func PolicyImpact(ctx context.Context, e *policy.Engine, target string, trace fo
 		Lead: cfg.LeadTime(), Window: 5 * time.Minute, Refit: refit, Step: max(trace.Step, 5*time.Minute), Location: e.Policy().Location}
 	pp, _, err := NewPolicyPlanner(policy.NewEngine(e.Policy()), t.Name, fp)
 	if err != nil {
-		return nil, "", fmt.Errorf("impact: %w", err)
+		return nil, nil, "", fmt.Errorf("impact: %w", err)
 	}
 	levels := t.Capacity.Levels()
 	ff := &forecastFloors{p: pp, start: demand.Start, levels: make([][]int32, len(levels))}
 	f := NewFloors("predictive", ff)
 	f.DownPercent, f.Hold = 100, 0
 	if _, err := Run(ctx, cfg, demand, f); err != nil {
-		return nil, "", fmt.Errorf("impact: %w", err)
+		return nil, nil, "", fmt.Errorf("impact: %w", err)
 	}
 	all := ff.perMinute(demand.Len())
 	ims, err := CompareLevels(ctx, cfg, demand, all)
 	if err != nil {
-		return nil, "", fmt.Errorf("impact: %w", err)
+		return nil, nil, "", fmt.Errorf("impact: %w", err)
 	}
 	k, pays, why := ChooseLevel(ims, levels, margin)
 	if !t.Capacity.StandsDown() {
@@ -132,9 +155,9 @@ func PolicyImpact(ctx context.Context, e *policy.Engine, target string, trace fo
 		floors := all[k]
 		c7, err := Compare(ctx, cfg, demand.Slice(demand.Len()-n, demand.Len()), floors[len(floors)-n:])
 		if err != nil {
-			return nil, "", fmt.Errorf("impact: %w", err)
+			return nil, nil, "", fmt.Errorf("impact: %w", err)
 		}
 		ti.Last7d = &c7
 	}
-	return ti, "", nil
+	return ti, &ReplayedFloors{Demand: demand, Levels: levels, Floors: all}, "", nil
 }

@@ -466,7 +466,7 @@ func (p *ForecastPlanner) defaults() {
 		p.History = 28 * 24 * time.Hour
 	}
 	if p.MinHistory <= 0 {
-		p.MinHistory = 48 * time.Hour
+		p.MinHistory = ForecastMinHistory
 	}
 	if p.Reselect == 0 {
 		p.Reselect = 6 * time.Hour

@@ -37,6 +37,7 @@ type daemonOptions struct {
 	prometheusURL    string
 	tick, refit      time.Duration
 	reselect         time.Duration
+	backfills        int
 	podUsage         bool
 	history          time.Duration
 	reload           time.Duration
@@ -73,6 +74,7 @@ func addDaemonFlags(fs *flag.FlagSet) *daemonOptions {
 	fs.DurationVar(&d.refit, "refit", 15*time.Minute, "forecast refit period")
 	fs.BoolVar(&d.podUsage, "pod-usage", false, "read each managed workload's pod CPU from the metrics API (metrics-server) and its pods' CPU requests once per refit, exported beside its demand per pod with the capacity per pod they imply, to check the capacity model; four API reads per target; needs deploy/rbac/pod-usage")
 	fs.DurationVar(&d.reselect, "reselect", 6*time.Hour, "how often each signal's model is chosen afresh by validation (each signal after between half and all of it); refits in between refit the chosen models only; negative: at every refit")
+	fs.IntVar(&d.backfills, "backfills", 1, "how many targets without a verdict are judged at once, in the background, on the floors their forecast would have planned over their demand history (the last 14 days of it at most), rather than a day after prescale first plans them; 0: none")
 	fs.DurationVar(&d.history, "history", 14*24*time.Hour, "history backfilled and kept per signal")
 	fs.DurationVar(&d.reload, "reload", 10*time.Second, "how often the policy files are checked for changes")
 	fs.BoolVar(&d.leaderElect, "leader-elect", false, "elect a leader with a Kubernetes Lease; only the leader acts")
@@ -206,7 +208,10 @@ func runDaemon(ctx context.Context, d *daemonOptions, logger *slog.Logger) error
 	act := live.New(kube, awsCfg, actuator.LogRecorder{Logger: logger}, live.WithDynamic(dyn), live.WithManager(leaseName))
 	// Signals that are only observed need their newest value, not weeks.
 	observed := metrics.NewHistory(src, metrics.HistoryConfig{Step: time.Minute, Window: time.Hour}, exp)
-	cfg := controller.Config{Tick: d.tick, Refit: d.refit, Reselect: d.reselect, Now: d.now, Observed: observed, Report: report, Verdicts: verdicts,
+	if d.backfills <= 0 {
+		d.backfills = -1 // none (the loop's 0 is its default, 1)
+	}
+	cfg := controller.Config{Tick: d.tick, Refit: d.refit, Reselect: d.reselect, Now: d.now, Observed: observed, Report: report, Verdicts: verdicts, Backfills: d.backfills,
 		APIServer: func(ctx context.Context) error {
 			_, err := kube.Discovery().RESTClient().Get().AbsPath("/readyz").DoRaw(ctx)
 			return err

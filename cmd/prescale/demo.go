@@ -103,7 +103,7 @@ func runDemo(ctx context.Context, o demoOptions, stdout, stderr io.Writer, logge
 	hist := metrics.NewHistory(rep, metrics.HistoryConfig{Step: tr.Step, Window: 14 * 24 * time.Hour}, exp)
 	act := controller.NewMemoryActuator()
 	act.SetHPA(target.Name, policy.HPAStatus{MinReplicas: ownerMin, MaxReplicas: target.HPA.MaxReplicas})
-	loop := controller.New(controller.Config{Tick: cfg.PlanInterval, Refit: 15 * time.Minute, Now: clock},
+	loop := controller.New(controller.Config{Tick: cfg.PlanInterval, Refit: 15 * time.Minute, Now: clock, Backfills: -1}, // deterministic: a background backfill would land at a tick set by the machine's speed
 		func() []*config.Policy { return []*config.Policy{pol} }, hist, act, exp, logger)
 	exp.Leader.Set(1)
 

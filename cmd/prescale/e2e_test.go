@@ -92,6 +92,10 @@ spec:
         perPod: 100
         leadTime: 15m
         window: 10m
+        # judged (at once, on floors replayed from the history) and
+        # reported, not acted on: the modelled demand is one the simulated
+        # HPA alone keeps up with, and this test is about the floors.
+        standDown: false
       pod:
         cpu: "1"
         memory: 1Gi
@@ -452,6 +456,18 @@ func TestDaemonEndToEnd(t *testing.T) {
 		if want := (floor + 2) / 3; nodes < want {
 			t.Errorf("%s: ASG MinSize %d; want at least %d nodes for %d pods", hhmm, nodes, want, floor)
 		}
+	}
+	// The leader judged the floors without waiting a day: on the floors
+	// the forecast would have planned over the history Prometheus holds,
+	// replayed in the background; the follower replays nothing.
+	e.waitFor("the leader's backfilled judgement", 30*time.Second, func() bool {
+		return strings.Contains(lead.logs.String(), `"msg":"floor ledger backfilled from history"`)
+	})
+	if v, ok := metric(scrape(t, lead.addr), "prescale_impact_replica_seconds_paid"); !ok || v <= 0 {
+		t.Errorf("leader's prescale_impact_replica_seconds_paid %v (%v) after the backfill: want the floors' cost", v, ok)
+	}
+	if strings.Contains(follow.logs.String(), "backfilling the floor ledger") {
+		t.Errorf("follower %s backfilled a ledger", follow.name)
 	}
 	h := e.hpa()
 	if h.Annotations[hpa.AnnotationOwnerMin] != "2" || h.Annotations[hpa.AnnotationOwnerMax] != "30" {

@@ -162,11 +162,10 @@ func TestSoakWithFaults(t *testing.T) {
 	cfgDir := t.TempDir()
 	s.policy = filepath.Join(cfgDir, "policy.yaml")
 	s.promCfg = filepath.Join(cfgDir, "prometheus.yaml")
-	// capacity.standDown: false: this test's faults, not the judgement,
-	// are under test; its smooth demand is one the simulated HPA alone
-	// keeps up with, so the floors would (rightly) stand down.
+	// e2ePolicy's capacity.standDown: false: this test's faults, not the
+	// judgement, are under test; its smooth demand is one the simulated
+	// HPA alone keeps up with, so the floors would (rightly) stand down.
 	doc := strings.Replace(fmt.Sprintf(e2ePolicy, s.ns), "  labels:\n    shard: a\n", "", 1)
-	doc = strings.Replace(doc, "        window: 10m\n", "        window: 10m\n        standDown: false\n", 1)
 	writeFile(t, s.policy, doc)
 	writeFile(t, s.promCfg, fmt.Sprintf("url: %s\ntimeout: 2s\nretries: 1\nbackoff: 10ms\n", s.prom.url))
 

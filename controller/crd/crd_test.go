@@ -232,7 +232,7 @@ func newRig(t *testing.T, own string) *rig {
 			r.inject(&rep)
 		}
 		r.src.Report(ctx, rep)
-	}, Verdicts: r.src.Verdict},
+	}, Verdicts: r.src.Verdict, Backfills: -1},
 		r.src.Policies, hist, act, r.exp, nil)
 	return r
 }
