@@ -208,7 +208,7 @@ func runDaemon(ctx context.Context, d *daemonOptions, logger *slog.Logger) error
 	act := live.New(kube, awsCfg, actuator.LogRecorder{Logger: logger}, live.WithDynamic(dyn), live.WithManager(leaseName))
 	// Signals that are only observed need their newest value, not weeks.
 	observed := metrics.NewHistory(src, metrics.HistoryConfig{Step: time.Minute, Window: time.Hour}, exp)
-	if d.backfills <= 0 {
+	if d.backfills == 0 {
 		d.backfills = -1 // none (the loop's 0 is its default, 1)
 	}
 	cfg := controller.Config{Tick: d.tick, Refit: d.refit, Reselect: d.reselect, Now: d.now, Observed: observed, Report: report, Verdicts: verdicts, Backfills: d.backfills,

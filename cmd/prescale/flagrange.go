@@ -23,6 +23,8 @@ const (
 	maxPeakReplicas = 10_000
 	// maxPodsPerNode is Kubernetes' own upper reach (its default is 110).
 	maxPodsPerNode = 1_000
+	// maxBackfills bounds --backfills: each backfill keeps a core busy.
+	maxBackfills = 64
 )
 
 // flagChecks collects the first range error of a set of flags.
@@ -102,6 +104,7 @@ func checkDaemonFlags(d *daemonOptions) error {
 	}
 	c.dur("--history", d.history, minHistory, maxHistory)
 	c.dur("--reload", d.reload, 100*time.Millisecond, time.Hour)
+	c.integer("--backfills", d.backfills, 0, maxBackfills)
 	if d.leaderElect {
 		c.dur("--retry-period", d.retryPeriod, 100*time.Millisecond, time.Minute)
 		c.dur("--renew-deadline", d.renewDeadline, 100*time.Millisecond, 5*time.Minute)

@@ -32,6 +32,8 @@ func TestFlagRangesBeforeWork(t *testing.T) {
 		{run, []string{"--history", "0"}, "--history 0s: must be between 1h0m0s and 90d"},
 		{run, []string{"--history", "1000000h"}, "--history 1000000h0m0s"},
 		{run, []string{"--reload", "0"}, "--reload 0s"}, // was a panic in time.NewTicker
+		{run, []string{"--backfills", "-1"}, "--backfills -1: must be between 0 and 64"},
+		{run, []string{"--backfills", "0"}, ""}, // none
 		{run, []string{"--leader-elect", "--lease-duration", "0"}, "--lease-duration 0s"},
 		{run, []string{"--leader-elect", "--lease-duration", "15s", "--renew-deadline", "20s"}, "--lease-duration 15s: must be longer than --renew-deadline 20s"},
 		{run, []string{"--leader-elect", "--renew-deadline", "2s", "--retry-period", "2s"}, "--renew-deadline 2s: must be longer than 1.2 × --retry-period 2s"},
