@@ -86,11 +86,7 @@ func (l *Loop) backfillLedger(ctx context.Context, p *config.Policy, t *config.T
 		return
 	}
 	lg.backfillRetry = now.Add(backfillRetry)
-	series, ok := l.hist.Series(q)
-	span := time.Duration(0)
-	if ok {
-		span = observedSpan(series.Values) * series.Step
-	}
+	span := l.hist.Span(q)
 	if span < backfillNeeds {
 		lg.noBackfill = fmt.Sprintf("%s of demand history, fewer than the %s a backfill from history needs (the %s the forecast needs and a day of floors)",
 			config.FormatDuration(span), config.FormatDuration(backfillNeeds), config.FormatDuration(sim.ForecastMinHistory))
@@ -111,17 +107,6 @@ func (l *Loop) backfillLedger(ctx context.Context, p *config.Policy, t *config.T
 	if start {
 		go l.backfillWorker(ctx)
 	}
-}
-
-// observedSpan is how many steps there are from the first observed
-// (non-NaN) value of vals to its end.
-func observedSpan(vals []float64) time.Duration {
-	for i, v := range vals {
-		if v == v {
-			return time.Duration(len(vals) - i)
-		}
-	}
-	return 0
 }
 
 // demandQuery is target t's demand query.

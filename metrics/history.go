@@ -206,6 +206,25 @@ func (h *History) Series(q Query) (forecast.Series, bool) {
 	return out, true
 }
 
+// Span returns how much of q's history (at most the window) lies from its
+// first observed (non-NaN) sample to its end, without copying it.
+func (h *History) Span(q Query) time.Duration {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	st := h.series[q]
+	if st == nil {
+		return 0
+	}
+	keep := int(h.cfg.Window/h.stepOf(q)) + 1
+	vals := st.vals[max(0, len(st.vals)-keep):]
+	for i, v := range vals {
+		if v == v {
+			return time.Duration(len(vals)-i) * h.stepOf(q)
+		}
+	}
+	return 0
+}
+
 // Latest returns q's newest observed value, or false when none is held.
 func (h *History) Latest(q Query) (float64, bool) {
 	h.mu.Lock()

@@ -203,3 +203,33 @@ func TestReplayNeverServesTheFuture(t *testing.T) {
 		t.Errorf("unknown trace: %v", err)
 	}
 }
+
+// Span is the history held from its first observed sample (the source's
+// first, when it began inside the window) to its end, at most the window.
+func TestHistorySpan(t *testing.T) {
+	tr, err := trace.ReadFile("../testdata/elb_request_count_8c0756.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := tr.Start.Add(2 * 24 * time.Hour).Truncate(5 * time.Minute)
+	rep := NewReplay(func() time.Time { return now })
+	rep.Add("elb", tr)
+	h := NewHistory(rep, HistoryConfig{Step: 5 * time.Minute, Window: 7 * 24 * time.Hour}, nil)
+	q := Query{Target: "web", Signal: "demand", Expr: "elb"}
+	if got := h.Span(q); got != 0 {
+		t.Errorf("span %v before any update, want 0", got)
+	}
+	for _, c := range []struct {
+		at       time.Duration
+		min, max time.Duration
+	}{{2 * 24 * time.Hour, 47 * time.Hour, 48 * time.Hour}, {10 * 24 * time.Hour, 7 * 24 * time.Hour, 7*24*time.Hour + 5*time.Minute}} {
+		now = tr.Start.Add(c.at).Truncate(5 * time.Minute)
+		if err := h.Update(context.Background(), q, now); err != nil {
+			t.Fatal(err)
+		}
+		s, _ := h.Series(q)
+		if got := h.Span(q); got < c.min || got > c.max || got > time.Duration(s.Len())*s.Step {
+			t.Errorf("%v into the trace: span %v, want %v to %v (series of %d points)", c.at, got, c.min, c.max, s.Len())
+		}
+	}
+}
