@@ -98,13 +98,18 @@ func (l *Loop) backfillLedger(ctx context.Context, p *config.Policy, t *config.T
 	l.log.Info("backfilling the floor ledger from history", "policy", p.Key(), "target", t.Name, "history", config.FormatDuration(span))
 	l.bf.mu.Lock()
 	l.bf.queue = append(l.bf.queue, b)
-	start := l.bf.running < max(l.cfg.Backfills, 1)
-	if start {
+	l.bf.mu.Unlock()
+}
+
+// startBackfills starts workers, up to Config.Backfills, for the queued
+// backfills: at the end of a tick, so that they do not take cores from
+// its refits.
+func (l *Loop) startBackfills(ctx context.Context) {
+	l.bf.mu.Lock()
+	defer l.bf.mu.Unlock()
+	for l.bf.running < min(max(l.cfg.Backfills, 1), len(l.bf.queue)) {
 		l.bf.running++
 		l.bf.wg.Add(1)
-	}
-	l.bf.mu.Unlock()
-	if start {
 		go l.backfillWorker(ctx)
 	}
 }

@@ -224,12 +224,15 @@ func TestBackfillCancelledWithTheLeader(t *testing.T) {
 	if b == nil {
 		t.Fatal("no backfill queued")
 	}
-	for { // until the worker has taken it
+	for tries := 0; ; tries++ { // until a worker has taken it
 		r.loop.bf.mu.Lock()
 		n := len(r.loop.bf.queue)
 		r.loop.bf.mu.Unlock()
 		if n == 0 {
 			break
+		}
+		if tries > 30000 {
+			t.Fatal("no worker took the backfill")
 		}
 		time.Sleep(time.Millisecond)
 	}

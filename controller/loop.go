@@ -271,6 +271,7 @@ func (l *Loop) Tick(ctx context.Context) ([]policy.Plan, error) {
 	if err := l.restoreLeavers(ctx); err != nil {
 		errs = append(errs, err)
 	}
+	l.startBackfills(ctx) // after the tick's refits and actuations
 	l.snapshotReadiness()
 	l.warmed.Store(true)
 	for p := range l.engines {
