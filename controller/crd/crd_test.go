@@ -210,6 +210,12 @@ type rig struct {
 
 func newRig(t *testing.T, own string) *rig {
 	t.Helper()
+	return newRigBackfilling(t, own, -1) // the tests judge after a day of floors
+}
+
+// newRigBackfilling is newRig whose loop backfills (Config.Backfills).
+func newRigBackfilling(t *testing.T, own string, backfills int) *rig {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	r := &rig{exp: metrics.NewExporter("test", nil), stop: cancel}
@@ -232,7 +238,7 @@ func newRig(t *testing.T, own string) *rig {
 			r.inject(&rep)
 		}
 		r.src.Report(ctx, rep)
-	}, Verdicts: r.src.Verdict, Backfills: -1},
+	}, Verdicts: r.src.Verdict, Backfills: backfills},
 		r.src.Policies, hist, act, r.exp, nil)
 	return r
 }
