@@ -60,6 +60,10 @@ type backfiller struct {
 	queue   []*backfill
 	running int
 	wg      sync.WaitGroup
+	// pending counts this tick's targets whose backfill is queued,
+	// running or done and not yet applied (prescale_backfills_pending).
+	// Only the tick touches it.
+	pending int
 }
 
 // backfillLedger applies target t's finished backfill, or queues one
@@ -72,6 +76,8 @@ func (l *Loop) backfillLedger(ctx context.Context, p *config.Policy, t *config.T
 		if b.done.Load() {
 			lg.backfill = nil
 			l.applyBackfill(p, t, lg, b, now)
+		} else {
+			l.bf.pending++
 		}
 		return
 	}
@@ -96,6 +102,7 @@ func (l *Loop) backfillLedger(ctx context.Context, p *config.Policy, t *config.T
 	b := &backfill{p: p, t: t, q: q, queued: now}
 	lg.backfill = b
 	l.log.Info("backfilling the floor ledger from history", "policy", p.Key(), "target", t.Name, "history", config.FormatDuration(span))
+	l.bf.pending++
 	l.bf.mu.Lock()
 	l.bf.queue = append(l.bf.queue, b)
 	l.bf.mu.Unlock()
@@ -105,6 +112,10 @@ func (l *Loop) backfillLedger(ctx context.Context, p *config.Policy, t *config.T
 // backfills: at the end of a tick, so that they do not take cores from
 // its refits.
 func (l *Loop) startBackfills(ctx context.Context) {
+	if l.exp != nil {
+		l.exp.BackfillsPending.Set(float64(l.bf.pending))
+	}
+	l.bf.pending = 0 // counted afresh by the next tick
 	l.bf.mu.Lock()
 	defer l.bf.mu.Unlock()
 	for l.bf.running < min(max(l.cfg.Backfills, 1), len(l.bf.queue)) {

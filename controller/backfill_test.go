@@ -112,6 +112,9 @@ func TestBackfillJudgesNewTargetsOnTheirHistory(t *testing.T) {
 			if why := strings.Join(first.Reasons, "; "); !strings.Contains(why, "operating point p30, not the owner's p90: the floors are not judged yet (the floors its forecast would have planned over its demand history are being replayed") {
 				t.Errorf("first tick's reasons %q: want the lowest point while the backfill runs", why)
 			}
+			if v := testutil.ToFloat64(r.exp.BackfillsPending); v != 1 {
+				t.Errorf("prescale_backfills_pending %v while it runs, want 1", v)
+			}
 			lg := r.ledger()
 			own := lg.floors[len(lg.floors)-1] // the floor the first tick planned
 			ownAt := lg.first
@@ -133,6 +136,9 @@ func TestBackfillJudgesNewTargetsOnTheirHistory(t *testing.T) {
 			r.now = r.now.Add(5 * time.Minute)
 			floor := r.tick(t, ctx)
 			lg = r.ledger()
+			if v := testutil.ToFloat64(r.exp.BackfillsPending); v != 0 {
+				t.Errorf("prescale_backfills_pending %v once judged, want 0", v)
+			}
 			if lg.computed.IsZero() || lg.impact14 == nil || lg.impact7 == nil {
 				t.Fatalf("not judged at the first tick after the backfill (noBackfill %q)", lg.noBackfill)
 			}
@@ -235,6 +241,12 @@ func TestBackfillCancelledWithTheLeader(t *testing.T) {
 			t.Fatal("no worker took the backfill")
 		}
 		time.Sleep(time.Millisecond)
+	}
+	// A tick while it runs (a replay of 14 days takes about a second)
+	// still counts it pending.
+	r.tick(t, ctx)
+	if v := testutil.ToFloat64(r.exp.BackfillsPending); r.ledger().backfill == b && v != 1 {
+		t.Errorf("prescale_backfills_pending %v while the backfill runs, want 1", v)
 	}
 	cancel()
 	r.loop.waitBackfills()

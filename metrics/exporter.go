@@ -102,6 +102,10 @@ type Exporter struct {
 	LastTick prometheus.Gauge
 	// Leader is 1 in the instance that holds the lease.
 	Leader prometheus.Gauge
+	// BackfillsPending is how many targets wait for their first judgement
+	// on floors replayed from their history: queued, being replayed, or
+	// replayed and not yet put in force.
+	BackfillsPending prometheus.Gauge
 	// PodCPU is the CPU the target's pods use, from the metrics API, and
 	// DemandPerPod the demand each pod serves: together they check the
 	// capacity model.
@@ -182,8 +186,10 @@ func NewExporter(version string, logger *slog.Logger) *Exporter {
 		Help: "1 in the instance that holds the leader lease and acts, 0 in followers."})
 	build := prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "prescale", Name: "build_info",
 		Help: "Build information; the value is 1."}, []string{"version", "goversion"})
-	r.MustRegister(e.LoopDuration, e.LastTick, e.Leader, build)
-	e.names = append(e.names, "prescale_loop_duration_seconds", "prescale_last_successful_tick_timestamp_seconds", "prescale_leader", "prescale_build_info")
+	e.BackfillsPending = prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "prescale", Name: "backfills_pending",
+		Help: "Targets waiting for their first judgement on the floors their forecast would have planned over their demand history (queued or being replayed); they run at their lowest operating point meanwhile."})
+	r.MustRegister(e.LoopDuration, e.LastTick, e.Leader, e.BackfillsPending, build)
+	e.names = append(e.names, "prescale_loop_duration_seconds", "prescale_last_successful_tick_timestamp_seconds", "prescale_leader", "prescale_backfills_pending", "prescale_build_info")
 	build.WithLabelValues(buildVersion(version), runtime.Version()).Set(1)
 	return e
 }
