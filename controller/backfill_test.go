@@ -217,6 +217,17 @@ func TestBackfillNeedsHistory(t *testing.T) {
 	if lg := r.ledger(); lg.backfill != nil || !strings.Contains(strings.Join(floor.Reasons, "; "), CarriedPrefix) {
 		t.Errorf("carried verdict: backfill %v, reasons %q: want the verdict carried, no backfill", lg.backfill, floor.Reasons)
 	}
+
+	// One too old to carry is dropped: the target is backfilled.
+	r = newBackfillRig(t, "../testdata/Twitter_volume_GOOG.csv", 15, Config{Verdicts: func(*config.Policy, string) (Verdict, bool) {
+		return Verdict{Quantile: 0.5, Why: "x", JudgedAt: time.Date(2015, 1, 1, 0, 0, 0, 0, time.UTC), WrittenAt: time.Date(2015, 1, 1, 0, 0, 0, 0, time.UTC)}, true
+	}})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer func() { cancel(); r.loop.waitBackfills() }()
+	floor = r.tick(t, ctx)
+	if lg := r.ledger(); lg.backfill == nil || !strings.Contains(strings.Join(floor.Reasons, "; "), "is older than 28d and not carried over") {
+		t.Errorf("verdict dropped: backfill %v, reasons %q: want a backfill, saying why the verdict was dropped", lg.backfill, floor.Reasons)
+	}
 }
 
 // Cancelling the leader's context (shutdown, or the lease lost) cancels a
