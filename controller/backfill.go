@@ -28,6 +28,9 @@ import (
 // since, replace them where both have a slot) and puts the verdict in
 // force; until then the target stays at its lowest operating point.
 
+// errTargetGone ends a queued backfill whose target left the policies.
+var errTargetGone = errors.New("the target is no longer planned")
+
 // backfillRetry is how long after a backfill that could not run (too
 // little history, or it failed) the next is tried.
 const backfillRetry = time.Hour
@@ -45,6 +48,9 @@ type backfill struct {
 	t      *config.Target
 	q      metrics.Query
 	queued time.Time
+	// seen is the last tick (backfiller.ticks) whose policies had the
+	// target: a queued backfill of a target gone is dropped unrun.
+	seen int
 
 	done atomic.Bool
 	ti   *sim.TargetImpact
@@ -60,6 +66,8 @@ type backfiller struct {
 	queue   []*backfill
 	running int
 	wg      sync.WaitGroup
+	// ticks counts the ticks; only the tick touches it.
+	ticks int
 	// pending counts this tick's targets whose backfill is queued,
 	// running or done and not yet applied (prescale_backfills_pending).
 	// Only the tick touches it.
@@ -78,6 +86,7 @@ func (l *Loop) backfillLedger(ctx context.Context, p *config.Policy, t *config.T
 			l.applyBackfill(p, t, lg, b, now)
 		} else {
 			l.bf.pending++
+			b.seen = l.bf.ticks
 		}
 		return
 	}
@@ -99,7 +108,7 @@ func (l *Loop) backfillLedger(ctx context.Context, p *config.Policy, t *config.T
 		return
 	}
 	lg.noBackfill = ""
-	b := &backfill{p: p, t: t, q: q, queued: now}
+	b := &backfill{p: p, t: t, q: q, queued: now, seen: l.bf.ticks}
 	lg.backfill = b
 	l.log.Info("backfilling the floor ledger from history", "policy", p.Key(), "target", t.Name, "history", config.FormatDuration(span))
 	l.bf.pending++
@@ -118,6 +127,21 @@ func (l *Loop) startBackfills(ctx context.Context) {
 	l.bf.pending = 0 // counted afresh by the next tick
 	l.bf.mu.Lock()
 	defer l.bf.mu.Unlock()
+	// A target that left the policies (or its policy that was deleted)
+	// is not replayed: its ledger is no longer judged.
+	live := l.bf.queue[:0]
+	for _, b := range l.bf.queue {
+		if b.seen == l.bf.ticks {
+			live = append(live, b)
+			continue
+		}
+		b.err = errTargetGone
+		b.done.Store(true)
+		l.log.Info("floor ledger backfill dropped: the target is no longer planned", "policy", b.p.Key(), "target", b.t.Name)
+	}
+	clear(l.bf.queue[len(live):])
+	l.bf.queue = live
+	l.bf.ticks++
 	for l.bf.running < min(max(l.cfg.Backfills, 1), len(l.bf.queue)) {
 		l.bf.running++
 		l.bf.wg.Add(1)
@@ -179,9 +203,9 @@ func (l *Loop) waitBackfills() { l.bf.wg.Wait() }
 func (l *Loop) applyBackfill(p *config.Policy, t *config.Target, lg *floorLedger, b *backfill, now time.Time) {
 	log := l.log.With("policy", p.Key(), "target", t.Name)
 	switch {
-	case errors.Is(b.err, context.Canceled) || errors.Is(b.err, context.DeadlineExceeded):
-		// Shut down or no longer the leader: the next leading tick
-		// starts it again.
+	case errors.Is(b.err, context.Canceled) || errors.Is(b.err, context.DeadlineExceeded) || errors.Is(b.err, errTargetGone):
+		// Shut down, no longer the leader, or the target left the
+		// policies and is back: the next leading tick starts it again.
 		log.Info("floor ledger backfill cancelled", "err", b.err)
 		lg.backfillRetry, lg.noBackfill = time.Time{}, ""
 		return

@@ -310,3 +310,39 @@ func TestSeedReplayedKeepsTheLedgersOwnFloors(t *testing.T) {
 		t.Errorf("replayed until %v, want %v", lg.replayedUntil, t0)
 	}
 }
+
+// A queued backfill whose target has left the policies (its policy
+// deleted) is dropped unrun: it would replay a ledger no one judges.
+func TestBackfillOfATargetGoneIsDropped(t *testing.T) {
+	second := strings.Replace(backfillPolicy[strings.Index(backfillPolicy, "    - name: web"):], "name: web", "name: api", 2)
+	r := newBackfillRig(t, "../testdata/Twitter_volume_GOOG.csv", 15, Config{})
+	ps, err := config.Parse([]byte(backfillPolicy+second), "test.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.loop.policies = func() []*config.Policy { return ps }
+	ctx, cancel := context.WithCancel(context.Background())
+	defer func() { cancel(); r.loop.waitBackfills() }()
+	r.tick(t, ctx) // queues web's and api's; one worker takes web's
+	r.loop.mu.Lock()
+	api := r.loop.ledgers["web/api"].backfill
+	r.loop.mu.Unlock()
+	if api == nil {
+		t.Fatal("api's backfill not queued")
+	}
+	// A tick later api's is still queued behind web's.
+	r.now = r.now.Add(5 * time.Minute)
+	r.tick(t, ctx)
+	if api.done.Load() {
+		t.Fatalf("api's backfill ended (%v) while its target is planned", api.err)
+	}
+	r.loop.policies = func() []*config.Policy { return nil } // the policy is deleted
+	r.now = r.now.Add(5 * time.Minute)
+	if _, err := r.loop.Tick(ctx); err != nil {
+		t.Fatal(err)
+	}
+	r.loop.waitBackfills()
+	if !errors.Is(api.err, errTargetGone) || api.ti != nil || api.took != 0 {
+		t.Errorf("api's backfill: err %v, judged %v, ran %v: want it dropped unrun", api.err, api.ti != nil, api.took)
+	}
+}
