@@ -2,6 +2,8 @@ package controller
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -21,14 +23,21 @@ import (
 //
 //	go test -run '^$' -bench 'Backfill$' -benchtime 3x ./controller/
 func BenchmarkBackfill(b *testing.B) {
-	ps, err := config.Parse([]byte(backfillPolicy), "bench.yaml")
-	if err != nil {
-		b.Fatal(err)
+	// many is backfillPolicy with 19 more targets: a target's replay
+	// plans it alone, so it costs what it costs in a policy of one.
+	doc, tgt := backfillPolicy, backfillPolicy[strings.Index(backfillPolicy, "    - name: web"):]
+	for i := range 19 {
+		doc += strings.ReplaceAll(tgt, "name: web", fmt.Sprintf("name: web%d", i))
 	}
-	for _, c := range []struct{ name, file string }{
-		{"ELB", "../testdata/elb_request_count_8c0756.csv"},
-		{"GOOG", "../testdata/Twitter_volume_GOOG.csv"},
+	for _, c := range []struct{ name, file, doc string }{
+		{"ELB", "../testdata/elb_request_count_8c0756.csv", backfillPolicy},
+		{"GOOG", "../testdata/Twitter_volume_GOOG.csv", backfillPolicy},
+		{"ELB-policy-of-20", "../testdata/elb_request_count_8c0756.csv", doc},
 	} {
+		ps, err := config.Parse([]byte(c.doc), "bench.yaml")
+		if err != nil {
+			b.Fatal(err)
+		}
 		b.Run(c.name, func(b *testing.B) {
 			tr, _ := benchTraceTarget(b, c.file, 14)
 			ctx := context.Background()

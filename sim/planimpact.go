@@ -128,7 +128,14 @@ func PolicyImpactFloors(ctx context.Context, e *policy.Engine, target string, tr
 	cfg.PlanInterval = max(cfg.PlanInterval, CompareSync)
 	fp := &ForecastPlanner{Sizing: Sizing{Capacity: cfg.Capacity, TargetUtilization: cfg.TargetUtilization},
 		Lead: cfg.LeadTime(), Window: 5 * time.Minute, Refit: refit, Step: max(trace.Step, 5*time.Minute), Location: e.Policy().Location}
-	pp, _, err := NewPolicyPlanner(policy.NewEngine(e.Policy()), t.Name, fp)
+	// The replayed engine plans target alone: a target's forecast floors
+	// depend on its own forecast and capacity only (the connection
+	// budgets, node groups and rules that bind the other targets act
+	// after them), and planning every target of a policy of n at each
+	// replayed minute made each target's replay n times as costly.
+	one := *e.Policy()
+	one.Spec.Targets = []config.Target{*t}
+	pp, _, err := NewPolicyPlanner(policy.NewEngine(&one), t.Name, fp)
 	if err != nil {
 		return nil, nil, "", fmt.Errorf("impact: %w", err)
 	}
