@@ -143,14 +143,7 @@ func TestSessionLevelUpdatesWithinTheSession(t *testing.T) {
 // On log-normal noise the model's own quantiles cover about their levels
 // out of sample, over many origins.
 func TestSessionQuantilesCoverOutOfSample(t *testing.T) {
-	r := rand.New(rand.NewPCG(9, 9))
-	levels := make([]float64, 60)
-	lv := 1000.0
-	for i := range levels {
-		lv *= math.Exp(0.1 * r.NormFloat64())
-		levels[i] = lv
-	}
-	s, ny := marketSeries(t, 60, func(d int) float64 { return levels[d] }, 0.25, 4)
+	s, ny := marketSeries(t, 60, walkingLevels(60, 9), 0.25, 4)
 	qs := []float64{0.5, 0.8, 0.9, 0.95}
 	hit := make([]float64, len(qs))
 	var n float64
@@ -195,14 +188,7 @@ func TestSessionQuantilesCoverOutOfSample(t *testing.T) {
 // when every candidate could be chosen or blended), and the only
 // candidates are the models that know the session's shape bar by bar.
 func TestSelectForecastsTheCloseOfASession(t *testing.T) {
-	r := rand.New(rand.NewPCG(5, 5))
-	levels := make([]float64, 50)
-	lv := 1000.0
-	for i := range levels {
-		lv *= math.Exp(0.1 * r.NormFloat64())
-		levels[i] = lv
-	}
-	s, ny := marketSeries(t, 50, func(d int) float64 { return levels[d] }, 0.2, 7)
+	s, ny := marketSeries(t, 50, walkingLevels(50, 5), 0.2, 7)
 	if names := candidateNames(NewInput(s, 7, ny, nil, nil)); len(names) != 2 || names[0] != "snaive" || names[1] != "session" {
 		t.Fatalf("candidates for a sessional series: %v, want [snaive session]", names)
 	}
@@ -238,6 +224,19 @@ func TestSelectForecastsTheCloseOfASession(t *testing.T) {
 	if gm := math.Exp(logRatio / n); gm < 0.85 || gm > 1.18 {
 		t.Errorf("closing bars are %.2f× their forecast median (geometric mean over %v), want within 0.85-1.18", gm, n)
 	}
+}
+
+// walkingLevels is days of session levels from 1000 on a log-normal
+// random walk (10% a day), seeded.
+func walkingLevels(days int, seed uint64) func(day int) float64 {
+	r := rand.New(rand.NewPCG(seed, seed))
+	levels := make([]float64, days)
+	lv := 1000.0
+	for i := range levels {
+		lv *= math.Exp(0.1 * r.NormFloat64())
+		levels[i] = lv
+	}
+	return func(d int) float64 { return levels[d] }
 }
 
 func candidateNames(in *Input) []string {
