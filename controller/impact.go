@@ -404,26 +404,35 @@ func judgeFloors(ctx context.Context, cfg sim.Config, demand forecast.Series, lg
 
 // exportImpact publishes a target's impact report and stand-down.
 func (l *Loop) exportImpact(target string, lg *floorLedger) {
+	figures := map[string]Figures{}
+	for w, im := range map[string]*sim.Impact{"7d": lg.impact7, "14d": lg.impact14} {
+		if im != nil {
+			figures[w] = Figures{UnservedSaved: im.UnservedSaved(), ReplicaHoursPaid: im.ReplicaHoursPaid(), EqualCostRatio: im.EqualCostRatio()}
+		}
+	}
+	l.exportVerdict(target, lg.down, lg.quantile(), figures)
+}
+
+// exportVerdict publishes a verdict: stood down or not, the operating
+// point's quantile, and the impact figures by window (NaN ones left out).
+func (l *Loop) exportVerdict(target string, stoodDown bool, quantile float64, figures map[string]Figures) {
 	if l.exp == nil {
 		return
 	}
 	down := 0.0
-	if lg.down {
+	if stoodDown {
 		down = 1
 	}
 	l.exp.StoodDown.WithLabelValues(target).Set(down)
-	l.exportOperating(target, lg.quantile())
-	for _, w := range []struct {
-		name string
-		im   *sim.Impact
-	}{{"7d", lg.impact7}, {"14d", lg.impact14}} {
-		if w.im == nil {
-			continue
-		}
-		l.exp.ImpactUnservedSaved.WithLabelValues(target, w.name).Set(w.im.UnservedSaved())
-		l.exp.ImpactReplicaHoursPaid.WithLabelValues(target, w.name).Set(3600 * w.im.ReplicaHoursPaid())
-		if r := w.im.EqualCostRatio(); !math.IsNaN(r) {
-			l.exp.ImpactEqualCostRatio.WithLabelValues(target, w.name).Set(r)
+	l.exportOperating(target, quantile)
+	for w, f := range figures {
+		for _, g := range []struct {
+			vec *prometheus.GaugeVec
+			v   float64
+		}{{l.exp.ImpactUnservedSaved, f.UnservedSaved}, {l.exp.ImpactReplicaHoursPaid, 3600 * f.ReplicaHoursPaid}, {l.exp.ImpactEqualCostRatio, f.EqualCostRatio}} {
+			if !math.IsNaN(g.v) {
+				g.vec.WithLabelValues(target, w).Set(g.v)
+			}
 		}
 	}
 }
@@ -488,26 +497,7 @@ func (l *Loop) impactReport(p *config.Policy, target string, now time.Time) *Imp
 	return &ImpactReport{Last7d: lg.impact7, Last14d: lg.impact14, StoodDown: lg.down, Why: lg.why, At: lg.computed, Quantile: lg.quantile()}
 }
 
-// exportCarried publishes the stand-down and operating point of a
-// verdict carried over.
+// exportCarried publishes a verdict carried over.
 func (l *Loop) exportCarried(target string, v *Verdict) {
-	if l.exp == nil {
-		return
-	}
-	down := 0.0
-	if v.StoodDown {
-		down = 1
-	}
-	l.exp.StoodDown.WithLabelValues(target).Set(down)
-	l.exportOperating(target, v.Quantile)
-	for w, f := range v.Figures {
-		for _, g := range []struct {
-			vec *prometheus.GaugeVec
-			v   float64
-		}{{l.exp.ImpactUnservedSaved, f.UnservedSaved}, {l.exp.ImpactReplicaHoursPaid, 3600 * f.ReplicaHoursPaid}, {l.exp.ImpactEqualCostRatio, f.EqualCostRatio}} {
-			if !math.IsNaN(g.v) {
-				g.vec.WithLabelValues(target, w).Set(g.v)
-			}
-		}
-	}
+	l.exportVerdict(target, v.StoodDown, v.Quantile, v.Figures)
 }
