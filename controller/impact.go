@@ -12,7 +12,6 @@ import (
 
 	"github.com/prescale/prescale/config"
 	"github.com/prescale/prescale/forecast"
-	"github.com/prescale/prescale/metrics"
 	"github.com/prescale/prescale/policy"
 	"github.com/prescale/prescale/sim"
 )
@@ -293,16 +292,11 @@ func (l *Loop) standDowns(ctx context.Context, p *config.Policy, now time.Time) 
 // judge runs the equal-cost comparison on the target's own history.
 func (l *Loop) judge(ctx context.Context, p *config.Policy, t *config.Target, lg *floorLedger, now time.Time) {
 	lg.judged = now
-	var q *metrics.Query
-	for _, sg := range signalsOf(t) {
-		if sg.name == "demand" {
-			q = &metrics.Query{Target: p.TargetLabel(t.Name), Signal: sg.name, Expr: sg.query, Step: sg.step}
-		}
-	}
-	if q == nil {
+	q, ok := demandQuery(p, t)
+	if !ok {
 		return
 	}
-	series, ok := l.hist.Series(*q)
+	series, ok := l.hist.Series(q)
 	if !ok {
 		return
 	}
