@@ -147,7 +147,8 @@ func PolicyImpactFloors(ctx context.Context, e *policy.Engine, target string, tr
 		return nil, nil, "", fmt.Errorf("impact: %w", err)
 	}
 	all := ff.perMinute(demand.Len())
-	ims, err := CompareLevels(ctx, cfg, demand, all)
+	var replays Replays // the 7-day comparison reuses the 14-day one's days
+	ims, err := replays.CompareLevels(ctx, cfg, demand, all)
 	if err != nil {
 		return nil, nil, "", fmt.Errorf("impact: %w", err)
 	}
@@ -160,7 +161,7 @@ func PolicyImpactFloors(ctx context.Context, e *policy.Engine, target string, tr
 	ti := &TargetImpact{Last14d: &ims[k], Last7d: &ims[k], Quantile: levels[k], StoodDown: !pays, Why: why}
 	if n := int(ImpactRecent / Minute); demand.Len() > n+60 {
 		floors := all[k]
-		c7, err := Compare(ctx, cfg, demand.Slice(demand.Len()-n, demand.Len()), floors[len(floors)-n:])
+		c7, err := replays.Compare(ctx, cfg, demand.Slice(demand.Len()-n, demand.Len()), floors[len(floors)-n:])
 		if err != nil {
 			return nil, nil, "", fmt.Errorf("impact: %w", err)
 		}
