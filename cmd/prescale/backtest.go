@@ -37,6 +37,9 @@ const backtestExamples = `  # compare the strategies on a trace, as a table
   # floors planned by a policy's engine (its capacity model, rules and limits)
   prescale backtest --input testdata/nyc_taxi.csv --policy policy.yaml --target api
 
+  # where each strategy leaves demand unserved, by hour of the trading day
+  prescale backtest --input qqq.csv --timezone America/New_York --by-hour
+
   # how much of the predictive result is the forecast's error: the same
   # floors from a perfect forecast
   prescale backtest --input testdata/nyc_taxi.csv --perfect-forecast`
@@ -82,6 +85,10 @@ type strategyJSON struct {
 	// EqualCost is the strategy on reactive's cost–unserved curve (not for
 	// the oracle, nor with --sweep none).
 	EqualCost *equalCostJSON `json:"equal_cost,omitempty"`
+	// UnservedByHour is, with --by-hour, the unserved demand in each local
+	// hour of the day (0..23, in --timezone) as a share of all the demand
+	// evaluated: the 24 add up to unserved_fraction (not for the oracle).
+	UnservedByHour []float64 `json:"unserved_by_hour,omitempty"`
 	// StandDown is the predictive floors' judgement of themselves (only
 	// predictive, not with --no-stand-down).
 	StandDown *standDownJSON `json:"stand_down,omitempty"`
@@ -128,6 +135,7 @@ func runBacktest(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	peak := fs.Int("peak-replicas", 20, "size pods so that the trace's peak needs N ready pods (c = peak / N)")
 	asJSON := fs.Bool("json", false, "print JSON instead of a table")
 	plotFile := fs.String("plot", "", "write a PNG of demand against each strategy's ready capacity")
+	byHour := fs.Bool("by-hour", false, "also split each strategy's unserved demand by local hour of the day (--timezone), to see where it loses: the open, the close, noise through the day")
 	tz := fs.String("timezone", "", "IANA time zone of the trace's daily and weekly cycles (default UTC, or the policy's spec.timeZone)")
 	def := sim.DefaultConfig(1)
 	target := fs.Float64("hpa-target", def.TargetUtilization, "HPA target utilisation, as a fraction of a pod's capacity (with --policy: capacity.targetUtilization)")
@@ -240,7 +248,7 @@ func runBacktest(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	cfg.PodsPerNode = *ppn
 	cfg.MinReplicas = int32(*minR)
 	cfg.MaxReplicas = int32(*maxR)
-	cfg.Record = *plotFile != ""
+	cfg.Record = *plotFile != "" || *byHour
 	start := time.Now()
 	rep, err := sim.Backtest(ctx, s, sim.Setup{
 		Config: cfg, PeakReplicas: *peak, Policy: engine, Target: *targetName, Warmup: *warmup, Location: loc,
@@ -276,6 +284,14 @@ func runBacktest(ctx context.Context, args []string, stdout, stderr io.Writer) i
 			if rep.Curve != nil && r.Strategy != "oracle" {
 				j.EqualCost = newEqualCostJSON(r, rep.EqualCost[i])
 			}
+			if *byHour && r.Strategy != "oracle" {
+				by, err := sim.UnservedByHour(r, rep.Demand, rep.Config.EvalFrom, rep.Location)
+				if err != nil {
+					fmt.Fprintf(stderr, "prescale backtest: %s: %v\n", r.Strategy, err)
+					return exitFailure
+				}
+				j.UnservedByHour = by[:]
+			}
 			if r.Strategy == "predictive" && rep.StandDown != nil {
 				down, why, _, n := rep.StandDown.Status()
 				j.StandDown = &standDownJSON{Judgements: n, StoodDown: down, Why: why, StoodDownFraction: standDownFraction(rep)}
@@ -295,6 +311,12 @@ func runBacktest(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		return exitOK
 	}
 	printBacktest(stdout, *input, rep)
+	if *byHour {
+		if err := printByHour(stdout, rep); err != nil {
+			fmt.Fprintf(stderr, "prescale backtest: %v\n", err)
+			return exitFailure
+		}
+	}
 	if *perfect {
 		fmt.Fprintln(stdout, "predictive: floors from a perfect forecast (the trace's own future): a bound, not a strategy")
 	}
@@ -482,4 +504,40 @@ func operatingFractions(rep *sim.Report) map[string]float64 {
 		out[strconv.FormatFloat(q, 'g', -1, 64)] = float64(n) / decisions(rep)
 	}
 	return out
+}
+
+// printByHour prints, for each local hour in which a strategy left demand
+// unserved, each strategy's share of the evaluated demand left unserved
+// in it (the hours add up to the table's unserved %).
+func printByHour(w io.Writer, rep *sim.Report) error {
+	var names []string
+	var by [][24]float64
+	for _, r := range rep.Results {
+		if r.Strategy == "oracle" {
+			continue
+		}
+		h, err := sim.UnservedByHour(r, rep.Demand, rep.Config.EvalFrom, rep.Location)
+		if err != nil {
+			return fmt.Errorf("%s: %w", r.Strategy, err)
+		}
+		names, by = append(names, r.Strategy), append(by, h)
+	}
+	zone := "UTC"
+	if rep.Location != nil {
+		zone = rep.Location.String()
+	}
+	fmt.Fprintf(w, "unserved demand by hour of the day (%s), %% of all demand evaluated; hours where none is left unserved are omitted\n", zone)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(tw, "hour\t%s\t\n", strings.Join(names, "\t"))
+	for h := range 24 {
+		row, any := make([]string, len(by)), false
+		for i := range by {
+			row[i] = fmt.Sprintf("%.4f", 100*by[i][h])
+			any = any || by[i][h] > 0
+		}
+		if any {
+			fmt.Fprintf(tw, "%02d:00\t%s\t\n", h, strings.Join(row, "\t"))
+		}
+	}
+	return tw.Flush()
 }

@@ -209,3 +209,57 @@ func TestBacktestBadUsage(t *testing.T) {
 		}
 	}
 }
+
+// TestBacktestByHour: --by-hour adds each strategy's unserved demand by
+// local hour, 24 shares adding up to its unserved fraction, in the JSON
+// and as a table of the hours where any is left unserved.
+func TestBacktestByHour(t *testing.T) {
+	in := shortTrace(t, 4*48)
+	args := []string{"backtest", "--input", in, "--timezone", "America/New_York", "--warmup", "36h", "--by-hour"}
+	code, out, errOut := runCLI(append(args, "--json")...)
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var got struct {
+		Strategies map[string]struct {
+			UnservedFraction float64   `json:"unserved_fraction"`
+			UnservedByHour   []float64 `json:"unserved_by_hour"`
+		} `json:"strategies"`
+	}
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatalf("stdout is not JSON: %v\n%s", err, out)
+	}
+	if got.Strategies["reactive"].UnservedFraction <= 0 {
+		t.Fatalf("the HPA alone left nothing unserved; the test needs some:\n%s", out)
+	}
+	lost := -1 // an hour in which reactive left demand unserved
+	for _, name := range []string{"reactive", "schedule", "predictive"} {
+		s := got.Strategies[name]
+		if len(s.UnservedByHour) != 24 {
+			t.Fatalf("%s: %d hours, want 24", name, len(s.UnservedByHour))
+		}
+		sum := 0.0
+		for h, v := range s.UnservedByHour {
+			sum += v
+			if name == "reactive" && v > 0 && lost < 0 {
+				lost = h
+			}
+		}
+		if math.Abs(sum-s.UnservedFraction) > 1e-12 {
+			t.Errorf("%s: hours add up to %g, unserved_fraction %g", name, sum, s.UnservedFraction)
+		}
+	}
+	if got.Strategies["oracle"].UnservedByHour != nil {
+		t.Error("the oracle has hours; it leaves nothing unserved by construction")
+	}
+
+	code, out, errOut = runCLI(args...)
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	for _, s := range []string{"unserved demand by hour of the day (America/New_York)", fmt.Sprintf("%02d:00", lost)} {
+		if !strings.Contains(out, s) {
+			t.Errorf("table lacks %q:\n%s", s, out)
+		}
+	}
+}
