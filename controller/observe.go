@@ -55,7 +55,6 @@ func signalsOf(t *config.Target) []signal {
 // nothing but itself.
 func (l *Loop) inputs(ctx context.Context, p *config.Policy, now time.Time) policy.Inputs {
 	in := policy.Inputs{Forecasts: map[string]map[string]*forecast.Forecast{}, Observed: map[string]map[string]float64{}}
-	ahead := policy.LookAhead(p)
 	type job struct {
 		t     *config.Target
 		sigs  []signal
@@ -87,6 +86,9 @@ func (l *Loop) inputs(ctx context.Context, p *config.Policy, now time.Time) poli
 	parallel(len(jobs), l.cfg.Workers, func(i int) {
 		j := &jobs[i]
 		j.res = targetInputs{forecasts: map[string]*forecast.Forecast{}, observed: map[string]float64{}}
+		// Each target's forecasts reach as far as its own plans read
+		// them, so that its model does not depend on its neighbours.
+		ahead := policy.TargetLookAhead(p, j.t)
 		for s, sg := range j.sigs {
 			l.observe(ctx, p, j.t, sg, j.fits[s], now, ahead, &j.res)
 		}

@@ -71,15 +71,29 @@ func pickQuantile(f *forecast.Forecast, q float64) ([]float64, string) {
 }
 
 // LookAhead is how far past now the engine reads forecasts for p: the
-// longest lead time plus planning window of its targets, databases and
-// caches. Forecasts must reach at least this far to be used.
+// longest TargetLookAhead of its targets.
 func LookAhead(p *config.Policy) time.Duration {
 	var ahead time.Duration
-	for _, t := range p.Spec.Targets {
-		ahead = max(ahead, t.Capacity.LeadTime.D()+t.Capacity.Window.D())
-		for _, d := range append(append([]config.Database{}, p.Spec.Databases...), p.Spec.Caches...) {
-			ahead = max(ahead, d.LeadTime.D()+t.Capacity.Window.D())
-		}
+	for i := range p.Spec.Targets {
+		ahead = max(ahead, TargetLookAhead(p, &p.Spec.Targets[i]))
+	}
+	return ahead
+}
+
+// TargetLookAhead is how far past now the engine reads target t's
+// forecasts: its own lead time plus planning window, or a database's or
+// cache's lead time plus t's window where that is longer (the tiers size
+// for every target's demand). A forecast of t must reach this far to be
+// used, and need reach no further: its horizon, and with it the model
+// the rolling-origin validation chooses, must not depend on the lead
+// times of the policy's other targets.
+func TargetLookAhead(p *config.Policy, t *config.Target) time.Duration {
+	ahead := t.Capacity.LeadTime.D() + t.Capacity.Window.D()
+	for _, d := range p.Spec.Databases {
+		ahead = max(ahead, d.LeadTime.D()+t.Capacity.Window.D())
+	}
+	for _, d := range p.Spec.Caches {
+		ahead = max(ahead, d.LeadTime.D()+t.Capacity.Window.D())
 	}
 	return ahead
 }

@@ -291,13 +291,16 @@ func runPlan(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 func traceInputs(p *config.Policy, inputs inputFlag, series map[string]forecast.Series, from, to time.Time) (policy.Inputs, []string, error) {
 	in := policy.Inputs{Forecasts: map[string]map[string]*forecast.Forecast{}}
 	var notes []string
-	ahead := policy.LookAhead(p)
 	type key struct {
-		file string
-		qs   string
+		file  string
+		qs    string
+		ahead time.Duration
 	}
 	fitted := map[key]*forecast.Forecast{}
 	for _, t := range p.Spec.Targets {
+		// As the daemon does: each target's forecast reaches as far as
+		// its own plans read it (policy.TargetLookAhead).
+		ahead := policy.TargetLookAhead(p, &t)
 		for _, ti := range inputs {
 			if (ti.target != "" && ti.target != t.Name) || (ti.signal != "demand" && ti.signal != "dbConnections") {
 				continue
@@ -312,7 +315,7 @@ func traceInputs(p *config.Policy, inputs inputFlag, series map[string]forecast.
 				continue
 			}
 			qs := t.Capacity.Levels()
-			k := key{ti.file, fmt.Sprint(qs)}
+			k := key{ti.file, fmt.Sprint(qs), ahead}
 			f := fitted[k]
 			if f == nil {
 				end := hist.End().Add(hist.Step)
