@@ -85,16 +85,17 @@ const webNeighbour = `    - name: web-canary
         maxReplicas: 500
 `
 
-// TestTargetFloorsIndependent: a target's floors and reasons are the same
-// whether or not other targets share its query, its policy or the daemon,
-// tick by tick across refits.
+// TestTargetFloorsIndependent: a target's floors, reasons and judgement are
+// the same whether or not other targets share its query, its policy or the
+// daemon, tick by tick across refits, reselections and its first
+// judgement (a day after its first floor, at its own time of day).
 func TestTargetFloorsIndependent(t *testing.T) {
-	run := func(doc string) (floors []int, reasons []string, others int) {
+	run := func(doc string) (floors []int, reasons []string, others int, verdict string) {
 		t.Helper()
 		var now time.Time
 		act := NewMemoryActuator()
 		loop, _ := elbLoop(t, doc, &now, Config{Tick: 5 * time.Minute, Refit: 15 * time.Minute}, act, nil, nil)
-		for range 30 { // two and a half hours: ten refits
+		for range 600 { // two days and two hours: refits, reselections and a judgement
 			plans, err := loop.Tick(context.Background())
 			if err != nil {
 				t.Fatalf("tick at %s: %v", now.Format(time.RFC3339), err)
@@ -119,15 +120,22 @@ func TestTargetFloorsIndependent(t *testing.T) {
 			}
 			now = now.Add(5 * time.Minute)
 		}
-		return floors, reasons, others
+		lg := loop.ledgers["web/web"]
+		if lg == nil || lg.computed.IsZero() {
+			t.Fatalf("web's floors were not judged in %d ticks", len(floors))
+		}
+		return floors, reasons, others, lg.why
 	}
-	alone, aloneWhy, n := run(independentTarget)
+	alone, aloneWhy, n, aloneVerdict := run(independentTarget)
 	if n != 0 {
 		t.Fatalf("alone: %d floors planned for other targets", n)
 	}
-	crowd, crowdWhy, n := run(neighbours + independentTarget + webNeighbour)
+	crowd, crowdWhy, n, crowdVerdict := run(neighbours + independentTarget + webNeighbour)
 	if n != 2*len(alone) {
 		t.Fatalf("with neighbours: %d floors planned for the other two targets over %d ticks, want %d", n, len(alone), 2*len(alone))
+	}
+	if aloneVerdict != crowdVerdict {
+		t.Errorf("web's judgement differs beside other targets:\n alone:  %s\n beside: %s", aloneVerdict, crowdVerdict)
 	}
 	rose := false
 	for i := range alone {
