@@ -164,6 +164,10 @@ type Result struct {
 	LastFloorError error
 	// EvaluatedMinutes is the span the metrics cover (gaps excluded).
 	EvaluatedMinutes int
+	// Days splits the evaluated demand and what was left unserved by UTC
+	// day, oldest first, for the stand-down's day-by-day test (see
+	// PairedDays).
+	Days []DayOutcome
 	// Timeline is per-minute detail when Config.Record is set.
 	Timeline *Timeline
 }
@@ -250,6 +254,7 @@ func Run(ctx context.Context, cfg Config, demand forecast.Series, s Strategy) (R
 				evalTicks++
 				demandSum += d * dt
 				unservedSum += short * dt
+				res.Days = addDay(res.Days, demand.Start.Unix()+now, d*dt, short*dt)
 				if short > 0 {
 					underTicks++
 				}

@@ -31,6 +31,8 @@ type CurvePoint struct {
 	TargetUtilization float64
 	ReplicaHours      float64
 	UnservedFraction  float64
+	// Days is the run's outcome by UTC day (see DaysAt).
+	Days []DayOutcome
 }
 
 // CostCurve is reactive's cost–unserved trade-off, sorted by replica-hours
@@ -62,7 +64,7 @@ func Sweep(ctx context.Context, cfg Config, demand forecast.Series, targets []fl
 				errs[i] = fmt.Errorf("sweep at target %.2f: %w", t, err)
 				return
 			}
-			pts[i] = CurvePoint{TargetUtilization: t, ReplicaHours: r.ReplicaHours, UnservedFraction: r.UnservedFraction}
+			pts[i] = CurvePoint{TargetUtilization: t, ReplicaHours: r.ReplicaHours, UnservedFraction: r.UnservedFraction, Days: r.Days}
 		})
 	}
 	wg.Wait()

@@ -61,7 +61,7 @@ func TestCostCurveReplicaHoursAt(t *testing.T) {
 // simulator's discreteness) must not make the curve rise with cost.
 func TestCostCurveIsMonotone(t *testing.T) {
 	c := newCostCurve([]CurvePoint{
-		{0.9, 100, 0.05}, {0.8, 110, 0.03}, {0.7, 120, 0.035}, {0.6, 130, 0.01},
+		{0.9, 100, 0.05, nil}, {0.8, 110, 0.03, nil}, {0.7, 120, 0.035, nil}, {0.6, 130, 0.01, nil},
 	})
 	for i := 1; i < len(c); i++ {
 		if c[i].ReplicaHours < c[i-1].ReplicaHours || c[i].UnservedFraction > c[i-1].UnservedFraction {

@@ -34,7 +34,7 @@ var CompareSweep = []float64{0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9}
 // unserved demand may lie beyond the points replayed (and say so).
 func bracketCurve(cfg Config, re Result, prs []Result, reactive func(Config) (Result, error)) (CostCurve, error) {
 	own := cfg.TargetUtilization
-	pts := []CurvePoint{{TargetUtilization: own, ReplicaHours: re.ReplicaHours, UnservedFraction: re.UnservedFraction}}
+	pts := []CurvePoint{{TargetUtilization: own, ReplicaHours: re.ReplicaHours, UnservedFraction: re.UnservedFraction, Days: re.Days}}
 	dear, cheap := re.ReplicaHours, re.ReplicaHours
 	for _, r := range prs {
 		dear, cheap = max(dear, r.ReplicaHours), min(cheap, r.ReplicaHours)
@@ -65,7 +65,7 @@ func bracketCurve(cfg Config, re Result, prs []Result, reactive func(Config) (Re
 			if err != nil {
 				return fmt.Errorf("sweep at target %.2f: %w", t, err)
 			}
-			last = CurvePoint{TargetUtilization: t, ReplicaHours: r.ReplicaHours, UnservedFraction: r.UnservedFraction}
+			last = CurvePoint{TargetUtilization: t, ReplicaHours: r.ReplicaHours, UnservedFraction: r.UnservedFraction, Days: r.Days}
 			pts = append(pts, last)
 		}
 		return nil
@@ -93,6 +93,10 @@ type Impact struct {
 	Reactive, Predictive Result
 	// EqualCost places Predictive on reactive's curve.
 	EqualCost EqualCost
+	// DayWins and DayLosses count the UTC days on which the floors left
+	// less, and more, of the day's demand unserved than the HPA alone at
+	// equal replica-hours (PairedDays).
+	DayWins, DayLosses int
 }
 
 // UnservedSaved is the share of demand the floors served that the HPA
@@ -157,9 +161,11 @@ const UnservedEpsilon = 1e-5
 // Pays reports whether the floors beat running the HPA cooler: at equal
 // replica-hours they leave at most (1 - margin) of what reactive leaves
 // unserved, both counted with UnservedEpsilon added (the ratio the
-// operating points are ranked by), and says why in a line. Where the
-// cooler HPA also leaves nothing measurable unserved the floors tie with
-// it, and do not pay.
+// operating points are ranked by), or they leave less than it over the
+// span and, day by day, less on significantly more days than more (a sign
+// test: a steady gain smaller than the margin, not one lucky day). It
+// says why in a line. Where the cooler HPA also leaves nothing measurable
+// unserved the floors tie with it, and do not pay.
 func (im Impact) Pays(margin float64) (bool, string) {
 	eq := im.EqualCost.ReactiveUnserved
 	p := im.Predictive.UnservedFraction
@@ -171,8 +177,13 @@ func (im Impact) Pays(margin float64) (bool, string) {
 		return true, fmt.Sprintf("floors leave %.3g%% unserved against %.3g%% for the HPA alone run cooler at equal replica-hours%s (%.4g replica-h)",
 			100*p, 100*eq, bound, im.Predictive.ReplicaHours)
 	}
-	return false, fmt.Sprintf("floors leave %.3g%% unserved, not %.0f%% under the %.3g%% the HPA alone leaves run cooler at equal replica-hours%s (%.4g replica-h)",
-		100*p, 100*margin, 100*eq, bound, im.Predictive.ReplicaHours)
+	days := fmt.Sprintf("less than it on %d day(s), more on %d", im.DayWins, im.DayLosses)
+	if p+UnservedEpsilon < eq+UnservedEpsilon && pairedSignificant(im.DayWins, im.DayLosses) {
+		return true, fmt.Sprintf("floors leave %.3g%% unserved against %.3g%% for the HPA alone run cooler at equal replica-hours%s (%.4g replica-h), less than %.0f%% under it but %s",
+			100*p, 100*eq, bound, im.Predictive.ReplicaHours, 100*margin, days)
+	}
+	return false, fmt.Sprintf("floors leave %.3g%% unserved, not %.0f%% under the %.3g%% the HPA alone leaves run cooler at equal replica-hours%s (%.4g replica-h), and %s",
+		100*p, 100*margin, 100*eq, bound, im.Predictive.ReplicaHours, days)
 }
 
 // floorsAt is a Strategy asserting the floor of the minute of now.
@@ -263,6 +274,7 @@ func compareLevels(ctx context.Context, cfg Config, demand forecast.Series, floo
 	out := make([]Impact, len(floors))
 	for k, pr := range prs {
 		out[k] = Impact{From: from, To: demand.Time(demand.Len()), Reactive: re, Predictive: pr, EqualCost: curve.Place(pr)}
+		out[k].DayWins, out[k].DayLosses = PairedDays(pr.Days, curve.DaysAt(pr.ReplicaHours))
 	}
 	return out, nil
 }

@@ -151,6 +151,7 @@ func (r *Replays) replay(ctx context.Context, cfg Config, demand forecast.Series
 	sc.TargetUtilization, sc.EvalFrom, sc.Record = 0, time.Time{}, false
 	cluster := hashString(fmt.Sprintf("%v", sc))
 	var sum dayTotals
+	var outDays []DayOutcome
 	for _, d := range days {
 		s, e, w := d.start, d.end, d.warm
 		key := replayKey{start: demand.Time(s).Unix(), minutes: e - s, warm: w, target: cfg.TargetUtilization,
@@ -171,9 +172,12 @@ func (r *Replays) replay(ctx context.Context, cfg Config, demand forecast.Series
 		}
 		ent.used = r.calls
 		sum.add(ent.t)
+		if ent.t.evaluated > 0 {
+			outDays = addDay(outDays, demand.Time(s).Unix(), ent.t.demand, ent.t.unserved)
+		}
 	}
 	res := Result{Strategy: name, UnderprovisionedMinutes: sum.underMinutes, ReplicaHours: sum.replicaHours,
-		NodeHours: sum.nodeHours, Actuations: sum.actuations, FloorChanges: sum.floorChanges, EvaluatedMinutes: sum.evaluated}
+		NodeHours: sum.nodeHours, Actuations: sum.actuations, FloorChanges: sum.floorChanges, EvaluatedMinutes: sum.evaluated, Days: outDays}
 	if sum.demand > 0 {
 		res.UnservedFraction = sum.unserved / sum.demand
 	}

@@ -3,6 +3,7 @@ package sim
 import (
 	"context"
 	"math"
+	"reflect"
 	"testing"
 	"time"
 
@@ -93,6 +94,19 @@ func TestReplaysMatchTheWholeSpan(t *testing.T) {
 		if d.Reactive.EvaluatedMinutes != w.Reactive.EvaluatedMinutes {
 			t.Errorf("level %d: %d minutes evaluated day by day, %d whole", k, d.Reactive.EvaluatedMinutes, w.Reactive.EvaluatedMinutes)
 		}
+		// The same UTC days, with the same demand, and the same verdict
+		// day by day (PairedDays).
+		if len(d.Predictive.Days) != len(w.Predictive.Days) || len(d.Predictive.Days) < 14 {
+			t.Fatalf("level %d: %d days day by day, %d whole; want the 14 days and a part", k, len(d.Predictive.Days), len(w.Predictive.Days))
+		}
+		for i, dd := range d.Predictive.Days {
+			if wd := w.Predictive.Days[i]; !dd.Day.Equal(wd.Day) || relDiff(dd.Demand, wd.Demand) > 1e-12 {
+				t.Errorf("level %d: day %d is %v with demand %g day by day, %v with %g whole", k, i, dd.Day, dd.Demand, wd.Day, wd.Demand)
+			}
+		}
+		if d.DayWins+d.DayLosses == 0 || d.DayWins != w.DayWins || d.DayLosses != w.DayLosses {
+			t.Errorf("level %d: day by day the floors win %d day(s) and lose %d, whole %d and %d", k, d.DayWins, d.DayLosses, w.DayWins, w.DayLosses)
+		}
 	}
 	if daily[0].Predictive.UnservedFraction >= daily[1].Predictive.UnservedFraction {
 		t.Errorf("the higher floors leave %.4g unserved, not less than the lower ones' %.4g", daily[0].Predictive.UnservedFraction, daily[1].Predictive.UnservedFraction)
@@ -135,7 +149,7 @@ func TestReplaysReplayOnlyWhatIsNew(t *testing.T) {
 		t.Fatal(err)
 	}
 	for k := range got {
-		if got[k].Predictive != fresh[k].Predictive || got[k].Reactive != fresh[k].Reactive || got[k].EqualCost != fresh[k].EqualCost {
+		if !reflect.DeepEqual(got[k].Predictive, fresh[k].Predictive) || !reflect.DeepEqual(got[k].Reactive, fresh[k].Reactive) || got[k].EqualCost != fresh[k].EqualCost || got[k].DayWins != fresh[k].DayWins || got[k].DayLosses != fresh[k].DayLosses {
 			t.Errorf("level %d: with the cache %+v, fresh %+v", k, got[k], fresh[k])
 		}
 	}
@@ -154,7 +168,7 @@ func TestReplaysReplayOnlyWhatIsNew(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if changed[0].Predictive != want[0].Predictive || changed[0].Predictive.ReplicaHours <= got[0].Predictive.ReplicaHours {
+	if !reflect.DeepEqual(changed[0].Predictive, want[0].Predictive) || changed[0].Predictive.ReplicaHours <= got[0].Predictive.ReplicaHours {
 		t.Errorf("floors raised on one day: %+v with the cache, %+v fresh, %+v before", changed[0].Predictive, want[0].Predictive, got[0].Predictive)
 	}
 	if n := len(r.entries); n > 200 {

@@ -12,8 +12,9 @@ import (
 // StandDown makes a Floors strategy judge its own floors as the daemon
 // does: every Every, the floors it would have asserted over the last Span
 // of observed demand are compared with a cooler HPA at equal cost
-// (Compare), and where they do not pay by Margin the strategy asserts no
-// forecast floor until the next judgement. The floors it would assert are
+// (Compare), and where they do not pay (Impact.Pays: by Margin over the
+// span, or steadily day by day) the strategy asserts no forecast floor
+// until the next judgement. The floors it would assert are
 // recorded all along, stood down or not, so a target whose floors start to
 // pay again comes back.
 //
@@ -173,7 +174,7 @@ func (s *StandDown) judge(ctx context.Context, now time.Time, observed forecast.
 
 // ChooseLevel picks, of the comparisons ims of the floors at levels (the
 // owner's quantile first), the operating point that pays best: of those that
-// beat the cooler HPA by margin, the lowest unserved demand relative to
+// pay (Impact.Pays with margin), the lowest unserved demand relative to
 // the cooler HPA's at equal replica-hours (fewer replica-hours on a tie);
 // none paying, the owner's (level 0) stands down. why says so, naming the
 // level when there are several.

@@ -3,6 +3,7 @@ package sim
 import (
 	"context"
 	"math"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -143,7 +144,7 @@ func TestCompareLevelsMatchesCompare(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if im.Predictive != ims[k].Predictive || im.Reactive != ims[k].Reactive {
+		if !reflect.DeepEqual(im.Predictive, ims[k].Predictive) || !reflect.DeepEqual(im.Reactive, ims[k].Reactive) {
 			t.Errorf("level %d: CompareLevels %+v, Compare %+v", k, ims[k].Predictive, im.Predictive)
 		}
 	}
