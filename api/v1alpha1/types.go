@@ -183,4 +183,12 @@ type ImpactWindow struct {
 	// its replica-hours they added (what hpa.promote.minGainPerCost bars
 	// over 14 days); absent when the floors added no replica-hours.
 	GainPerCost *float64 `json:"gainPerCost,omitempty"`
+	// DaysBetter and DaysWorse count the UTC days of the window on which
+	// the floors left less, and more, of the day's demand unserved than
+	// the HPA alone run cooler at equal replica-hours (days on which both
+	// left nothing measurable count as neither): floors under the margin
+	// over the window still pay when they win on significantly more days
+	// than they lose.
+	DaysBetter int32 `json:"daysBetter,omitempty"`
+	DaysWorse  int32 `json:"daysWorse,omitempty"`
 }

@@ -45,6 +45,8 @@ func impactWindow(im *sim.Impact) *v1alpha1.ImpactWindow {
 		UnservedAtEqualCost: sig(im.EqualCost.ReactiveUnserved),
 		EqualCostRatio:      sig(im.EqualCostRatio()),
 		GainPerCost:         sig(im.GainPerCost()),
+		DaysBetter:          int32(im.DayWins),
+		DaysWorse:           int32(im.DayLosses),
 	}
 }
 

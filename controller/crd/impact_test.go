@@ -33,7 +33,7 @@ func TestImpactInStatus(t *testing.T) {
 	im14 := &sim.Impact{From: to.Add(-14 * 24 * time.Hour), To: to,
 		Reactive:   sim.Result{UnservedFraction: 0.012345678, ReplicaHours: 1000},
 		Predictive: sim.Result{UnservedFraction: 0.00123456, ReplicaHours: 1250},
-		EqualCost:  sim.EqualCost{ReactiveUnserved: 0.0061728}}
+		EqualCost:  sim.EqualCost{ReactiveUnserved: 0.0061728}, DayWins: 11, DayLosses: 2}
 	// 7 days with floors that saved demand at no cost.
 	im7 := &sim.Impact{From: to.Add(-7 * 24 * time.Hour), To: to,
 		Reactive:   sim.Result{UnservedFraction: 0.002, ReplicaHours: 500},
@@ -82,6 +82,14 @@ func TestImpactInStatus(t *testing.T) {
 		"extraReplicaHours": 250, "unservedAtEqualCost": 0.006173, "equalCostRatio": 0.2, "gainPerCost": 3.6})
 	check("last7d", got.Last7d, "7d", map[string]float64{"unservedReactive": 0.002, "unservedPredictive": 0.001,
 		"extraReplicaHours": 0, "equalCostRatio": 0.5}, "gainPerCost")
+	// The day-by-day count, through the schema (a field it lacked would
+	// be pruned to 0).
+	if w := got.Last14d; w.DaysBetter != 11 || w.DaysWorse != 2 {
+		t.Errorf("last14d: %d days better, %d worse; want 11 and 2", w.DaysBetter, w.DaysWorse)
+	}
+	if w := got.Last7d; w.DaysBetter != 0 || w.DaysWorse != 0 {
+		t.Errorf("last7d: %d days better, %d worse; want none", w.DaysBetter, w.DaysWorse)
+	}
 }
 
 func ptr(p *float64) any {
