@@ -42,6 +42,9 @@ type Verdict struct {
 // where the status had none.
 type Figures struct {
 	UnservedSaved, ReplicaHoursPaid, EqualCostRatio float64
+	// DaysBetter and DaysWorse count the days the floors beat, and lost
+	// to, the cooler HPA (sim.Impact.DayWins, DayLosses).
+	DaysBetter, DaysWorse int
 }
 
 // carriedFor is how long a verdict is carried over: past twice the span

@@ -401,7 +401,8 @@ func (l *Loop) exportImpact(target string, lg *floorLedger) {
 	figures := map[string]Figures{}
 	for w, im := range map[string]*sim.Impact{"7d": lg.impact7, "14d": lg.impact14} {
 		if im != nil {
-			figures[w] = Figures{UnservedSaved: im.UnservedSaved(), ReplicaHoursPaid: im.ReplicaHoursPaid(), EqualCostRatio: im.EqualCostRatio()}
+			figures[w] = Figures{UnservedSaved: im.UnservedSaved(), ReplicaHoursPaid: im.ReplicaHoursPaid(), EqualCostRatio: im.EqualCostRatio(),
+				DaysBetter: im.DayWins, DaysWorse: im.DayLosses}
 		}
 	}
 	l.exportVerdict(target, lg.down, lg.quantile(), figures)
@@ -428,6 +429,8 @@ func (l *Loop) exportVerdict(target string, stoodDown bool, quantile float64, fi
 				g.vec.WithLabelValues(target, w).Set(g.v)
 			}
 		}
+		l.exp.ImpactDays.WithLabelValues(target, w, "better").Set(float64(f.DaysBetter))
+		l.exp.ImpactDays.WithLabelValues(target, w, "worse").Set(float64(f.DaysWorse))
 	}
 }
 

@@ -121,6 +121,13 @@ func TestDaemonStandsDownFloorsThatDoNotPay(t *testing.T) {
 		if !tc.down && !(i14.UnservedSaved() > 0) {
 			t.Errorf("%s: saved %v of demand, want some", tc.name, i14.UnservedSaved())
 		}
+		// The day-by-day count, as judged: floors ahead of demand beat the
+		// cooler HPA on most days; floors that buy nothing on none.
+		better := testutil.ToFloat64(h.exp.ImpactDays.WithLabelValues("web", "14d", "better"))
+		worse := testutil.ToFloat64(h.exp.ImpactDays.WithLabelValues("web", "14d", "worse"))
+		if better != float64(i14.DayWins) || worse != float64(i14.DayLosses) || (!tc.down && better <= worse) || (tc.down && better > 0) {
+			t.Errorf("%s: prescale_impact_days better %v, worse %v; the judgement's %d and %d", tc.name, better, worse, i14.DayWins, i14.DayLosses)
+		}
 		// The plan made now: a stood-down target keeps its owner's floor
 		// and says why.
 		judgedAt := h.now

@@ -59,7 +59,8 @@ func verdictsOf(st v1alpha1.ScalingPolicyStatus) map[string]controller.Verdict {
 			if v.Figures == nil {
 				v.Figures = map[string]controller.Figures{}
 			}
-			f := controller.Figures{UnservedSaved: math.NaN(), ReplicaHoursPaid: value(w.ExtraReplicaHours), EqualCostRatio: value(w.EqualCostRatio)}
+			f := controller.Figures{UnservedSaved: math.NaN(), ReplicaHoursPaid: value(w.ExtraReplicaHours), EqualCostRatio: value(w.EqualCostRatio),
+				DaysBetter: int(w.DaysBetter), DaysWorse: int(w.DaysWorse)}
 			if w.UnservedReactive != nil && w.UnservedPredictive != nil {
 				f.UnservedSaved = *w.UnservedReactive - *w.UnservedPredictive
 			}

@@ -165,6 +165,8 @@ func TestVerdictSurvivesRestart(t *testing.T) {
 		{r2.exp.OperatingQuantile, []string{ns + "/web/web"}, mustFloat(t, web.OperatingQuantile)},
 		{r2.exp.ImpactReplicaHoursPaid, []string{ns + "/web/web", "14d"}, 3600 * *web.Last14d.ExtraReplicaHours},
 		{r2.exp.ImpactUnservedSaved, []string{ns + "/web/low", "7d"}, *low.Last7d.UnservedReactive - *low.Last7d.UnservedPredictive},
+		{r2.exp.ImpactDays, []string{ns + "/web/web", "14d", "better"}, float64(web.Last14d.DaysBetter)},
+		{r2.exp.ImpactDays, []string{ns + "/web/low", "14d", "worse"}, float64(low.Last14d.DaysWorse)},
 	} {
 		if v := testutil.ToFloat64(c.g.WithLabelValues(c.labels...)); v != c.want {
 			t.Errorf("after the restart %v: %v, want %v", c.labels, v, c.want)
