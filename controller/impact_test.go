@@ -126,7 +126,7 @@ func TestDaemonStandsDownFloorsThatDoNotPay(t *testing.T) {
 		better := testutil.ToFloat64(h.exp.ImpactDays.WithLabelValues("web", "14d", "better"))
 		worse := testutil.ToFloat64(h.exp.ImpactDays.WithLabelValues("web", "14d", "worse"))
 		if better != float64(i14.DayWins) || worse != float64(i14.DayLosses) || (!tc.down && better <= worse) || (tc.down && better > 0) {
-			t.Errorf("%s: prescale_impact_days better %v, worse %v; the judgement's %d and %d", tc.name, better, worse, i14.DayWins, i14.DayLosses)
+			t.Errorf("%s: prescale_impact_daily_outcomes better %v, worse %v; the judgement's %d and %d", tc.name, better, worse, i14.DayWins, i14.DayLosses)
 		}
 		// The plan made now: a stood-down target keeps its owner's floor
 		// and says why.

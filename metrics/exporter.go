@@ -170,7 +170,7 @@ func NewExporter(version string, logger *slog.Logger) *Exporter {
 	e.ImpactUnservedSaved = g("impact_unserved_saved_fraction", "Share of demand the forecast floors served that the HPA alone at the owner's target left unserved, over a window of the target's own history.", "target", "window")
 	e.ImpactReplicaHoursPaid = g("impact_replica_seconds_paid", "Replica-seconds (pod-seconds) the forecast floors added over the HPA alone at the owner's target, over a window of the target's own history.", "target", "window")
 	e.ImpactEqualCostRatio = g("impact_equal_cost_unserved_ratio", "Unserved demand with the forecast floors over what the HPA alone run cooler leaves at equal replica-hours (below 1: the floors pay).", "target", "window")
-	e.ImpactDays = g("impact_days", "UTC days of a window of the target's own history on which the forecast floors left less (outcome better) or more (outcome worse) of the day's demand unserved than the HPA alone run cooler at equal replica-hours.", "target", "window", "outcome")
+	e.ImpactDays = g("impact_daily_outcomes", "UTC days of a window of the target's own history on which the forecast floors left less (outcome better) or more (outcome worse) of the day's demand unserved than the HPA alone run cooler at equal replica-hours.", "target", "window", "outcome")
 	e.Model = g("model_info", "1 for the forecasting model selected for a signal.", "target", "signal", "model")
 	e.SourceErrors = c("source_errors_total", "Failed or suspect fetches of a signal, by kind.", "target", "signal", "kind")
 	e.SourceAgeSeconds = g("source_age_seconds", "Age of the newest sample of a signal.", "target", "signal")

@@ -38,6 +38,7 @@ func TestExportedMetricsLint(t *testing.T) {
 	e.ImpactUnservedSaved.WithLabelValues("api", "14d").Set(0.004)
 	e.ImpactReplicaHoursPaid.WithLabelValues("api", "14d").Set(432000)
 	e.ImpactEqualCostRatio.WithLabelValues("api", "14d").Set(0.3)
+	e.ImpactDays.WithLabelValues("api", "14d", "better").Set(11)
 	e.PolicyAccepted("file", time.Unix(0, 0))
 	e.PolicyRejected("file")
 	e.PolicyFailing("file", true)
