@@ -162,7 +162,7 @@ func TestDashboard(t *testing.T) {
 		"prescale_actuations_total", "prescale_decisions_total", "prescale_forecast_mase", "prescale_source_errors_total",
 		"prescale_source_age_seconds", "prescale_loop_duration_seconds_bucket",
 		"prescale_impact_unserved_saved_fraction", "prescale_impact_replica_seconds_paid",
-		"prescale_impact_equal_cost_unserved_ratio", "prescale_stood_down"} {
+		"prescale_impact_equal_cost_unserved_ratio", "prescale_stood_down", "prescale_impact_daily_outcomes"} {
 		if !used[want] {
 			t.Errorf("dashboard does not show %s", want)
 		}
