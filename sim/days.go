@@ -2,7 +2,6 @@ package sim
 
 import (
 	"math"
-	"slices"
 	"time"
 )
 
@@ -51,27 +50,15 @@ func (c CostCurve) DaysAt(rh float64) []DayOutcome {
 	if len(c) == 0 {
 		return nil
 	}
-	if rh <= c[0].ReplicaHours {
-		return c[0].Days
+	i, f, _ := c.bracket(rh)
+	a := c[i]
+	if f == 0 {
+		return a.Days
 	}
-	last := c[len(c)-1]
-	if rh >= last.ReplicaHours {
-		return last.Days
-	}
-	i, _ := slices.BinarySearchFunc(c, rh, func(p CurvePoint, x float64) int {
-		switch {
-		case p.ReplicaHours < x:
-			return -1
-		case p.ReplicaHours > x:
-			return 1
-		}
-		return 0
-	})
-	a, b := c[i-1], c[i]
+	b := c[i+1]
 	if len(a.Days) != len(b.Days) {
 		return nil
 	}
-	f := (rh - a.ReplicaHours) / (b.ReplicaHours - a.ReplicaHours)
 	out := make([]DayOutcome, len(a.Days))
 	for k, da := range a.Days {
 		db := b.Days[k]

@@ -115,14 +115,25 @@ func (c CostCurve) UnservedAt(rh float64) (float64, Position) {
 	if len(c) == 0 {
 		return math.NaN(), Beyond
 	}
+	i, f, pos := c.bracket(rh)
+	if f == 0 {
+		return c[i].UnservedFraction, pos
+	}
+	return interpolate(c[i].UnservedFraction, c[i+1].UnservedFraction, f), pos
+}
+
+// bracket places rh replica-hours on the non-empty curve c: between
+// points i and i+1, a fraction f of the way (Within), or at an endpoint i
+// with f 0 (Beyond unless rh is exactly its replica-hours).
+func (c CostCurve) bracket(rh float64) (i int, f float64, pos Position) {
 	if rh <= c[0].ReplicaHours {
-		return c[0].UnservedFraction, positionAt(rh == c[0].ReplicaHours)
+		return 0, 0, positionAt(rh == c[0].ReplicaHours)
 	}
-	last := c[len(c)-1]
-	if rh >= last.ReplicaHours {
-		return last.UnservedFraction, positionAt(rh == last.ReplicaHours)
+	last := len(c) - 1
+	if rh >= c[last].ReplicaHours {
+		return last, 0, positionAt(rh == c[last].ReplicaHours)
 	}
-	i, _ := slices.BinarySearchFunc(c, rh, func(p CurvePoint, x float64) int {
+	j, _ := slices.BinarySearchFunc(c, rh, func(p CurvePoint, x float64) int {
 		if p.ReplicaHours < x {
 			return -1
 		}
@@ -131,9 +142,8 @@ func (c CostCurve) UnservedAt(rh float64) (float64, Position) {
 		}
 		return 0
 	})
-	a, b := c[i-1], c[i]
-	f := (rh - a.ReplicaHours) / (b.ReplicaHours - a.ReplicaHours)
-	return interpolate(a.UnservedFraction, b.UnservedFraction, f), Within
+	a, b := c[j-1], c[j]
+	return j - 1, (rh - a.ReplicaHours) / (b.ReplicaHours - a.ReplicaHours), Within
 }
 
 // ReplicaHoursAt is the fewest replica-hours at which reactive leaves at

@@ -178,7 +178,7 @@ func (im Impact) Pays(margin float64) (bool, string) {
 			100*p, 100*eq, bound, im.Predictive.ReplicaHours)
 	}
 	days := fmt.Sprintf("less than it on %d day(s), more on %d", im.DayWins, im.DayLosses)
-	if p+UnservedEpsilon < eq+UnservedEpsilon && pairedSignificant(im.DayWins, im.DayLosses) {
+	if p < eq && pairedSignificant(im.DayWins, im.DayLosses) {
 		return true, fmt.Sprintf("floors leave %.3g%% unserved against %.3g%% for the HPA alone run cooler at equal replica-hours%s (%.4g replica-h), less than %.0f%% under it but %s",
 			100*p, 100*eq, bound, im.Predictive.ReplicaHours, 100*margin, days)
 	}
