@@ -167,7 +167,9 @@ type Capacity struct {
 	Quantile float64 `yaml:"quantile"`
 	// OperatingPoints are lower quantiles the daily stand-down judges
 	// beside Quantile: the floors of the one that pays best at equal cost
-	// on the target's last 14 days are put in force, and the target stands
+	// on the target's last 14 days are put in force (the lowest that pays,
+	// unless a higher one's ratio is under its by the margin), and the
+	// target stands
 	// down only when none pays. Until the first judgement (a day of
 	// floors) the lowest is in force. Each in (0, quantile), at most 4.
 	// Default 0.3, 0.5 and 0.7 (those below quantile); [] judges quantile

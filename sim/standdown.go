@@ -20,9 +20,10 @@ import (
 //
 // With a LevelPlanner, the floors of several operating points (quantiles
 // of the same forecast) are recorded side by side, and each judgement
-// puts in force the one that pays best on the span judged: the lowest
-// unserved demand at equal replica-hours, relative to the cooler HPA
-// (fewer replica-hours on a tie). A floor sized at a high quantile can
+// puts in force the one that pays best on the span judged (ChooseLevel):
+// the lowest quantile that pays, unless a higher one leaves, relative to
+// the cooler HPA at equal replica-hours, less unserved demand by the
+// margin again. A floor sized at a high quantile can
 // cost more than it saves where the forecast's error is wide (load that
 // runs in sessions, with a jump at the open); a lower one, with the HPA
 // covering the rest, may pay there. The target stands down only when no
@@ -175,9 +176,11 @@ func (s *StandDown) judge(ctx context.Context, now time.Time, observed forecast.
 // ChooseLevel picks, of the comparisons ims of the floors at levels (the
 // owner's quantile first), the operating point that pays best: of those that
 // pay (Impact.Pays with margin), the lowest unserved demand relative to
-// the cooler HPA's at equal replica-hours (fewer replica-hours on a tie);
-// none paying, the owner's (level 0) stands down. why says so, naming the
-// level when there are several.
+// the cooler HPA's at equal replica-hours (fewer replica-hours on a tie),
+// though the lowest quantile that pays stays in force unless that best
+// ratio is under its own by the margin as well; none paying, the owner's
+// (level 0) stands down. why says so, naming the level when there are
+// several.
 func ChooseLevel(ims []Impact, levels []float64, margin float64) (k int, pays bool, why string) {
 	best := -1
 	score := func(im Impact) float64 {
@@ -197,7 +200,20 @@ func ChooseLevel(ims []Impact, levels []float64, margin float64) (k int, pays bo
 	} else {
 		pays = true
 	}
+	// A costlier operating point must earn its extra replica-hours as
+	// floors must earn theirs: the cheapest that pays stays in force
+	// unless a higher one beats its ratio by the margin too. The best of
+	// several levels scored on the same 14 days is chosen in hindsight, so
+	// a small lead is mostly noise, and the higher level's cost is not.
+	cheap := cheapestPaying(ims, levels, margin)
+	demoted := ""
+	if pays && cheap >= 0 && cheap != best && score(ims[best]) > (1-margin)*score(ims[cheap]) {
+		demoted = fmt.Sprintf("; p%g's ratio to it, %.3g, is not %.0f%% under p%g's %.3g, so the cheaper p%g stays in force",
+			100*levels[best], score(ims[best]), 100*margin, 100*levels[cheap], score(ims[cheap]), 100*levels[cheap])
+		best = cheap
+	}
 	_, why = ims[best].Pays(margin)
+	why += demoted
 	if len(ims) < 2 || len(levels) != len(ims) {
 		return best, pays, why
 	}
@@ -211,6 +227,22 @@ func ChooseLevel(ims []Impact, levels []float64, margin float64) (k int, pays bo
 		why = fmt.Sprintf("at the owner's p%g: %s", 100*levels[0], why)
 	}
 	return best, pays, why
+}
+
+// cheapestPaying is the index of the lowest quantile of levels whose
+// comparison in ims pays by margin (-1: none, or levels does not name
+// them all).
+func cheapestPaying(ims []Impact, levels []float64, margin float64) int {
+	if len(levels) != len(ims) {
+		return -1
+	}
+	cheap := -1
+	for i, im := range ims {
+		if ok, _ := im.Pays(margin); ok && (cheap < 0 || levels[i] < levels[cheap]) {
+			cheap = i
+		}
+	}
+	return cheap
 }
 
 // lowestLevel is the index of the lowest of levels, the n operating

@@ -35,6 +35,9 @@ func TestChooseLevel(t *testing.T) {
 		{"none pays: the owner's stands down", []Impact{impactOf(0.012, 130, 0.010), impactOf(0.02, 110, 0.012), impactOf(0.011, 120, 0.011)}, 0, false, "at no operating point (p90, p50, p70): at p90", levels},
 		{"the cooler HPA serves everything too: none pays", []Impact{impactOf(0, 130, 0), impactOf(0, 110, 0), impactOf(0, 120, 0)}, 0, false, "at no operating point", levels},
 		{"all serve everything, the cooler HPA not: fewer replica-hours", []Impact{impactOf(0, 130, 0.001), impactOf(0, 110, 0.001), impactOf(0, 120, 0.001)}, 1, true, "operating at p50", levels},
+		{"a costlier level within the margin of the cheapest that pays: the cheapest", []Impact{impactOf(0.004, 130, 0.01), impactOf(0.0045, 110, 0.01), impactOf(0.0042, 120, 0.01)}, 1, true, "p90's ratio to it, 0.401, is not 20% under p50's 0.451, so the cheaper p50 stays in force", levels},
+		{"a costlier level beyond the margin: the costlier", []Impact{impactOf(0.0035, 130, 0.01), impactOf(0.0045, 110, 0.01), impactOf(0.0042, 120, 0.01)}, 0, true, "at the owner's p90", levels},
+		{"the cheapest does not pay: the best of those that do", []Impact{impactOf(0.004, 130, 0.01), impactOf(0.009, 110, 0.01), impactOf(0.0045, 120, 0.01)}, 2, true, "p90's ratio to it, 0.401, is not 20% under p70's 0.451, so the cheaper p70 stays in force", levels},
 		{"one level: the plain reason", []Impact{impactOf(0.012, 130, 0.010)}, 0, false, "floors leave 1.2% unserved, not 20% under", []float64{0.9}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
