@@ -364,7 +364,8 @@ type judgement struct {
 // the owner's quantile, when the ledger has none) with the HPA alone on
 // demand, chooses the operating point (sim.ChooseLevel; the owner's, in
 // force whatever it finds, when act is false: capacity.standDown false)
-// and compares its floors again over the last 7 days.
+// and compares its floors again over the last 7 days, standing them down
+// where they lose there (sim.RecentVerdict).
 func judgeFloors(ctx context.Context, cfg sim.Config, demand forecast.Series, lg *floorLedger, own float64, act bool) (judgement, error) {
 	levels := lg.levels
 	if len(levels) == 0 {
@@ -391,6 +392,9 @@ func judgeFloors(ctx context.Context, cfg sim.Config, demand forecast.Series, lg
 		d7 := demand.Slice(demand.Len()-n, demand.Len())
 		if im7, err := lg.replays.Compare(ctx, cfg, d7, floors[len(floors)-n:]); err == nil {
 			j.im7 = &im7
+			if act {
+				j.pays, j.why = sim.RecentVerdict(j.pays, j.why, im7)
+			}
 		}
 	}
 	return j, nil

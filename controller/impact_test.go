@@ -2,13 +2,15 @@ package controller
 
 import (
 	"context"
-	"github.com/prescale/prescale/forecast"
 	"math"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/prescale/prescale/forecast"
+	"github.com/prescale/prescale/sim"
 )
 
 // ledgerFrom fills a ledger for the 5 days before now with floor(t).
@@ -235,5 +237,49 @@ func TestStandDownFalseKeepsTheFloors(t *testing.T) {
 	}
 	if v := testutil.ToFloat64(h.exp.StoodDown.WithLabelValues("web")); v != 0 {
 		t.Errorf("prescale_stood_down %v, want 0", v)
+	}
+}
+
+// The daemon's judgement adds the last week to the 14 days (as the backtest
+// does, sim.RecentVerdict): floors that carried a daily jump for a week and
+// were then raised at the wrong hour still pay over the 14 days, but lose
+// over the last 7, and stand down; with capacity.standDown false they stay.
+func TestJudgementStandsDownFloorsThatStoppedPaying(t *testing.T) {
+	start := time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC)
+	days := 14
+	demand := forecast.Series{Start: start, Step: time.Minute, Values: make([]float64, days*1440)}
+	for i := range demand.Values {
+		demand.Values[i] = 40
+		if h := (i % 1440) / 60; h >= 9 && h < 12 {
+			demand.Values[i] = 400
+		}
+	}
+	switchAt := start.Add(7 * 24 * time.Hour)
+	lg := &floorLedger{}
+	for ts := start; ts.Before(demand.Time(demand.Len())); ts = ts.Add(ledgerStep) {
+		m, floor := ts.Hour()*60+ts.Minute(), 0
+		switch {
+		case ts.Before(switchAt) && m >= 9*60-10 && m < 12*60:
+			floor = 29 // ten minutes ahead of the jump to its end: 400 at 70%
+		case !ts.Before(switchAt) && ts.Hour() >= 18 && ts.Hour() < 21:
+			floor = 29 // evenings: nothing happens then
+		}
+		lg.record(ts, floor, nil)
+	}
+	cfg := sim.DefaultConfig(20)
+	for _, act := range []bool{true, false} {
+		j, err := judgeFloors(context.Background(), cfg, demand, lg, 0.9, act)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if pays, whole := j.im14.Pays(StandDownMargin); !pays {
+			t.Fatalf("over the 14 days the floors should pay (a week ahead of the jump): %s", whole)
+		}
+		if j.im7 == j.im14 || j.im7.To.Sub(j.im7.From) > 7*24*time.Hour+time.Minute {
+			t.Fatalf("no 7-day comparison: %+v", j.im7)
+		}
+		if j.pays == act || act && !strings.Contains(j.why, "but over the last 7d") {
+			t.Errorf("capacity.standDown %v: pays %v (%s); want stood down only when it may", act, j.pays, j.why)
+		}
 	}
 }

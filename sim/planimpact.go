@@ -83,7 +83,7 @@ type TargetImpact struct {
 // predictive strategy does), at each of the target's quantile levels, and
 // the floors are compared with the HPA alone (CompareLevels) over the last
 // 14 days, the best paying by margin chosen, and compared again over the
-// last 7. With less than ImpactMinSpan of history it returns a nil report
+// last 7 (where it loses there, it stands down: RecentVerdict). With less than ImpactMinSpan of history it returns a nil report
 // and why.
 func PolicyImpact(ctx context.Context, e *policy.Engine, target string, trace forecast.Series, refit time.Duration, margin float64) (*TargetImpact, string, error) {
 	ti, _, why, err := PolicyImpactFloors(ctx, e, target, trace, refit, margin)
@@ -166,6 +166,10 @@ func PolicyImpactFloors(ctx context.Context, e *policy.Engine, target string, tr
 			return nil, nil, "", fmt.Errorf("impact: %w", err)
 		}
 		ti.Last7d = &c7
+		if t.Capacity.StandsDown() {
+			pays, why := RecentVerdict(!ti.StoodDown, ti.Why, c7)
+			ti.StoodDown, ti.Why = !pays, why
+		}
 	}
 	return ti, &ReplayedFloors{Demand: demand, Levels: levels, Floors: all}, "", nil
 }

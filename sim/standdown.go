@@ -6,6 +6,7 @@ import (
 	"math"
 	"time"
 
+	"github.com/prescale/prescale/config"
 	"github.com/prescale/prescale/forecast"
 )
 
@@ -169,6 +170,14 @@ func (s *StandDown) judge(ctx context.Context, now time.Time, observed forecast.
 	}
 	s.judging++
 	k, pays, why := ChooseLevel(ims, s.levels, s.Margin)
+	if n := int(ImpactRecent / time.Minute); pays && demand.Len() > n+60 {
+		// As the daemon: the operating point's floors again over the last
+		// week, from the same days' replays.
+		recent, err := s.replays.Compare(ctx, cfg, demand.Slice(demand.Len()-n, demand.Len()), floors[k][len(floors[k])-n:])
+		if err == nil {
+			pays, why = RecentVerdict(pays, why, recent)
+		}
+	}
 	s.level, s.impact = k, &ims[k]
 	s.down, s.why = !pays, why
 }
@@ -227,6 +236,29 @@ func ChooseLevel(ims []Impact, levels []float64, margin float64) (k int, pays bo
 		why = fmt.Sprintf("at the owner's p%g: %s", 100*levels[0], why)
 	}
 	return best, pays, why
+}
+
+// RecentVerdict is the second half of a judgement: floors that pay over
+// the span judged (ChooseLevel) stand down all the same where, over its
+// last ImpactRecent (recent, the operating point's comparison there),
+// they leave more unserved demand than the HPA alone run cooler at equal
+// replica-hours. Fourteen days weigh an old gain as much as a new loss;
+// where the load changed (news moved on, a deployment changed the
+// pattern) the floors that paid on it a week ago may now cost more than
+// they save, and the week is what the next judgement will mostly see
+// anyway. Losing outright is the bar, not the margin: a week is half the
+// evidence, and floors that tie keep their place. It returns pays and why
+// with the week's figures added when it stands them down.
+func RecentVerdict(pays bool, why string, recent Impact) (bool, string) {
+	if !pays {
+		return pays, why
+	}
+	p, eq := recent.Predictive.UnservedFraction, recent.EqualCost.ReactiveUnserved
+	if p+UnservedEpsilon <= eq+UnservedEpsilon {
+		return pays, why
+	}
+	return false, fmt.Sprintf("%s; but over the last %s they leave %.3g%% unserved against %.3g%% for the HPA alone run cooler at equal replica-hours (%.4g replica-h): they stopped paying",
+		why, config.FormatDuration(ImpactRecent), 100*p, 100*eq, recent.Predictive.ReplicaHours)
 }
 
 // cheapestPaying is the index of the lowest quantile of levels whose

@@ -248,3 +248,64 @@ func (r recordFloors) Floor(now time.Time, observed forecast.Series) (int32, err
 	*r.got = append(*r.got, f)
 	return f, err
 }
+
+func TestRecentVerdict(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		pays      bool
+		recent    Impact
+		wantPays  bool
+		whyHas    string
+		whyHasNot string
+	}{
+		{"paying, and less unserved over the week", true, impactOf(0.002, 100, 0.005), true, "over 14 days", "stopped paying"},
+		{"paying, tied over the week", true, impactOf(0.004, 100, 0.004), true, "over 14 days", "stopped paying"},
+		{"paying, both serve everything over the week", true, impactOf(0, 100, 0), true, "over 14 days", "stopped paying"},
+		{"paying, more unserved over the week: stands down", true, impactOf(0.006, 100, 0.005), false, "over 14 days; but over the last 7d they leave 0.6% unserved against 0.5%", ""},
+		{"not paying stays down whatever the week", false, impactOf(0.001, 100, 0.005), false, "over 14 days", "stopped paying"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			pays, why := RecentVerdict(tc.pays, "over 14 days", tc.recent)
+			if pays != tc.wantPays || !strings.Contains(why, tc.whyHas) || tc.whyHasNot != "" && strings.Contains(why, tc.whyHasNot) {
+				t.Errorf("pays %v: %q; want %v with %q", pays, why, tc.wantPays, tc.whyHas)
+			}
+		})
+	}
+}
+
+// Floors that paid ahead of the daily jump for a week, then were raised at
+// the wrong hour for a week: over the 14 days judged they still pay, but
+// over the last 7 they lose to the cooler HPA, and the target stands down.
+func TestStandDownWhenFloorsStopPaying(t *testing.T) {
+	demand := dailyJump(16)
+	cfg := DefaultConfig(20)
+	switchAt := demand.Start.Add(8 * 24 * time.Hour)
+	planner := &levelPlanFunc{levels: []float64{0.9}, used: map[int]int{}, plan: func(now time.Time) []int32 {
+		m := now.Hour()*60 + now.Minute()
+		if now.Before(switchAt) {
+			if m >= 9*60-10 && m < 12*60 {
+				return []int32{29} // ten minutes ahead of the jump to its end
+			}
+			return []int32{0}
+		}
+		if h := now.Hour(); h >= 18 && h < 21 {
+			return []int32{29} // evenings: nothing happens then
+		}
+		return []int32{0}
+	}}
+	f := NewFloors("predictive", planner)
+	f.StandDown = &StandDown{Cluster: cfg}
+	if _, err := Run(context.Background(), cfg, demand, f); err != nil {
+		t.Fatal(err)
+	}
+	down, why, last, n := f.StandDown.Status()
+	if n < 10 || last == nil {
+		t.Fatalf("%d judgements (last %v)", n, last)
+	}
+	if pays, whole := last.Pays(0.2); !pays {
+		t.Fatalf("over the 14 days judged the floors should pay (a week of them ahead of the jump): %s", whole)
+	}
+	if !down || !strings.Contains(why, "but over the last 7d") || !strings.Contains(why, "stopped paying") {
+		t.Errorf("stood down %v (%s): want down, the last 7 days named", down, why)
+	}
+}
