@@ -254,7 +254,7 @@ func RecentVerdict(pays bool, why string, recent Impact) (bool, string) {
 		return pays, why
 	}
 	p, eq := recent.Predictive.UnservedFraction, recent.EqualCost.ReactiveUnserved
-	if p+UnservedEpsilon <= eq+UnservedEpsilon {
+	if p <= eq {
 		return pays, why
 	}
 	return false, fmt.Sprintf("%s; but over the last %s they leave %.3g%% unserved against %.3g%% for the HPA alone run cooler at equal replica-hours (%.4g replica-h): they stopped paying",
