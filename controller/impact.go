@@ -387,14 +387,10 @@ func judgeFloors(ctx context.Context, cfg sim.Config, demand forecast.Series, lg
 		j.level, j.pays, j.why = 0, true, "capacity.standDown is false, so the floors stay at the owner's quantile whatever the judgement: "+why
 	}
 	j.im14, j.im7 = &ims[j.level], &ims[j.level]
-	if n := int(7 * 24 * time.Hour / time.Minute); demand.Len() > n+60 {
-		floors := all[j.level]
-		d7 := demand.Slice(demand.Len()-n, demand.Len())
-		if im7, err := lg.replays.Compare(ctx, cfg, d7, floors[len(floors)-n:]); err == nil {
-			j.im7 = &im7
-			if act {
-				j.pays, j.why = sim.RecentVerdict(j.pays, j.why, im7)
-			}
+	if im7, ok, _ := lg.replays.CompareRecent(ctx, cfg, demand, all[j.level]); ok {
+		j.im7 = &im7
+		if act {
+			j.pays, j.why = sim.RecentVerdict(j.pays, j.why, im7)
 		}
 	}
 	return j, nil

@@ -83,8 +83,8 @@ type TargetImpact struct {
 // predictive strategy does), at each of the target's quantile levels, and
 // the floors are compared with the HPA alone (CompareLevels) over the last
 // 14 days, the best paying by margin chosen, and compared again over the
-// last 7 (where it loses there, it stands down: RecentVerdict). With less than ImpactMinSpan of history it returns a nil report
-// and why.
+// last 7 (where it loses there, it stands down: RecentVerdict). With less
+// than ImpactMinSpan of history it returns a nil report and why.
 func PolicyImpact(ctx context.Context, e *policy.Engine, target string, trace forecast.Series, refit time.Duration, margin float64) (*TargetImpact, string, error) {
 	ti, _, why, err := PolicyImpactFloors(ctx, e, target, trace, refit, margin)
 	return ti, why, err
@@ -159,12 +159,11 @@ func PolicyImpactFloors(ctx context.Context, e *policy.Engine, target string, tr
 		k, pays, why = 0, true, "capacity.standDown is false, so the floors stay at the owner's quantile whatever the judgement: "+w
 	}
 	ti := &TargetImpact{Last14d: &ims[k], Last7d: &ims[k], Quantile: levels[k], StoodDown: !pays, Why: why}
-	if n := int(ImpactRecent / Minute); demand.Len() > n+60 {
-		floors := all[k]
-		c7, err := replays.Compare(ctx, cfg, demand.Slice(demand.Len()-n, demand.Len()), floors[len(floors)-n:])
-		if err != nil {
-			return nil, nil, "", fmt.Errorf("impact: %w", err)
-		}
+	c7, ok, err := replays.CompareRecent(ctx, cfg, demand, all[k])
+	if err != nil {
+		return nil, nil, "", fmt.Errorf("impact: %w", err)
+	}
+	if ok {
 		ti.Last7d = &c7
 		if t.Capacity.StandsDown() {
 			pays, why := RecentVerdict(!ti.StoodDown, ti.Why, c7)

@@ -126,6 +126,19 @@ func (r *Replays) Compare(ctx context.Context, cfg Config, demand forecast.Serie
 	return ims[0], nil
 }
 
+// CompareRecent is Compare over the last ImpactRecent of demand and of
+// floors (the floor of each of demand's minutes): the impact report's
+// second window and RecentVerdict's input. ok is false, with nothing
+// replayed, where demand is not an hour longer than that window.
+func (r *Replays) CompareRecent(ctx context.Context, cfg Config, demand forecast.Series, floors []int32) (im Impact, ok bool, err error) {
+	n := int(ImpactRecent / Minute)
+	if demand.Len() <= n+60 || len(floors) < n {
+		return Impact{}, false, nil
+	}
+	im, err = r.Compare(ctx, cfg, demand.Slice(demand.Len()-n, demand.Len()), floors[len(floors)-n:])
+	return im, err == nil, err
+}
+
 // evict drops the entries no call used in the last keepCalls.
 func (r *Replays) evict() {
 	for k, e := range r.entries {

@@ -170,11 +170,10 @@ func (s *StandDown) judge(ctx context.Context, now time.Time, observed forecast.
 	}
 	s.judging++
 	k, pays, why := ChooseLevel(ims, s.levels, s.Margin)
-	if n := int(ImpactRecent / time.Minute); pays && demand.Len() > n+60 {
+	if pays {
 		// As the daemon: the operating point's floors again over the last
 		// week, from the same days' replays.
-		recent, err := s.replays.Compare(ctx, cfg, demand.Slice(demand.Len()-n, demand.Len()), floors[k][len(floors[k])-n:])
-		if err == nil {
+		if recent, ok, _ := s.replays.CompareRecent(ctx, cfg, demand, floors[k]); ok {
 			pays, why = RecentVerdict(pays, why, recent)
 		}
 	}
