@@ -187,8 +187,8 @@ type ImpactWindow struct {
 	// the floors left less, and more, of the day's demand unserved than
 	// the HPA alone run cooler at equal replica-hours (days on which both
 	// left nothing measurable count as neither): floors under the margin
-	// over the window still pay when they win on significantly more days
-	// than they lose.
+	// over the window, but at least half of it, still pay when they win on
+	// significantly more days than they lose.
 	DaysBetter int32 `json:"daysBetter,omitempty"`
 	DaysWorse  int32 `json:"daysWorse,omitempty"`
 }

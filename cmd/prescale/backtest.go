@@ -156,7 +156,7 @@ func runBacktest(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	history := fs.Duration("history", 28*24*time.Hour, "most recent history each predictive refit fits")
 	warmup := fs.Duration("warmup", 48*time.Hour, "initial span simulated but not counted (at most a third of the trace)")
 	sweepFlag := fs.String("sweep", "", "HPA targets to run reactive at for its cost–unserved curve, comma-separated in (0,1], or none (default 0.40..0.90 by 0.05, widened to 0.10..1 when a strategy lies beyond it)")
-	noStandDown := fs.Bool("no-stand-down", false, "keep the predictive floors whether or not they pay (by default they are judged every day on their last 14 days against a cooler HPA at equal cost, and stand down where they do not beat it by 20% over the 14 days, nor on significantly more days than not, or where they leave more unserved than it over the last 7)")
+	noStandDown := fs.Bool("no-stand-down", false, "keep the predictive floors whether or not they pay (by default they are judged every day on their last 14 days against a cooler HPA at equal cost, and stand down where they do not beat it by 20% over the 14 days, nor by 10% and on significantly more days than not, or where they leave more unserved than it over the last 7)")
 	perfect := fs.Bool("perfect-forecast", false, "plan the predictive floors from the trace's own future: a bound on what a better forecast could gain, not a strategy (not with --policy)")
 	if code, done := parseFlags(fs, args, stdout); done {
 		return code
