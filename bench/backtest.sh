@@ -111,3 +111,40 @@ awk -F'\t' -v eps=1e-5 '
     printf "predictive unserved / schedule unserved                  %8.3f  %d with no more unserved for no more replica-hours\n", exp(ps / n), wps
     printf "predictive replica-hours / schedule replica-hours        %8.3f\n", exp(psr / n)
   }' "$tmp/rows"
+
+# The issue's goals, trace by trace (SET=goals only). Clock traces: at
+# equal cost at most 0.2x the cooler HPA's unserved demand, shown raw and
+# with eps (raw is the goal's own ratio; eps only keeps a geometric mean
+# finite where a side is 0), and no more unserved than the schedule for no
+# more replica-hours (both ways: outright, and each placed on reactive's
+# curve). News traces: at most 1.05x reactive's replica-hours at 70% and
+# no more unserved demand than it.
+if [[ ${SET:-goals} == goals ]]; then
+  awk -F'\t' -v eps=1e-5 '
+    function clock(n) { return n ~ /nyc_taxi|elb_request_count_8c0756|asg_misconfiguration|qqq_/ }
+    function news(n) { return n ~ /Twitter_volume_/ }
+    function short(n) { sub(/.*\//, "", n); sub(/\.csv$/, "", n); return n }
+    clock($1) {
+      raw = ($8 > 0) ? sprintf("%.3f", $3 / $8) : "-"
+      epsd = ($3 + eps) / ($8 + eps)
+      ok1 = ($8 > 0 ? $3 <= 0.2 * $8 + 1e-12 : $3 <= 0)
+      ok2 = ($3 <= $10 + 1e-12 && $5 <= $11)
+      ok3 = (epsd <= ($10 + eps) / ($12 + eps))
+      vs = ($10 > 0) ? sprintf("%.2f", $3 / $10) : "-"
+      c[++nc] = sprintf("  %-36s %9s %9.3f %6s | %9s %9.2f %6s | %9.3f %6s", short($1), raw, epsd, ok1 ? "yes" : "no",
+        vs, $5 / $11, ok2 ? "yes" : "no", ($10 + eps) / ($12 + eps), ok3 ? "yes" : "no")
+      m1 += ok1; m2 += ok2; m3 += ok3 }
+    news($1) {
+      ok = ($5 <= 1.05 * $4 && $3 <= $2 + 1e-12)
+      w[++nw] = sprintf("  %-36s %9.3f %9.3f %6s", short($1), $5 / $4, ($2 > 0 ? $3 / $2 : 1), ok ? "yes" : "no"); mw += ok }
+    END {
+      printf "\ngoals, clock traces (pred: predictive; u/eq: unserved / the cooler HPA'"'"'s at equal replica-hours)\n"
+      printf "  %-36s %9s %9s %6s | %9s %9s %6s | %9s %6s\n", "trace", "pred u/eq", "eps'"'"'d", "<=0.2", "u/sched", "rh/sched", "both", "sched u/eq", "pred<="
+      for (i = 1; i <= nc; i++) print c[i]
+      printf "  met: %d of %d at <= 0.2 (raw), %d of %d with no more unserved than the schedule for no more replica-hours, %d of %d at or under the schedule'"'"'s ratio at equal cost\n", m1, nc, m2, nc, m3, nc
+      printf "\ngoals, news traces (predictive against reactive at the owner'"'"'s target)\n"
+      printf "  %-36s %9s %9s %6s\n", "trace", "rh", "unserved", "met"
+      for (i = 1; i <= nw; i++) print w[i]
+      printf "  met: %d of %d at <= 1.05x reactive'"'"'s replica-hours with no more unserved\n", mw, nw
+    }' "$tmp/rows"
+fi
