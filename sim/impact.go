@@ -166,8 +166,9 @@ const UnservedEpsilon = 1e-5
 // more (a sign test: a steady gain smaller than the margin, not one lucky
 // day). The gain under the margin must still be material: a steady gain
 // of a few percent does not earn the floors' risk (a forecast gone wrong
-// holds pods a cooler HPA would not); on news-driven load such floors
-// cost 3% more replica-hours for nothing measured out of sample. It says
+// holds pods a cooler HPA would not); on news-driven Twitter volumes
+// paying for such gains held 1.08× reactive's replica-hours, 1.05×
+// without (bench/backtest.sh, AMZN and GOOG). It says
 // why in a line. Where the cooler HPA also leaves nothing measurable
 // unserved the floors tie with it, and do not pay.
 func (im Impact) Pays(margin float64) (bool, string) {
