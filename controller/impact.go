@@ -37,7 +37,7 @@ const (
 	judgeEvery = 24 * time.Hour
 	// minJudged is the least history judged (one daily cycle): before it
 	// the floors stand at the target's lowest operating point.
-	minJudged = 24 * time.Hour
+	minJudged = sim.JudgeMinSpan
 	// StandDownMargin is by how much floors must beat the HPA alone run
 	// cooler at equal replica-hours: a fifth less unserved demand.
 	StandDownMargin = 0.2

@@ -32,8 +32,9 @@ type Setup struct {
 	MaxHold time.Duration
 	// Warmup is the span at the start that every strategy runs through
 	// but no metric counts, so that the predictive and schedule strategies
-	// are judged once they have history (2 days by default, at most a
-	// third of the trace).
+	// are judged once they have history (DefaultWarmup, 3 days, by
+	// default: the predictive floors' first verdict is then in force, as
+	// a daemon's backfill puts it; at most a third of the trace).
 	Warmup time.Duration
 	// Location is the local time of the daily and weekly cycles.
 	Location *time.Location
@@ -175,7 +176,7 @@ func Backtest(ctx context.Context, trace forecast.Series, setup Setup) (*Report,
 	if cfg.EvalFrom.IsZero() {
 		warm := setup.Warmup
 		if warm == 0 {
-			warm = 48 * time.Hour
+			warm = DefaultWarmup
 		}
 		span := time.Duration(demand.Len()) * Minute
 		warm = min(warm, span/3).Truncate(Minute)

@@ -105,6 +105,22 @@ type ReplayedFloors struct {
 // before its first floor (ForecastPlanner.MinHistory's default).
 const ForecastMinHistory = 48 * time.Hour
 
+// JudgeMinSpan is the least span of floors a stand-down judges (one daily
+// cycle): before it, floors stand at the target's lowest operating point
+// (StandDown.MinSpan's default, and the daemon's).
+const JudgeMinSpan = 24 * time.Hour
+
+// DefaultWarmup is the backtest's default warmup (Setup.Warmup): the
+// demand history behind a target's first verdict, the forecast's
+// ForecastMinHistory and JudgeMinSpan of floors. A daemon installed on a
+// target whose history (Prometheus keeps 15 days by default) reaches that
+// far starts with a verdict in force: its backfill replays and judges the
+// floors of that history before acting. So the metrics count from there,
+// and measure the daemon as it runs; only a target with less history runs
+// its first day unjudged at the lowest operating point, and --warmup 48h
+// shows that day.
+const DefaultWarmup = ForecastMinHistory + JudgeMinSpan
+
 // PolicyImpactFloors is PolicyImpact, also returning the floors it
 // replayed and judged, for a caller that keeps them (the daemon seeds a
 // target's floor ledger with them: controller's backfill).

@@ -58,9 +58,11 @@ type StandDown struct {
 	why     string
 	impact  *Impact
 	judging int // judgements made (for reports and tests)
-	// downMinutes counts decisions made stood down (one a plan interval).
+	// downMinutes counts decisions made stood down (one a plan interval)
+	// from Cluster.EvalFrom, where the metrics count.
 	downMinutes int
-	// levelMinutes counts decisions made at each operating point.
+	// levelMinutes counts decisions made at each operating point from
+	// Cluster.EvalFrom.
 	levelMinutes []int
 	// replays keeps the judged days' replays for the next judgement.
 	replays Replays
@@ -74,7 +76,7 @@ func (s *StandDown) defaults() {
 		s.Span = 14 * 24 * time.Hour
 	}
 	if s.MinSpan <= 0 {
-		s.MinSpan = 24 * time.Hour
+		s.MinSpan = JudgeMinSpan
 	}
 	if s.Margin == 0 {
 		s.Margin = 0.2
@@ -87,11 +89,16 @@ func (s *StandDown) defaults() {
 // judge (judgeDue) before they plan, as the daemon does.
 func (s *StandDown) assert(now time.Time, observed forecast.Series, floors []int32) int32 {
 	s.record(now, observed, floors)
+	counted := !now.Before(s.Cluster.EvalFrom) // the decisions the metrics count
 	if s.down {
-		s.downMinutes++
+		if counted {
+			s.downMinutes++
+		}
 		return 0
 	}
-	s.levelMinutes[s.level]++
+	if counted {
+		s.levelMinutes[s.level]++
+	}
 	return floors[s.level]
 }
 
@@ -328,7 +335,7 @@ func (s *StandDown) Level() float64 {
 }
 
 // LevelMinutes returns, by operating point quantile, the decisions made
-// at it (nil with a single operating point).
+// at it from Cluster.EvalFrom (nil with a single operating point).
 func (s *StandDown) LevelMinutes() map[float64]int {
 	if len(s.levels) < 2 || len(s.levels) != len(s.levelMinutes) {
 		return nil
@@ -340,6 +347,7 @@ func (s *StandDown) LevelMinutes() map[float64]int {
 	return out
 }
 
-// DownMinutes counts the minutes the floors were stood down (minutes
-// recorded since a judgement stood them down, up to the next).
+// DownMinutes counts the decisions made from Cluster.EvalFrom while the
+// floors were stood down (since a judgement stood them down, up to the
+// next).
 func (s *StandDown) DownMinutes() int { return s.downMinutes }

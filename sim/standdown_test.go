@@ -105,6 +105,34 @@ func TestStandDownChoosesTheOperatingPointThatPays(t *testing.T) {
 	}
 }
 
+// The decisions reported by operating point and stood down are those the
+// metrics count, from EvalFrom: the warmup's (floors not yet planned, or
+// unjudged at the lowest level) are not among them.
+func TestStandDownCountsTheEvaluatedDecisions(t *testing.T) {
+	demand := dailyJump(6)
+	cfg := DefaultConfig(20)
+	cfg.EvalFrom = demand.Start.Add(3 * 24 * time.Hour)
+	planner := &levelPlanFunc{levels: []float64{0.9, 0.5}, used: map[int]int{}, plan: func(now time.Time) []int32 {
+		if now.Before(demand.Start.Add(2 * 24 * time.Hour)) {
+			return []int32{0, 0} // no forecast yet
+		}
+		return []int32{29, 25}
+	}}
+	f := NewFloors("predictive", planner)
+	f.StandDown = &StandDown{Cluster: cfg}
+	if _, err := Run(context.Background(), cfg, demand, f); err != nil {
+		t.Fatal(err)
+	}
+	got := f.StandDown.DownMinutes()
+	for _, n := range f.StandDown.LevelMinutes() {
+		got += n
+	}
+	want := int(demand.Time(demand.Len()).Sub(cfg.EvalFrom) / cfg.PlanInterval)
+	if got < want-1 || got > want+1 {
+		t.Errorf("%d decisions counted, want the %d from EvalFrom (of %d in all)", got, want, int(time.Duration(demand.Len())*time.Minute/cfg.PlanInterval))
+	}
+}
+
 // Neither operating point pays: the target stands down as with one.
 func TestStandDownWhenNoOperatingPointPays(t *testing.T) {
 	demand := dailyJump(6)

@@ -154,7 +154,7 @@ func runBacktest(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	window := fs.Duration("window", 5*time.Minute, "how long after the lead time a floor covers")
 	refit := fs.Duration("refit", 15*time.Minute, "predictive model refit period (simulated time)")
 	history := fs.Duration("history", 28*24*time.Hour, "most recent history each predictive refit fits")
-	warmup := fs.Duration("warmup", 48*time.Hour, "initial span simulated but not counted (at most a third of the trace)")
+	warmup := fs.Duration("warmup", sim.DefaultWarmup, "initial span simulated but not counted (at most a third of the trace); by default the forecast's 2 days of history and a day of floors, so that the metrics count from the floors' first verdict, as a daemon installed with that much history has it from its backfill; 48h also counts the first day, unjudged at the lowest operating point, of a target with less")
 	sweepFlag := fs.String("sweep", "", "HPA targets to run reactive at for its cost–unserved curve, comma-separated in (0,1], or none (default 0.40..0.90 by 0.05, widened to 0.10..1 when a strategy lies beyond it)")
 	noStandDown := fs.Bool("no-stand-down", false, "keep the predictive floors whether or not they pay (by default they are judged every day on their last 14 days against a cooler HPA at equal cost, and stand down where they do not beat it by 20% over the 14 days, nor by 10% and on significantly more days than not, or where they leave more unserved than it over the last 7)")
 	perfect := fs.Bool("perfect-forecast", false, "plan the predictive floors from the trace's own future: a bound on what a better forecast could gain, not a strategy (not with --policy)")
@@ -484,9 +484,15 @@ func standDownFraction(rep *sim.Report) float64 {
 	return float64(rep.StandDown.DownMinutes()) / decisions(rep)
 }
 
-// decisions is the number of plan decisions the replay made.
+// decisions is the number of plan decisions the replay made over the
+// evaluated span (from Config.EvalFrom), the ones StandDown counts.
 func decisions(rep *sim.Report) float64 {
-	return float64(rep.Demand.Len()) * float64(time.Minute) / float64(rep.Config.PlanInterval)
+	end := rep.Demand.Time(rep.Demand.Len())
+	from := rep.Demand.Start
+	if rep.Config.EvalFrom.After(from) {
+		from = rep.Config.EvalFrom
+	}
+	return max(1, float64(end.Sub(from))/float64(rep.Config.PlanInterval))
 }
 
 // operatingFractions is the share of plan decisions made at each
