@@ -13,10 +13,20 @@ import (
 
 // impactOf is an Impact with the figures ChooseLevel reads.
 func impactOf(unserved, replicaHours, coolerUnserved float64) Impact {
+	from := time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)
 	return Impact{
+		From: from, To: from.Add(ImpactSpan),
 		Predictive: Result{UnservedFraction: unserved, ReplicaHours: replicaHours},
 		EqualCost:  EqualCost{ReactiveUnserved: coolerUnserved},
 	}
+}
+
+// judgedOn is ims with the span judged cut to d.
+func judgedOn(d time.Duration, ims ...Impact) []Impact {
+	for k := range ims {
+		ims[k].To = ims[k].From.Add(d)
+	}
+	return ims
 }
 
 func TestChooseLevel(t *testing.T) {
@@ -39,6 +49,14 @@ func TestChooseLevel(t *testing.T) {
 		{"a costlier level beyond the margin: the costlier", []Impact{impactOf(0.0035, 130, 0.01), impactOf(0.0045, 110, 0.01), impactOf(0.0042, 120, 0.01)}, 0, true, "at the owner's p90", levels},
 		{"the cheapest does not pay: the best of those that do", []Impact{impactOf(0.004, 130, 0.01), impactOf(0.009, 110, 0.01), impactOf(0.0045, 120, 0.01)}, 2, true, "p90's ratio to it, 0.401, is not 20% under p70's 0.451, so the cheaper p70 stays in force", levels},
 		{"one level: the plain reason", []Impact{impactOf(0.012, 130, 0.010)}, 0, false, "floors leave 1.2% unserved, not 20% under", []float64{0.9}},
+		// While the span judged is short of 14 days, the lowest level stays
+		// in force where it gains at least half the margin (10%).
+		{"a short span: the lowest level, 15% under, stays in force", judgedOn(5*24*time.Hour, impactOf(0.012, 130, 0.010), impactOf(0.0085, 110, 0.010), impactOf(0.0095, 120, 0.010)), 1, true,
+			"operating at p50, the lowest operating point: judged on 5d of the 14d, floors leave 0.85% unserved against 1% for the HPA alone run cooler at equal replica-hours (110 replica-h): less than 20% under it but at least 10%", levels},
+		{"a short span: the lowest level only 5% under stands down", judgedOn(5*24*time.Hour, impactOf(0.012, 130, 0.010), impactOf(0.0095, 110, 0.010), impactOf(0.0085, 120, 0.010)), 0, false, "at no operating point", levels},
+		{"the full span: 15% under stands down", []Impact{impactOf(0.012, 130, 0.010), impactOf(0.0085, 110, 0.010), impactOf(0.0095, 120, 0.010)}, 0, false, "at no operating point", levels},
+		{"13.5 days count as the full span", judgedOn(ImpactSpan-12*time.Hour, impactOf(0.012, 130, 0.010), impactOf(0.0085, 110, 0.010), impactOf(0.0095, 120, 0.010)), 0, false, "at no operating point", levels},
+		{"a short span, one level", judgedOn(2*24*time.Hour, impactOf(0.0085, 130, 0.010)), 0, true, "judged on 2d of the 14d", []float64{0.9}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			k, pays, why := ChooseLevel(tc.ims, tc.levelsIn, 0.2)
