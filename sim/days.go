@@ -109,3 +109,55 @@ func pairedSignificant(wins, losses int) bool {
 	n := wins + losses
 	return n > 0 && float64(wins-losses) >= 2*math.Sqrt(float64(n))
 }
+
+// DayLeftOut is a span's unserved shares with one day left out: the
+// floors' (Predictive) and the cooler HPA's (Cooler), of the demand of
+// the span's other days.
+type DayLeftOut struct {
+	Day                time.Time
+	Predictive, Cooler float64
+}
+
+// LeaveBestDayOut returns the unserved shares of the floors and of the
+// cooler HPA over the days both evaluated, less the day on which the
+// floors saved the most (the cooler HPA's unserved demand less theirs):
+// a gain that one day carries (a news spike the floors happened to hold
+// pods for) is the day's, not the floors'. nil with a week of days or
+// fewer (ImpactRecent), where one day is a seventh of the evidence or
+// more and leaving it out judges another span rather than this one.
+func LeaveBestDayOut(floors, cooler []DayOutcome) *DayLeftOut {
+	type pair struct{ f, c DayOutcome }
+	var pairs []pair
+	best := -1
+	j := 0
+	for _, f := range floors {
+		for j < len(cooler) && cooler[j].Day.Before(f.Day) {
+			j++
+		}
+		if j == len(cooler) {
+			break
+		}
+		c := cooler[j]
+		if !c.Day.Equal(f.Day) || f.Demand <= 0 || c.Demand <= 0 {
+			continue
+		}
+		pairs = append(pairs, pair{f, c})
+		if k := len(pairs) - 1; best < 0 || c.Unserved-f.Unserved > pairs[best].c.Unserved-pairs[best].f.Unserved {
+			best = k
+		}
+	}
+	if len(pairs) <= int(ImpactRecent/(24*time.Hour)) {
+		return nil
+	}
+	var fu, fd, cu, cd float64
+	for k, p := range pairs {
+		if k == best {
+			continue
+		}
+		fu += p.f.Unserved
+		fd += p.f.Demand
+		cu += p.c.Unserved
+		cd += p.c.Demand
+	}
+	return &DayLeftOut{Day: pairs[best].f.Day, Predictive: fu / fd, Cooler: cu / cd}
+}

@@ -129,6 +129,43 @@ func TestPairedSignificant(t *testing.T) {
 	}
 }
 
+func withoutBest(im Impact, p, cooler float64) Impact {
+	im.WithoutBestDay = &DayLeftOut{Day: utcDay(9), Predictive: p, Cooler: cooler}
+	return im
+}
+
+// The best day is the one on which the floors saved the most demand (not
+// the best ratio), and leaving it out weighs the other days by their
+// demand; with a week of days or fewer nothing is left out.
+func TestLeaveBestDayOut(t *testing.T) {
+	day := func(d int, demand, f float64) DayOutcome { return DayOutcome{Day: utcDay(d), Demand: demand, Unserved: demand * f} }
+	var floors, cooler []DayOutcome
+	for d := 1; d <= 8; d++ {
+		floors = append(floors, day(d, 1e4, 0.02))
+		cooler = append(cooler, day(d, 1e4, 0.01))
+	}
+	// Day 3: the floors save 0.5 of 100 demand (ratio 0); day 5 they save
+	// 0.2 × 1e5: the most demand, and the day left out.
+	floors[2], cooler[2] = day(3, 100, 0), day(3, 100, 0.5)
+	floors[4], cooler[4] = day(5, 1e5, 0.1), day(5, 1e5, 0.3)
+	w := LeaveBestDayOut(floors, cooler)
+	if w == nil || !w.Day.Equal(utcDay(5)) {
+		t.Fatalf("left out %+v, want day 5", w)
+	}
+	// The other 7 days: 6 × 1e4 at 2% and 1%, and day 3.
+	wantF, wantC := 6*1e4*0.02/(6*1e4+100), (6*1e4*0.01+50)/(6*1e4+100)
+	if math.Abs(w.Predictive-wantF) > 1e-12 || math.Abs(w.Cooler-wantC) > 1e-12 {
+		t.Errorf("without day 5: %.6f and %.6f, want %.6f and %.6f", w.Predictive, w.Cooler, wantF, wantC)
+	}
+	if w := LeaveBestDayOut(floors[:7], cooler[:7]); w != nil {
+		t.Errorf("with 7 days: %+v, want nothing left out", w)
+	}
+	// Days only one side evaluated do not count towards the eight.
+	if w := LeaveBestDayOut(floors, cooler[:7]); w != nil {
+		t.Errorf("with 7 days paired: %+v, want nothing left out", w)
+	}
+}
+
 // Floors pay by the margin over the span, or by a steady gain of at least
 // half the margin day by day; never when they lose over the span or gain
 // a few percent however steadily.
@@ -148,6 +185,9 @@ func TestPaysDayByDay(t *testing.T) {
 		{"steadily, but immaterially", im(0.0095, 0.01, 13, 0), false, "and less than it on 13 day(s), more on 0"},
 		{"losing over the span", im(0.011, 0.01, 14, 0), false, "not 20% under"},
 		{"tied at nothing", im(0, 0, 0, 0), false, "not 20% under"},
+		{"by the margin, but on one day", withoutBest(im(0.005, 0.01, 7, 7), 0.0105, 0.01), false, "but one day carries the gain: without 2026-03-09 they leave 1.05% against its 1%"},
+		{"by the margin, and without the best day too", withoutBest(im(0.005, 0.01, 7, 7), 0.0099, 0.01), true, "against 1% for the HPA alone"},
+		{"steadily: the best day is not asked about", withoutBest(im(0.0088, 0.01, 11, 2), 0.02, 0.01), true, "less than it on 11 day(s)"},
 	} {
 		pays, why := tc.im.Pays(0.2)
 		if pays != tc.want || !strings.Contains(why, tc.why) {
