@@ -175,13 +175,15 @@ const UnservedEpsilon = 1e-5
 // days they won on only 7 or 8, carried by a spike they happened to hold
 // pods for, and cost 1.06× reactive's replica-hours; without such
 // verdicts 1.04× (bench/backtest.sh, 2026-12-06, where the ASG trace
-// also went from 0.678 to 0.671 and the other series did not move). The gain under the margin must still be material: a steady gain
-// of a few percent does not earn the floors' risk (a forecast gone wrong
-// holds pods a cooler HPA would not); on news-driven Twitter volumes
-// paying for such gains held 1.08× reactive's replica-hours, 1.05×
-// without (bench/backtest.sh, AMZN and GOOG). It says
-// why in a line. Where the cooler HPA also leaves nothing measurable
-// unserved the floors tie with it, and do not pay.
+// also went from 0.678 to 0.671 and the other series did not move).
+//
+// The gain under the margin must still be material: a steady gain of a
+// few percent does not earn the floors' risk (a forecast gone wrong holds
+// pods a cooler HPA would not); on news-driven Twitter volumes paying for
+// such gains held 1.08× reactive's replica-hours, 1.05× without
+// (bench/backtest.sh, AMZN and GOOG). It says why in a line. Where the
+// cooler HPA also leaves nothing measurable unserved the floors tie with
+// it, and do not pay.
 func (im Impact) Pays(margin float64) (bool, string) {
 	eq := im.EqualCost.ReactiveUnserved
 	p := im.Predictive.UnservedFraction
