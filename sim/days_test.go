@@ -138,7 +138,9 @@ func withoutBest(im Impact, p, cooler float64) Impact {
 // the best ratio), and leaving it out weighs the other days by their
 // demand; with a week of days or fewer nothing is left out.
 func TestLeaveBestDayOut(t *testing.T) {
-	day := func(d int, demand, f float64) DayOutcome { return DayOutcome{Day: utcDay(d), Demand: demand, Unserved: demand * f} }
+	day := func(d int, demand, f float64) DayOutcome {
+		return DayOutcome{Day: utcDay(d), Demand: demand, Unserved: demand * f}
+	}
 	var floors, cooler []DayOutcome
 	for d := 1; d <= 8; d++ {
 		floors = append(floors, day(d, 1e4, 0.02))
