@@ -76,6 +76,28 @@ func (c CostCurve) DaysAt(rh float64) []DayOutcome {
 // (losses). Days on which both left under UnservedEpsilon, or that either
 // side did not evaluate, count as neither.
 func PairedDays(floors, cooler []DayOutcome) (wins, losses int) {
+	for _, p := range pairDays(floors, cooler) {
+		a, b := p.floors.Fraction(), p.cooler.Fraction()
+		if a < UnservedEpsilon && b < UnservedEpsilon {
+			continue
+		}
+		switch {
+		case a < b:
+			wins++
+		case a > b:
+			losses++
+		}
+	}
+	return wins, losses
+}
+
+// dayPair is one UTC day as the floors and the cooler HPA fared on it.
+type dayPair struct{ floors, cooler DayOutcome }
+
+// pairDays pairs the days, in order, that both floors and cooler (each in
+// order) evaluated, with demand on both sides.
+func pairDays(floors, cooler []DayOutcome) []dayPair {
+	var out []dayPair
 	j := 0
 	for _, f := range floors {
 		for j < len(cooler) && cooler[j].Day.Before(f.Day) {
@@ -88,18 +110,9 @@ func PairedDays(floors, cooler []DayOutcome) (wins, losses int) {
 		if !c.Day.Equal(f.Day) || f.Demand <= 0 || c.Demand <= 0 {
 			continue
 		}
-		a, b := f.Fraction(), c.Fraction()
-		if a < UnservedEpsilon && b < UnservedEpsilon {
-			continue
-		}
-		switch {
-		case a < b:
-			wins++
-		case a > b:
-			losses++
-		}
+		out = append(out, dayPair{f, c})
 	}
-	return wins, losses
+	return out
 }
 
 // pairedSignificant reports whether wins outnumber losses beyond chance:
@@ -126,38 +139,26 @@ type DayLeftOut struct {
 // fewer (ImpactRecent), where one day is a seventh of the evidence or
 // more and leaving it out judges another span rather than this one.
 func LeaveBestDayOut(floors, cooler []DayOutcome) *DayLeftOut {
-	type pair struct{ f, c DayOutcome }
-	var pairs []pair
-	best := -1
-	j := 0
-	for _, f := range floors {
-		for j < len(cooler) && cooler[j].Day.Before(f.Day) {
-			j++
-		}
-		if j == len(cooler) {
-			break
-		}
-		c := cooler[j]
-		if !c.Day.Equal(f.Day) || f.Demand <= 0 || c.Demand <= 0 {
-			continue
-		}
-		pairs = append(pairs, pair{f, c})
-		if k := len(pairs) - 1; best < 0 || c.Unserved-f.Unserved > pairs[best].c.Unserved-pairs[best].f.Unserved {
-			best = k
-		}
-	}
+	pairs := pairDays(floors, cooler)
 	if len(pairs) <= int(ImpactRecent/(24*time.Hour)) {
 		return nil
+	}
+	saved := func(p dayPair) float64 { return p.cooler.Unserved - p.floors.Unserved }
+	best := 0
+	for k, p := range pairs {
+		if saved(p) > saved(pairs[best]) {
+			best = k
+		}
 	}
 	var fu, fd, cu, cd float64
 	for k, p := range pairs {
 		if k == best {
 			continue
 		}
-		fu += p.f.Unserved
-		fd += p.f.Demand
-		cu += p.c.Unserved
-		cd += p.c.Demand
+		fu += p.floors.Unserved
+		fd += p.floors.Demand
+		cu += p.cooler.Unserved
+		cd += p.cooler.Demand
 	}
-	return &DayLeftOut{Day: pairs[best].f.Day, Predictive: fu / fd, Cooler: cu / cd}
+	return &DayLeftOut{Day: pairs[best].floors.Day, Predictive: fu / fd, Cooler: cu / cd}
 }
