@@ -73,7 +73,7 @@ func (s *StandDown) defaults() {
 		s.Every = 24 * time.Hour
 	}
 	if s.Span <= 0 {
-		s.Span = 14 * 24 * time.Hour
+		s.Span = ImpactSpan
 	}
 	if s.MinSpan <= 0 {
 		s.MinSpan = JudgeMinSpan
@@ -256,8 +256,9 @@ const FullSpan = ImpactSpan - 12*time.Hour
 
 // accumulating reports whether floors that do not pay yet keep the lowest
 // operating point in force, and its index: while the span judged is
-// shorter than FullSpan (a target with less history, or floors planned
-// for less time), the lowest level's floors that leave at least half the
+// shorter than FullSpan (a target with less history, floors planned for
+// less time, or a daemon keeping less than 14 days: --history), the
+// lowest level's floors that leave at least half the
 // margin less unserved demand than the cooler HPA at equal replica-hours
 // (the material gain Impact.Pays asks of a steady one) stay in force.
 //
@@ -266,7 +267,9 @@ const FullSpan = ImpactSpan - 12*time.Hour
 // significantly more days than losing, cannot succeed (5 days won of 6 is
 // not enough), however steady the gain: so a target whose cheapest floors
 // gain materially would stand down for its first two weeks and come back
-// only once the span reached 14 days. Measured with bench/backtest.sh
+// only once the span reached 14 days. A daemon that keeps less history
+// never judges a longer span, and the rule holds for it throughout, for
+// the same reason: its day test has too few days. Measured with bench/backtest.sh
 // (2026-12-06): QQQ's equal-cost ratio 0.684 to 0.668, the ASG trace's
 // 0.719 to 0.678, news traces unchanged (7 of 10 within 1.05× reactive's
 // replica-hours); requiring only that they not lose (no margin) moved
@@ -289,7 +292,7 @@ func accumulating(ims []Impact, levels []float64, margin float64) (int, bool) {
 // accumulatingWhy says why accumulating kept level lo in force.
 func accumulatingWhy(ims []Impact, levels []float64, lo int, margin float64) string {
 	im := ims[lo]
-	why := fmt.Sprintf("judged on %s of the %s, floors leave %.3g%% unserved against %.3g%% for the HPA alone run cooler at equal replica-hours (%.4g replica-h): less than %.0f%% under it but at least %.0f%%, and a span this short cannot show a steady gain day by day (less than it on %d day(s), more on %d), so they stay in force until the span judged is full",
+	why := fmt.Sprintf("judged on %s of the %s, floors leave %.3g%% unserved against %.3g%% for the HPA alone run cooler at equal replica-hours (%.4g replica-h): less than %.0f%% under it but at least %.0f%%, and a span this short cannot show a steady gain day by day (less than it on %d day(s), more on %d), so they stay in force",
 		config.FormatDuration(im.To.Sub(im.From).Round(time.Hour)), config.FormatDuration(ImpactSpan),
 		100*im.Predictive.UnservedFraction, 100*im.EqualCost.ReactiveUnserved, im.Predictive.ReplicaHours, 100*margin, 50*margin, im.DayWins, im.DayLosses)
 	if len(ims) < 2 || len(levels) != len(ims) {
