@@ -79,6 +79,14 @@ type Setup struct {
 	// future (PerfectForecast): a bound on what a better forecast could
 	// gain, not a strategy. It cannot be combined with Policy.
 	PerfectForecast bool
+	// ForecastError, in [0, 1), scales the predictive forecast's error
+	// against the demand it forecasts (ForecastPlanner.Truth): 0.5 plans
+	// the floors from a forecast half as wrong, in log terms, as the real
+	// one. A bound like PerfectForecast, not a strategy: it answers how
+	// much better the forecast would have to be for the floors to reach a
+	// goal. 0 (unset) or 1 is the real forecast; it cannot be combined
+	// with PerfectForecast, Policy or Predictive.
+	ForecastError float64
 	// Policy, when set, plans the floors with prescale's policy engine for
 	// its target Target (the first when ""): the schedule strategy from
 	// the policy's rules alone, the predictive one from the forecast and
@@ -208,6 +216,14 @@ func Backtest(ctx context.Context, trace forecast.Series, setup Setup) (*Report,
 		}
 		pred = &PerfectForecast{Sizing: size, Demand: demand, Lead: cfg.LeadTime(), Window: window}
 	}
+	if e := setup.ForecastError; e != 0 {
+		if !(e > 0 && e <= 1) {
+			return nil, fmt.Errorf("backtest: forecast error scale %g: want a value in (0, 1], the share of the real forecast's error kept", e)
+		}
+		if e < 1 && (setup.PerfectForecast || setup.Policy != nil || pred != nil) {
+			return nil, fmt.Errorf("backtest: a forecast error scale applies to the built-in predictive planner's forecast; it cannot be combined with a perfect forecast, a policy or another planner")
+		}
+	}
 	predTarget := cfg.TargetUtilization
 	if setup.PredictiveHPATarget > 0 {
 		predTarget = setup.PredictiveHPATarget
@@ -230,6 +246,10 @@ func Backtest(ctx context.Context, trace forecast.Series, setup Setup) (*Report,
 		pred = &ForecastPlanner{Sizing: size, Quantile: setup.Quantile, OperatingPoints: setup.OperatingPoints, Lead: cfg.LeadTime(), Window: window,
 			Refit: setup.Refit, Reselect: setup.Reselect, Step: step, History: setup.History, Location: setup.Location, Model: setup.Forecast,
 			TargetCeiling: setup.TargetCeiling, NormalTarget: predTarget}
+		if e := setup.ForecastError; e > 0 && e < 1 {
+			fp := pred.(*ForecastPlanner)
+			fp.Truth, fp.ErrorScale = demand, e
+		}
 	}
 	schedF, predF := NewFloors("schedule", sched), NewFloors("predictive", pred)
 	schedF.Hold, predF.Hold = cfg.LeadTime()+window, cfg.LeadTime()+window

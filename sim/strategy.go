@@ -439,6 +439,17 @@ type ForecastPlanner struct {
 	// the floor already holds the quantile's headroom; before a larger
 	// forecast rise it goes back to its NormalTarget (the cluster's).
 	TargetCeiling, NormalTarget float64
+	// Truth and ErrorScale, when ErrorScale is in (0, 1), scale the
+	// forecast's error against Truth, the 1-minute demand it forecasts
+	// (future included): every value v of the mean and the quantiles at a
+	// step whose mean demand in Truth is d becomes d·(v/d)^ErrorScale,
+	// its log error scaled by ErrorScale (linearly where either is 0).
+	// It reads the future, so it is a bound and not a strategy, as
+	// PerfectForecast is: how much better the forecast would have to be
+	// for the floors to pay by some figure. The online calibration still
+	// learns from the real forecast's errors.
+	Truth      forecast.Series
+	ErrorScale float64
 
 	target float64 // planned HPA target, 0: the cluster's
 
@@ -573,6 +584,9 @@ func (p *ForecastPlanner) Forecast(now time.Time, observed forecast.Series) (*fo
 		p.fc, p.err, p.errAt = nil, fmt.Errorf("forecast at %s: %w", now.Format(time.RFC3339), err), now
 		return nil, p.err
 	}
+	if p.ErrorScale > 0 && p.ErrorScale < 1 && p.Truth.Len() > 0 {
+		fc = scaleError(fc, p.Truth, p.ErrorScale)
+	}
 	p.fc, p.fitAt, p.fitLen = fc, now, hist.Len()
 	p.peak = 0
 	for _, v := range hist.Values {
@@ -628,6 +642,49 @@ func (p *ForecastPlanner) floor(now time.Time, level float64, lever bool) (int32
 		}
 	}
 	return p.Pods(peak), nil
+}
+
+// scaleError returns a copy of fc with its error against truth scaled by
+// s (see ForecastPlanner.ErrorScale). Steps truth does not cover, or
+// where it has no sample, keep their values.
+func scaleError(fc *forecast.Forecast, truth forecast.Series, s float64) *forecast.Forecast {
+	out := *fc
+	d := make([]float64, fc.Len())
+	for i := range d {
+		d[i] = math.NaN()
+		from := int(fc.Time(i).Sub(truth.Start) / truth.Step)
+		to := int(fc.Time(i+1).Sub(truth.Start) / truth.Step)
+		sum, n := 0.0, 0
+		for j := max(0, from); j < min(truth.Len(), to); j++ {
+			if v := truth.Values[j]; !math.IsNaN(v) {
+				sum += v
+				n++
+			}
+		}
+		if n > 0 {
+			d[i] = sum / float64(n)
+		}
+	}
+	scale := func(vs []float64) []float64 {
+		o := make([]float64, len(vs))
+		for i, v := range vs {
+			switch t := d[i]; {
+			case math.IsNaN(t) || math.IsNaN(v):
+				o[i] = v
+			case t > 0 && v > 0:
+				o[i] = t * math.Pow(v/t, s)
+			default:
+				o[i] = t + s*(v-t)
+			}
+		}
+		return o
+	}
+	out.Mean = scale(fc.Mean)
+	out.Quantiles = make(map[float64][]float64, len(fc.Quantiles))
+	for q, vs := range fc.Quantiles {
+		out.Quantiles[q] = scale(vs)
+	}
+	return &out
 }
 
 // HPATarget implements TargetSetter.

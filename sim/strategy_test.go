@@ -295,3 +295,85 @@ func TestPerfectForecastBound(t *testing.T) {
 		t.Error("a perfect forecast combined with another planner was accepted")
 	}
 }
+
+// TestScaleError: a forecast's error against the demand it forecasts is
+// scaled in log terms (linearly where a value is 0), its mean and every
+// quantile alike; steps the demand does not cover keep their values, and
+// the forecast given is left as it was.
+func TestScaleError(t *testing.T) {
+	truth := minutes(100, 100, 100, 100, 100, 300, 300, 300, 300, 300, math.NaN(), math.NaN(), math.NaN(), math.NaN(), math.NaN())
+	fc := &forecast.Forecast{Start: t0, Step: 5 * time.Minute,
+		Mean:      []float64{400, 0, 50, 400},
+		Quantiles: map[float64][]float64{0.9: {800, 75, 60, 500}}}
+	got := scaleError(fc, truth, 0.5)
+	want := map[string][]float64{
+		// 100·(400/100)^0.5; 300 + 0.5·(0 − 300); no sample, beyond.
+		"mean": {200, 150, 50, 400},
+		"q0.9": {100 * math.Sqrt(8), 150, 60, 500},
+	}
+	for name, w := range want {
+		g := got.Mean
+		if name == "q0.9" {
+			g = got.Quantiles[0.9]
+		}
+		for i := range w {
+			if math.Abs(g[i]-w[i]) > 1e-9 {
+				t.Errorf("%s[%d] = %v, want %v", name, i, g[i], w[i])
+			}
+		}
+	}
+	if fc.Mean[0] != 400 || fc.Quantiles[0.9][0] != 800 {
+		t.Errorf("the forecast given was changed: mean %v, q0.9 %v", fc.Mean, fc.Quantiles[0.9])
+	}
+}
+
+// TestForecastErrorBound: floors from a forecast that never sees a daily
+// jump do nothing for it; with 5% of that forecast's error left they
+// serve nearly all of it, as the perfect forecast does. The bound refuses
+// to combine with the perfect forecast or a value outside (0, 1].
+func TestForecastErrorBound(t *testing.T) {
+	v := make([]float64, 5*1440)
+	for i := range v {
+		v[i] = 40
+		if m := i % 1440; m >= 9*60 && m < 12*60 {
+			v[i] = 400 // ten times the night's demand at 09:00, for 3 hours
+		}
+	}
+	flat := func(h forecast.Series, o forecast.Options) (*forecast.Forecast, error) {
+		fc := &forecast.Forecast{Start: h.Time(h.Len()), Step: h.Step, Mean: make([]float64, o.Horizon), Quantiles: map[float64][]float64{}}
+		for i := range fc.Mean {
+			fc.Mean[i] = 40
+		}
+		for _, q := range o.Quantiles {
+			fc.Quantiles[q] = fc.Mean
+		}
+		return fc, nil
+	}
+	unserved := func(e float64) (reactive, predictive float64) {
+		t.Helper()
+		rep, err := Backtest(context.Background(), minutes(v...), Setup{Forecast: flat, ForecastError: e, Warmup: 48 * time.Hour, NoSweep: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, _ := rep.Result("reactive")
+		p, _ := rep.Result("predictive")
+		return r.UnservedFraction, p.UnservedFraction
+	}
+	r, real := unserved(0)
+	_, bound := unserved(0.05)
+	t.Logf("unserved: reactive %.5f, flat forecast %.5f, with 5%% of its error %.6f", r, real, bound)
+	if r < 1e-3 {
+		t.Fatalf("reactive leaves %.5f unserved: the jump does not test anything", r)
+	}
+	if real < 0.9*r {
+		t.Errorf("floors from a flat forecast leave %.5f unserved against reactive's %.5f; want about as much", real, r)
+	}
+	if bound > 0.1*r {
+		t.Errorf("floors from the flat forecast with 5%% of its error leave %.5f unserved against reactive's %.5f; want under a tenth", bound, r)
+	}
+	for _, s := range []Setup{{ForecastError: 0.5, PerfectForecast: true}, {ForecastError: 1.5}, {ForecastError: -0.1}, {ForecastError: 0.5, Predictive: &scripted{}}} {
+		if _, err := Backtest(context.Background(), minutes(v...), s); err == nil {
+			t.Errorf("%+v accepted", s)
+		}
+	}
+}

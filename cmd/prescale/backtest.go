@@ -42,7 +42,11 @@ const backtestExamples = `  # compare the strategies on a trace, as a table
 
   # how much of the predictive result is the forecast's error: the same
   # floors from a perfect forecast
-  prescale backtest --input testdata/nyc_taxi.csv --perfect-forecast`
+  prescale backtest --input testdata/nyc_taxi.csv --perfect-forecast
+
+  # how much better the forecast would have to be: floors from a forecast
+  # with 40% of its error (in log terms), judged and compared as usual
+  prescale backtest --input qqq.csv --timezone America/New_York --forecast-error 0.4`
 
 // backtestJSON is the DESIGN.md contract: per strategy exactly these keys
 // (node_hours too, since nodes are modelled unless --pods-per-node 0).
@@ -158,6 +162,7 @@ func runBacktest(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	sweepFlag := fs.String("sweep", "", "HPA targets to run reactive at for its cost–unserved curve, comma-separated in (0,1], or none (default 0.40..0.90 by 0.05, widened to 0.10..1 when a strategy lies beyond it)")
 	noStandDown := fs.Bool("no-stand-down", false, "keep the predictive floors whether or not they pay (by default they are judged every day on their last 14 days against a cooler HPA at equal cost, and stand down where they do not beat it by 20% over the 14 days, nor by 10% and on significantly more days than not (nor, for the lowest operating point while fewer than 14 days are judged, by 10%), or where they leave more unserved than it over the last 7)")
 	perfect := fs.Bool("perfect-forecast", false, "plan the predictive floors from the trace's own future: a bound on what a better forecast could gain, not a strategy (not with --policy)")
+	fcError := fs.Float64("forecast-error", 1, "share in (0, 1] of the forecast's error kept: below 1 the predictive floors are planned from a forecast that much less wrong (in log terms) against the trace's own values, a bound like --perfect-forecast that shows how much better the forecast would have to be for the floors to reach a goal (not with --perfect-forecast or --policy)")
 	if code, done := parseFlags(fs, args, stdout); done {
 		return code
 	}
@@ -181,6 +186,14 @@ func runBacktest(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	}
 	if *perfect && *policyFile != "" {
 		fmt.Fprintln(stderr, "prescale backtest: --perfect-forecast replaces the built-in forecast and cannot be combined with --policy")
+		return exitUsage
+	}
+	if !(*fcError > 0 && *fcError <= 1) {
+		fmt.Fprintf(stderr, "prescale backtest: --forecast-error %g: want the share of the forecast's error kept, in (0, 1] (0 is --perfect-forecast)\n", *fcError)
+		return exitUsage
+	}
+	if *fcError < 1 && (*perfect || *policyFile != "") {
+		fmt.Fprintln(stderr, "prescale backtest: --forecast-error scales the built-in forecast's error and cannot be combined with --perfect-forecast or --policy")
 		return exitUsage
 	}
 	if *targetCeiling != 0 && *policyFile != "" {
@@ -253,7 +266,7 @@ func runBacktest(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	rep, err := sim.Backtest(ctx, s, sim.Setup{
 		Config: cfg, PeakReplicas: *peak, Policy: engine, Target: *targetName, Warmup: *warmup, Location: loc,
 		Quantile: *quantile, OperatingPoints: ops, FloorUtilization: *floorUtil, PredictiveHPATarget: *predTarget, TargetCeiling: *targetCeiling, Window: *window, Refit: *refit, History: *history,
-		PerfectForecast: *perfect, Sweep: sweep, NoSweep: noSweep, NoStandDown: *noStandDown,
+		PerfectForecast: *perfect, ForecastError: *fcError, Sweep: sweep, NoSweep: noSweep, NoStandDown: *noStandDown,
 	})
 	if err != nil {
 		fmt.Fprintf(stderr, "prescale backtest: %s: %v\n", *input, err)
@@ -319,6 +332,9 @@ func runBacktest(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	}
 	if *perfect {
 		fmt.Fprintln(stdout, "predictive: floors from a perfect forecast (the trace's own future): a bound, not a strategy")
+	}
+	if *fcError < 1 {
+		fmt.Fprintf(stdout, "predictive: floors from a forecast keeping %.3g of its error against the trace's own values: a bound, not a strategy\n", *fcError)
 	}
 	return exitOK
 }

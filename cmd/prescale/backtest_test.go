@@ -174,6 +174,10 @@ func TestBacktestPerfectForecast(t *testing.T) {
 	if !strings.Contains(out, "perfect forecast (the trace's own future): a bound, not a strategy") {
 		t.Errorf("table does not say the predictive row is a bound:\n%s", out)
 	}
+	_, out, _ = runCLI("backtest", "--input", in, "--warmup", "24h", "--forecast-error", "0.5")
+	if !strings.Contains(out, "forecast keeping 0.5 of its error against the trace's own values: a bound, not a strategy") {
+		t.Errorf("table does not say the predictive row with --forecast-error is a bound:\n%s", out)
+	}
 }
 
 func TestBacktestBadUsage(t *testing.T) {
@@ -201,6 +205,11 @@ func TestBacktestBadUsage(t *testing.T) {
 		{[]string{"backtest", "--input", in, "--operating-points", "0.5", "--no-stand-down"}, exitUsage},
 		{[]string{"backtest", "--input", in, "--operating-points", "0.5", "--perfect-forecast"}, exitUsage},
 		{[]string{"backtest", "--input", in, "--operating-points", "none"}, exitOK},
+		{[]string{"backtest", "--input", in, "--forecast-error", "0"}, exitUsage},
+		{[]string{"backtest", "--input", in, "--forecast-error", "1.2"}, exitUsage},
+		{[]string{"backtest", "--input", in, "--forecast-error", "0.5", "--perfect-forecast"}, exitUsage},
+		{[]string{"backtest", "--input", in, "--forecast-error", "0.5", "--policy", "p.yaml"}, exitUsage},
+		{[]string{"backtest", "--input", in, "--forecast-error", "1"}, exitOK},
 		{[]string{"backtest", "--help"}, exitOK},
 	}
 	for _, tt := range tests {
