@@ -265,14 +265,8 @@ func TestSchedulePlanner(t *testing.T) {
 // between reactive's and the HPA's target above the oracle's; and the bound
 // refuses to pose as a policy's forecast.
 func TestPerfectForecastBound(t *testing.T) {
-	v := make([]float64, 4*1440)
-	for i := range v {
-		v[i] = 40
-		if m := i % 1440; m >= 9*60 && m < 12*60 {
-			v[i] = 400 // ten times the night's demand at 09:00, for 3 hours
-		}
-	}
-	rep, err := Backtest(context.Background(), minutes(v...), Setup{PerfectForecast: true, Warmup: 24 * time.Hour})
+	v := dailyJump(4)
+	rep, err := Backtest(context.Background(), v, Setup{PerfectForecast: true, Warmup: 24 * time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -291,7 +285,7 @@ func TestPerfectForecastBound(t *testing.T) {
 	if p.ReplicaHours > o.ReplicaHours/0.7*1.1 || p.ReplicaHours < r.ReplicaHours {
 		t.Errorf("replica-hours: perfect %.1f, reactive %.1f, oracle %.1f", p.ReplicaHours, r.ReplicaHours, o.ReplicaHours)
 	}
-	if _, err := Backtest(context.Background(), minutes(v...), Setup{PerfectForecast: true, Predictive: &scripted{}}); err == nil {
+	if _, err := Backtest(context.Background(), v, Setup{PerfectForecast: true, Predictive: &scripted{}}); err == nil {
 		t.Error("a perfect forecast combined with another planner was accepted")
 	}
 }
@@ -332,13 +326,7 @@ func TestScaleError(t *testing.T) {
 // serve nearly all of it, as the perfect forecast does. The bound refuses
 // to combine with the perfect forecast or a value outside (0, 1].
 func TestForecastErrorBound(t *testing.T) {
-	v := make([]float64, 5*1440)
-	for i := range v {
-		v[i] = 40
-		if m := i % 1440; m >= 9*60 && m < 12*60 {
-			v[i] = 400 // ten times the night's demand at 09:00, for 3 hours
-		}
-	}
+	v := dailyJump(5)
 	flat := func(h forecast.Series, o forecast.Options) (*forecast.Forecast, error) {
 		fc := &forecast.Forecast{Start: h.Time(h.Len()), Step: h.Step, Mean: make([]float64, o.Horizon), Quantiles: map[float64][]float64{}}
 		for i := range fc.Mean {
@@ -351,7 +339,7 @@ func TestForecastErrorBound(t *testing.T) {
 	}
 	unserved := func(e float64) (reactive, predictive float64) {
 		t.Helper()
-		rep, err := Backtest(context.Background(), minutes(v...), Setup{Forecast: flat, ForecastError: e, Warmup: 48 * time.Hour, NoSweep: true})
+		rep, err := Backtest(context.Background(), v, Setup{Forecast: flat, ForecastError: e, Warmup: 48 * time.Hour, NoSweep: true})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -372,7 +360,7 @@ func TestForecastErrorBound(t *testing.T) {
 		t.Errorf("floors from the flat forecast with 5%% of its error leave %.5f unserved against reactive's %.5f; want under a tenth", bound, r)
 	}
 	for _, s := range []Setup{{ForecastError: 0.5, PerfectForecast: true}, {ForecastError: 1.5}, {ForecastError: -0.1}, {ForecastError: 0.5, Predictive: &scripted{}}} {
-		if _, err := Backtest(context.Background(), minutes(v...), s); err == nil {
+		if _, err := Backtest(context.Background(), v, s); err == nil {
 			t.Errorf("%+v accepted", s)
 		}
 	}
