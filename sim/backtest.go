@@ -79,7 +79,7 @@ type Setup struct {
 	// future (PerfectForecast): a bound on what a better forecast could
 	// gain, not a strategy. It cannot be combined with Policy.
 	PerfectForecast bool
-	// ForecastError, in [0, 1), scales the predictive forecast's error
+	// ForecastError, in (0, 1), scales the predictive forecast's error
 	// against the demand it forecasts (ForecastPlanner.Truth): 0.5 plans
 	// the floors from a forecast half as wrong, in log terms, as the real
 	// one. A bound like PerfectForecast, not a strategy: it answers how
