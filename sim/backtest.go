@@ -243,13 +243,13 @@ func Backtest(ctx context.Context, trace forecast.Series, setup Setup) (*Report,
 		}
 	}
 	if pred == nil {
-		pred = &ForecastPlanner{Sizing: size, Quantile: setup.Quantile, OperatingPoints: setup.OperatingPoints, Lead: cfg.LeadTime(), Window: window,
+		fp := &ForecastPlanner{Sizing: size, Quantile: setup.Quantile, OperatingPoints: setup.OperatingPoints, Lead: cfg.LeadTime(), Window: window,
 			Refit: setup.Refit, Reselect: setup.Reselect, Step: step, History: setup.History, Location: setup.Location, Model: setup.Forecast,
 			TargetCeiling: setup.TargetCeiling, NormalTarget: predTarget}
 		if e := setup.ForecastError; e > 0 && e < 1 {
-			fp := pred.(*ForecastPlanner)
-			fp.Truth, fp.ErrorScale = demand, e
+			fp.Truth, fp.ErrorScale = demand, e // the bound reads the future
 		}
+		pred = fp
 	}
 	schedF, predF := NewFloors("schedule", sched), NewFloors("predictive", pred)
 	schedF.Hold, predF.Hold = cfg.LeadTime()+window, cfg.LeadTime()+window
