@@ -185,15 +185,8 @@ const UnservedEpsilon = 1e-5
 // cooler HPA also leaves nothing measurable unserved the floors tie with
 // it, and do not pay.
 func (im Impact) Pays(margin float64) (bool, string) {
-	eq := im.EqualCost.ReactiveUnserved
-	p := im.Predictive.UnservedFraction
-	bound := ""
-	if im.EqualCost.UnservedPosition == Beyond {
-		bound = " (a bound: beyond the sweep)"
-	}
-	if p+UnservedEpsilon <= (1-margin)*(eq+UnservedEpsilon) {
-		span := fmt.Sprintf("floors leave %.3g%% unserved against %.3g%% for the HPA alone run cooler at equal replica-hours%s (%.4g replica-h)",
-			100*p, 100*eq, bound, im.Predictive.ReplicaHours)
+	if im.beats(margin) {
+		span := im.against()
 		if w := im.WithoutBestDay; w != nil && w.Predictive > w.Cooler {
 			return false, fmt.Sprintf("%s, but one day carries the gain: without %s they leave %.3g%% against its %.3g%%",
 				span, w.Day.Format(time.DateOnly), 100*w.Predictive, 100*w.Cooler)
@@ -201,12 +194,32 @@ func (im Impact) Pays(margin float64) (bool, string) {
 		return true, span
 	}
 	days := fmt.Sprintf("less than it on %d day(s), more on %d", im.DayWins, im.DayLosses)
-	if p+UnservedEpsilon <= (1-margin/2)*(eq+UnservedEpsilon) && pairedSignificant(im.DayWins, im.DayLosses) {
-		return true, fmt.Sprintf("floors leave %.3g%% unserved against %.3g%% for the HPA alone run cooler at equal replica-hours%s (%.4g replica-h), less than %.0f%% under it but at least %.0f%% under, and %s",
-			100*p, 100*eq, bound, im.Predictive.ReplicaHours, 100*margin, 50*margin, days)
+	if im.beats(margin/2) && pairedSignificant(im.DayWins, im.DayLosses) {
+		return true, fmt.Sprintf("%s, less than %.0f%% under it but at least %.0f%% under, and %s", im.against(), 100*margin, 50*margin, days)
 	}
 	return false, fmt.Sprintf("floors leave %.3g%% unserved, not %.0f%% under the %.3g%% the HPA alone leaves run cooler at equal replica-hours%s (%.4g replica-h), and %s",
-		100*p, 100*margin, 100*eq, bound, im.Predictive.ReplicaHours, days)
+		100*im.Predictive.UnservedFraction, 100*margin, 100*im.EqualCost.ReactiveUnserved, im.bound(), im.Predictive.ReplicaHours, days)
+}
+
+// beats reports whether the floors leave at least share less unserved
+// demand than the cooler HPA at equal replica-hours, both counted with
+// UnservedEpsilon added.
+func (im Impact) beats(share float64) bool {
+	return im.Predictive.UnservedFraction+UnservedEpsilon <= (1-share)*(im.EqualCost.ReactiveUnserved+UnservedEpsilon)
+}
+
+// against states the floors' unserved share beside the cooler HPA's.
+func (im Impact) against() string {
+	return fmt.Sprintf("floors leave %.3g%% unserved against %.3g%% for the HPA alone run cooler at equal replica-hours%s (%.4g replica-h)",
+		100*im.Predictive.UnservedFraction, 100*im.EqualCost.ReactiveUnserved, im.bound(), im.Predictive.ReplicaHours)
+}
+
+// bound marks a cooler HPA's figure that lies beyond the sweep.
+func (im Impact) bound() string {
+	if im.EqualCost.UnservedPosition == Beyond {
+		return " (a bound: beyond the sweep)"
+	}
+	return ""
 }
 
 // floorsAt is a Strategy asserting the floor of the minute of now.

@@ -285,16 +285,15 @@ func accumulating(ims []Impact, levels []float64, margin float64) (int, bool) {
 	if im.To.Sub(im.From) >= FullSpan {
 		return 0, false
 	}
-	p, eq := im.Predictive.UnservedFraction, im.EqualCost.ReactiveUnserved
-	return lo, p+UnservedEpsilon <= (1-margin/2)*(eq+UnservedEpsilon)
+	return lo, im.beats(margin / 2)
 }
 
 // accumulatingWhy says why accumulating kept level lo in force.
 func accumulatingWhy(ims []Impact, levels []float64, lo int, margin float64) string {
 	im := ims[lo]
-	why := fmt.Sprintf("judged on %s of the %s, floors leave %.3g%% unserved against %.3g%% for the HPA alone run cooler at equal replica-hours (%.4g replica-h): less than %.0f%% under it but at least %.0f%%, and a span this short cannot show a steady gain day by day (less than it on %d day(s), more on %d), so they stay in force",
+	why := fmt.Sprintf("judged on %s of the %s, %s: less than %.0f%% under it but at least %.0f%%, and a span this short cannot show a steady gain day by day (less than it on %d day(s), more on %d), so they stay in force",
 		config.FormatDuration(im.To.Sub(im.From).Round(time.Hour)), config.FormatDuration(ImpactSpan),
-		100*im.Predictive.UnservedFraction, 100*im.EqualCost.ReactiveUnserved, im.Predictive.ReplicaHours, 100*margin, 50*margin, im.DayWins, im.DayLosses)
+		im.against(), 100*margin, 50*margin, im.DayWins, im.DayLosses)
 	if len(ims) < 2 || len(levels) != len(ims) {
 		return why
 	}
@@ -316,12 +315,11 @@ func RecentVerdict(pays bool, why string, recent Impact) (bool, string) {
 	if !pays {
 		return pays, why
 	}
-	p, eq := recent.Predictive.UnservedFraction, recent.EqualCost.ReactiveUnserved
-	if p <= eq {
+	if recent.beats(0) { // no more unserved than the cooler HPA
 		return pays, why
 	}
 	return false, fmt.Sprintf("%s; but over the last %s they leave %.3g%% unserved against %.3g%% for the HPA alone run cooler at equal replica-hours (%.4g replica-h): they stopped paying",
-		why, config.FormatDuration(ImpactRecent), 100*p, 100*eq, recent.Predictive.ReplicaHours)
+		why, config.FormatDuration(ImpactRecent), 100*recent.Predictive.UnservedFraction, 100*recent.EqualCost.ReactiveUnserved, recent.Predictive.ReplicaHours)
 }
 
 // cheapestPaying is the index of the lowest quantile of levels whose
