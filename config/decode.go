@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unicode"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -30,11 +31,39 @@ type Problem struct {
 
 // String formats the problem the way `prescale validate` prints it:
 // FILE:LINE:COL: field.path: message.
+// The field and the message are printed on that one line whatever they hold:
+// a key or a value quoted from the policy may contain line breaks, and those
+// are escaped (\n) so that one problem is always one line.
 func (p Problem) String() string {
 	if p.Field == "" {
-		return fmt.Sprintf("%s:%d:%d: %s", p.File, p.Pos.Line, p.Pos.Col, p.Message)
+		return fmt.Sprintf("%s:%d:%d: %s", p.File, p.Pos.Line, p.Pos.Col, oneLine(p.Message))
 	}
-	return fmt.Sprintf("%s:%d:%d: %s: %s", p.File, p.Pos.Line, p.Pos.Col, p.Field, p.Message)
+	return fmt.Sprintf("%s:%d:%d: %s: %s", p.File, p.Pos.Line, p.Pos.Col, oneLine(p.Field), oneLine(p.Message))
+}
+
+// oneLine escapes the control characters of s other than tab, and the
+// Unicode line and paragraph separators, the way Go quotes them (\n, \r,
+// \x00, \u2028), leaving everything else as it is.
+func oneLine(s string) string {
+	if !strings.ContainsFunc(s, breaksLine) {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		if breaksLine(r) {
+			q := strconv.QuoteRune(r)
+			b.WriteString(q[1 : len(q)-1])
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// breaksLine reports whether r could end or disturb a line of a terminal or
+// a log: a control character other than tab, or U+2028/U+2029.
+func breaksLine(r rune) bool {
+	return (unicode.IsControl(r) && r != '\t') || r == '\u2028' || r == '\u2029'
 }
 
 // Problems is every problem found in one or more files, in file order. It is

@@ -167,3 +167,39 @@ func BenchmarkLoad10000Targets(b *testing.B) {
 		})
 	}
 }
+
+// TestProblemIsOneLine: a key or a value quoted from the policy may hold
+// line breaks (CI's fuzzing found a cron schedule with blank lines in it);
+// each problem still prints as one FILE:LINE:COL line, with the breaks
+// escaped the way Go quotes them.
+func TestProblemIsOneLine(t *testing.T) {
+	for _, tc := range []struct {
+		p    Problem
+		want string
+	}{
+		{Problem{File: "f.yaml", Pos: Pos{3, 5}, Field: "spec.a\nb", Message: "unknown field"}, `f.yaml:3:5: spec.a\nb: unknown field`},
+		{Problem{File: "f.yaml", Pos: Pos{1, 1}, Message: "bad cron \"CRON_TZ=\n\r/x\""}, `f.yaml:1:1: bad cron "CRON_TZ=\n\r/x"`},
+		{Problem{File: "f.yaml", Pos: Pos{1, 1}, Field: "x", Message: "a\u2028b\x00c\td é"}, "f.yaml:1:1: x: a\\u2028b\\x00c\td é"},
+		{Problem{File: "f.yaml", Pos: Pos{2, 1}, Field: "x", Message: "plain"}, "f.yaml:2:1: x: plain"},
+	} {
+		if got := tc.p.String(); got != tc.want {
+			t.Errorf("String() = %q, want %q", got, tc.want)
+		}
+	}
+	// The same end to end: a key and a schedule with blank lines, as in
+	// the fuzz seed.
+	doc := strings.Replace(minimal, "spec:\n", "spec:\n  \"bogus\\n\\nkey\": 1\n", 1) +
+		"  calendars:\n    - name: c\n      events:\n        - name: e\n          schedule: \"CRON_TZ=\\n\\n/x 3 8 * * 5\"\n"
+	_, err := Parse([]byte(doc), "nl.yaml")
+	if err == nil {
+		t.Fatal("a policy with an unknown key parsed")
+	}
+	if !strings.Contains(err.Error(), `bogus\n\nkey`) || !strings.Contains(err.Error(), `CRON_TZ=\n\n`) {
+		t.Errorf("the key and the schedule are not both named, escaped:\n%s", err)
+	}
+	for _, line := range strings.Split(err.Error(), "\n") {
+		if !strings.HasPrefix(line, "nl.yaml:") {
+			t.Errorf("line without a position: %q in\n%s", line, err)
+		}
+	}
+}
