@@ -1,6 +1,7 @@
 package calendar
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -197,6 +198,34 @@ func TestEventOccurrences(t *testing.T) {
 	}
 	if _, err := ParseCron("61 * * * *", nil); err == nil {
 		t.Error("bad minute accepted")
+	}
+}
+
+// TestParseCronZoneWithoutFields: a zone prefix with no space after it made
+// robfig/cron slice out of range and panic (config's fuzzing found it in an
+// event schedule); it is an error naming the schedule, with or without a
+// default zone.
+func TestParseCronZoneWithoutFields(t *testing.T) {
+	ny, _ := time.LoadLocation("America/New_York")
+	for _, spec := range []string{"CRON_TZ=America/New_York(30tp_reque", "TZ=UTC", "CRON_TZ=", "TZ=\n30\t8"} {
+		for _, loc := range []*time.Location{nil, ny} {
+			s, err := ParseCron(spec, loc)
+			if err == nil || s != nil {
+				t.Errorf("ParseCron(%q, %v) = %v, %v; want an error", spec, loc, s, err)
+				continue
+			}
+			if !strings.HasPrefix(err.Error(), "cron "+strconv.Quote(spec)+": ") {
+				t.Errorf("ParseCron(%q): error %q does not name the schedule", spec, err)
+			}
+		}
+	}
+	// With the space, the same zone parses and fires in it.
+	s, err := ParseCron("CRON_TZ=America/New_York 30 9 * * 1-5", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := s.Next(time.Date(2026, 12, 7, 0, 0, 0, 0, time.UTC)); !got.Equal(time.Date(2026, 12, 7, 14, 30, 0, 0, time.UTC)) {
+		t.Errorf("next open = %v, want 14:30 UTC", got)
 	}
 }
 

@@ -3,6 +3,7 @@ package calendar
 import (
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/robfig/cron/v3"
@@ -15,11 +16,24 @@ var CronParser = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month 
 
 // ParseCron parses spec with CronParser, interpreting it in loc unless it
 // carries its own CRON_TZ= or TZ= prefix.
-func ParseCron(spec string, loc *time.Location) (cron.Schedule, error) {
+//
+// A zone prefix without the space that ends it ("CRON_TZ=Zone" and nothing
+// else) is refused here: robfig/cron v3 slices up to that space and panics
+// without it. Any other panic of the parser is returned as an error too, so
+// a policy can never take the daemon down through its schedule text.
+func ParseCron(spec string, loc *time.Location) (s cron.Schedule, err error) {
+	if hasTZPrefix(spec) && !strings.Contains(spec, " ") {
+		return nil, fmt.Errorf("cron %q: a TZ= or CRON_TZ= zone must be followed by a space and the schedule's fields", spec)
+	}
 	if loc != nil && !hasTZPrefix(spec) {
 		spec = "CRON_TZ=" + loc.String() + " " + spec
 	}
-	s, err := CronParser.Parse(spec)
+	defer func() {
+		if r := recover(); r != nil {
+			s, err = nil, fmt.Errorf("cron %q: the parser failed: %v", spec, r)
+		}
+	}()
+	s, err = CronParser.Parse(spec)
 	if err != nil {
 		return nil, fmt.Errorf("cron %q: %w", spec, err)
 	}
