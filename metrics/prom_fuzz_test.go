@@ -138,3 +138,45 @@ func TestRangeMagnitude(t *testing.T) {
 		}
 	}
 }
+
+// TestMalformedAnswers: a success with no data.result (fuzzing found one,
+// and Range dereferenced the missing value), or a matrix or vector holding
+// null, is a server SourceError naming what is wrong, from Range and from
+// Instant alike, never a panic and never samples.
+func TestMalformedAnswers(t *testing.T) {
+	var body string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(body))
+	}))
+	defer srv.Close()
+	p, err := NewPrometheus(PrometheusConfig{URL: srv.URL, Retries: -1}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Unix(1700000040, 0).UTC()
+	q := Query{Target: "t", Signal: "demand", Expr: "up"}
+	for _, c := range []struct {
+		body, rangeErr, instantErr string
+	}{
+		{`{"status":"success"}`, "answer is empty (no data.result), want a matrix", "answer is empty (no data.result), want a vector"},
+		{`{"status":"success","data":{}}`, `unexpected value type "<ValNone>"`, `unexpected value type "<ValNone>"`},
+		{`{"status":"success","data":{"resultType":"matrix","result":[null]}}`, "answer's matrix holds a null series", "answer is a matrix, want a vector"},
+		{`{"status":"success","data":{"resultType":"vector","result":[null]}}`, "answer is a vector, want a matrix", "answer's vector holds a null sample"},
+	} {
+		body = c.body
+		for _, r := range []struct {
+			want string
+			call func() error
+		}{
+			{c.rangeErr, func() error { _, err := p.Range(context.Background(), q, start, start.Add(10*time.Minute), time.Minute); return err }},
+			{c.instantErr, func() error { _, err := p.Instant(context.Background(), q, start); return err }},
+		} {
+			err := r.call()
+			var se *SourceError
+			if !errors.As(err, &se) || se.Kind != KindServer || !strings.Contains(err.Error(), r.want) {
+				t.Errorf("%s: error %v, want a server SourceError with %q", c.body, err, r.want)
+			}
+		}
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"math"
 	"net"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -157,7 +158,10 @@ func (p *Prometheus) Range(ctx context.Context, q Query, start, end time.Time, s
 		}
 		m, ok := val.(model.Matrix)
 		if !ok {
-			return fail(KindServer, fmt.Errorf("answer is a %s, want a matrix", val.Type()))
+			return fail(KindServer, fmt.Errorf("answer is %s, want a matrix", answerKind(val)))
+		}
+		if slices.Contains(m, nil) {
+			return fail(KindServer, errors.New("answer's matrix holds a null series"))
 		}
 		if len(m) > 1 {
 			labels := make([]string, 0, min(3, len(m)))
@@ -214,8 +218,11 @@ func (p *Prometheus) Instant(ctx context.Context, q Query, at time.Time) (float6
 		if sc, isScalar := val.(*model.Scalar); isScalar {
 			vec = model.Vector{&model.Sample{Value: sc.Value, Timestamp: sc.Timestamp}}
 		} else {
-			return fail(KindServer, fmt.Errorf("answer is a %s, want a vector", val.Type()))
+			return fail(KindServer, fmt.Errorf("answer is %s, want a vector", answerKind(val)))
 		}
+	}
+	if slices.Contains(vec, nil) {
+		return fail(KindServer, errors.New("answer's vector holds a null sample"))
 	}
 	switch {
 	case len(vec) == 0:
@@ -228,6 +235,15 @@ func (p *Prometheus) Instant(ctx context.Context, q Query, at time.Time) (float6
 		return fail(KindNonFinite, fmt.Errorf("sample at %s is %v: NaN, Inf or beyond ±%g", at.Format(time.RFC3339), v, MaxMagnitude))
 	}
 	return v, nil
+}
+
+// answerKind names the type of a query's result for an error, "a vector";
+// a body that is JSON but holds no data.result decodes to no value at all.
+func answerKind(val model.Value) string {
+	if val == nil {
+		return "empty (no data.result)"
+	}
+	return "a " + val.Type().String()
 }
 
 // queryRange runs one range request with retries on errors that may pass.
