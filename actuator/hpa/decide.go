@@ -2,6 +2,7 @@ package hpa
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 )
@@ -133,35 +134,57 @@ func Decide(live Live, w Want) Decision {
 func ownerValues(live Live, resource string) (Owner, []string) {
 	a := live.Annotations
 	o := Owner{MinReplicas: live.MinReplicas, MaxReplicas: live.MaxReplicas, Target: live.Target}
-	var notes []string
-	min, okMin := atoi(a[AnnotationOwnerMin])
-	max, okMax := atoi(a[AnnotationOwnerMax])
-	if !okMin || !okMax {
+	minText, maxText := a[AnnotationOwnerMin], a[AnnotationOwnerMax]
+	if minText == "" || maxText == "" {
 		return o, nil // first change: the live values are the owner's
 	}
-	o.MinReplicas, o.MaxReplicas = min, max
+	var notes []string
 	applied := parseApplied(a[AnnotationApplied])
-	if v, ok := applied["min"]; ok && v != live.MinReplicas {
-		notes = append(notes, fmt.Sprintf("minReplicas changed by someone else from %d to %d: taken as the owner's", v, live.MinReplicas))
-		o.MinReplicas = live.MinReplicas
+	min, okMin := replicaCount(minText)
+	max, okMax := replicaCount(maxText)
+	if !okMin || !okMax || max < 1 || min > max {
+		// Someone edited prescale's record by hand, or a tool mangled it:
+		// never write those numbers (a negative floor, a maxReplicas past
+		// int32). The live values are at least the owner's (prescale only
+		// raises them), so taking them as the owner's never drops a floor
+		// below what the owner set; the next write records them.
+		notes = append(notes, fmt.Sprintf("annotations %s=%q and %s=%q are not replica counts (0 <= min <= max, 1 <= max <= %d): ignored, the live minReplicas %d and maxReplicas %d taken as the owner's",
+			AnnotationOwnerMin, minText, AnnotationOwnerMax, maxText, math.MaxInt32, live.MinReplicas, live.MaxReplicas))
+	} else {
+		o.MinReplicas, o.MaxReplicas = min, max
+		if v, ok := applied["min"]; ok && v != live.MinReplicas {
+			notes = append(notes, fmt.Sprintf("minReplicas changed by someone else from %d to %d: taken as the owner's", v, live.MinReplicas))
+			o.MinReplicas = live.MinReplicas
+		}
+		if v, ok := applied["max"]; ok && v != live.MaxReplicas {
+			notes = append(notes, fmt.Sprintf("maxReplicas changed by someone else from %d to %d: taken as the owner's", v, live.MaxReplicas))
+			o.MaxReplicas = live.MaxReplicas
+		}
 	}
-	if v, ok := applied["max"]; ok && v != live.MaxReplicas {
-		notes = append(notes, fmt.Sprintf("maxReplicas changed by someone else from %d to %d: taken as the owner's", v, live.MaxReplicas))
-		o.MaxReplicas = live.MaxReplicas
-	}
-	o.Target = 0
-	if t, ok := parseTarget(a[AnnotationOwnerTarget], resource); ok {
+	text := a[AnnotationOwnerTarget]
+	k, _, _ := strings.Cut(text, "=")
+	switch t, ok := parseTarget(text, resource); {
+	case ok:
 		o.Target = t
 		if v, ok := applied["target"]; ok && v != live.Target && live.Target > 0 {
 			o.Target = live.Target
 		}
+	case text != "" && (resource == "" || k == resource):
+		// As above: the live target is the one in force, and the next
+		// write records it.
+		notes = append(notes, fmt.Sprintf("annotation %s=%q is not a utilisation target (%s=1..%d): ignored, the live target %d taken as the owner's",
+			AnnotationOwnerTarget, text, k, math.MaxInt32, live.Target))
+	default:
+		o.Target = 0
 	}
 	return o, notes
 }
 
-func atoi(s string) (int, bool) {
+// replicaCount parses an annotation holding a replica count, which the
+// API stores as an int32 and never negative.
+func replicaCount(s string) (int, bool) {
 	n, err := strconv.Atoi(s)
-	return n, err == nil
+	return n, err == nil && n >= 0 && n <= math.MaxInt32
 }
 
 // parseApplied parses "min=10,max=40,target=60".
@@ -186,11 +209,13 @@ func formatApplied(d Decision) string {
 	return s
 }
 
-// parseTarget parses "cpu=70" for the given resource ("" matches any).
+// parseTarget parses "cpu=70" for the given resource ("" matches any): a
+// positive utilisation an HPA can hold (an int32).
 func parseTarget(s, resource string) (int, bool) {
 	k, v, ok := strings.Cut(s, "=")
 	if !ok || (resource != "" && k != resource) {
 		return 0, false
 	}
-	return atoi(v)
+	n, ok := replicaCount(v)
+	return n, ok && n > 0
 }

@@ -388,10 +388,39 @@ func (a *Actuator) observeRestore(ctx context.Context, namespace, name string, w
 		if err != nil {
 			return fmt.Errorf("apply hpa %s/%s: %w", namespace, name, err)
 		}
+		// An annotation someone edited by hand is theirs for server-side
+		// apply and stays: it is removed explicitly, or prescale would
+		// keep finding the HPA "changed by prescale".
+		if patch, ok := RecordPatch(out.Annotations, RecordAnnotations, out.ResourceVersion); ok {
+			if out, err = hpas.Patch(ctx, name, types.MergePatchType, patch, metav1.PatchOptions{FieldManager: FieldManager}); err != nil {
+				return fmt.Errorf("remove prescale's annotations from hpa %s/%s: %w", namespace, name, err)
+			}
+		}
 		*written = out
 		return nil
 	}
 	return obs, nil
+}
+
+// RecordAnnotations are the annotations in which prescale records the
+// owner's values and its own writes; restore removes them all (not
+// AnnotationPaused, which is a person's).
+var RecordAnnotations = []string{AnnotationOwnerMin, AnnotationOwnerMax, AnnotationOwnerTarget, AnnotationApplied, AnnotationManagedBy}
+
+// RecordPatch is a JSON merge patch that deletes those of keys still in
+// annotations, guarded by resourceVersion; false when none is left.
+func RecordPatch(annotations map[string]string, keys []string, resourceVersion string) ([]byte, bool) {
+	del := map[string]any{}
+	for _, k := range keys {
+		if _, ok := annotations[k]; ok {
+			del[k] = nil
+		}
+	}
+	if len(del) == 0 {
+		return nil, false
+	}
+	b, err := json.Marshal(map[string]any{"metadata": map[string]any{"resourceVersion": resourceVersion, "annotations": del}})
+	return b, err == nil
 }
 
 // RestoreAll restores every HPA prescale changed in the namespace ("" for

@@ -354,6 +354,66 @@ func TestRuleRaisesMaxAndTargetThenRestore(t *testing.T) {
 	}
 }
 
+// TestMangledRecord: someone edits prescale's record of the owner's values
+// into numbers an HPA cannot hold (a negative floor, a maxReplicas past
+// int32). The next tick writes the live values, not those, says why in
+// the change's reasons, and records the live values as the owner's;
+// restore then leaves the HPA as it is and removes the record.
+func TestMangledRecord(t *testing.T) {
+	ctx := context.Background()
+	ns := namespace(t)
+	createDeployment(t, ns, "api")
+	createHPA(t, ns, "api", 3, 20, 70)
+	a := New(clientset, nil)
+	if _, err := a.Apply(ctx, desired(ns, "api", 8)); err != nil {
+		t.Fatal(err)
+	}
+	h := getHPA(t, ns, "api")
+	h.Annotations[AnnotationOwnerMin] = "-3"
+	h.Annotations[AnnotationOwnerMax] = "99999999999"
+	if _, err := clientset.AutoscalingV2().HorizontalPodAutoscalers(ns).Update(ctx, h, metav1.UpdateOptions{FieldManager: "kubectl-edit"}); err != nil {
+		t.Fatal(err)
+	}
+	// A plan below the live floor: the floor stays at the live 8, as
+	// the owner's value is unknown and 8 is at least it.
+	ch, err := a.Apply(ctx, desired(ns, "api", 2))
+	if err != nil || ch.Status != actuator.InSync {
+		t.Fatalf("Apply = %v %v, %v; want in sync (nothing to write)", ch.Status, ch.Fields, err)
+	}
+	if !strings.Contains(strings.Join(ch.Reasons, "; "), `owner-min-replicas="-3"`) {
+		t.Errorf("reasons %q do not name the mangled record", ch.Reasons)
+	}
+	if min, max, _ := spec(getHPA(t, ns, "api")); min != 8 || max != 20 {
+		t.Errorf("spec %d/%d after a mangled record, want the live 8/20", min, max)
+	}
+	// A plan above it is written, and the record with it, healed.
+	if ch, err := a.Apply(ctx, desired(ns, "api", 12)); err != nil || ch.Status != actuator.Applied {
+		t.Fatalf("Apply 12 = %v, %v", ch.Status, err)
+	}
+	h = getHPA(t, ns, "api")
+	if min, max, _ := spec(h); min != 12 || max != 20 || h.Annotations[AnnotationOwnerMin] != "8" || h.Annotations[AnnotationOwnerMax] != "20" {
+		t.Errorf("spec %d/%d, record %q/%q; want 12/20 and the record 8/20", min, max, h.Annotations[AnnotationOwnerMin], h.Annotations[AnnotationOwnerMax])
+	}
+	// Mangled again, then restored: the live values stay, the record goes.
+	h.Annotations[AnnotationOwnerMin] = "40"
+	if _, err := clientset.AutoscalingV2().HorizontalPodAutoscalers(ns).Update(ctx, h, metav1.UpdateOptions{FieldManager: "kubectl-edit"}); err != nil {
+		t.Fatal(err)
+	}
+	ch, err = a.Restore(ctx, actuator.Active, "api", ns, "api", []string{"prescale restore"})
+	if err != nil || ch.Status != actuator.Applied || !strings.Contains(strings.Join(ch.Reasons, "; "), "not replica counts") {
+		t.Fatalf("Restore = %v %q, %v", ch.Status, ch.Reasons, err)
+	}
+	h = getHPA(t, ns, "api")
+	if min, max, _ := spec(h); min != 12 || max != 20 {
+		t.Errorf("restored spec %d/%d, want the live 12/20", min, max)
+	}
+	for k := range h.Annotations {
+		if strings.HasPrefix(k, "prescale.io/") {
+			t.Errorf("annotation %s left after restore", k)
+		}
+	}
+}
+
 func TestRestoreAll(t *testing.T) {
 	ctx := context.Background()
 	ns := namespace(t)

@@ -319,6 +319,13 @@ func (a *Actuator) Restore(ctx context.Context, mode actuator.Mode, target, name
 			if err != nil {
 				return fmt.Errorf("apply scaledobject %s/%s: %w", namespace, name, err)
 			}
+			// One someone edited by hand is theirs and stays: removed
+			// explicitly.
+			if patch, ok := hpa.RecordPatch(out.GetAnnotations(), append([]string{AnnotationOwnerUnset}, hpa.RecordAnnotations...), out.GetResourceVersion()); ok {
+				if out, err = res.Patch(ctx, name, types.MergePatchType, patch, metav1.PatchOptions{FieldManager: hpa.FieldManager}); err != nil {
+					return fmt.Errorf("remove prescale's annotations from scaledobject %s/%s: %w", namespace, name, err)
+				}
+			}
 			written = out
 			return nil
 		}

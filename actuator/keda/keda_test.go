@@ -327,3 +327,44 @@ func TestNeverWritesKEDAsHPA(t *testing.T) {
 		t.Errorf("KEDA's HPA was written: min %d", *got.Spec.MinReplicas)
 	}
 }
+
+// A record someone edited by hand into numbers a ScaledObject cannot hold
+// is not written back: the live floor stays, and restore leaves the live
+// values and removes every prescale annotation, the edited one included
+// (server-side apply alone would leave it to its new manager).
+func TestMangledRecordRestored(t *testing.T) {
+	ctx := context.Background()
+	ns := kubetest.Namespace(t)
+	createScaledObject(t, ns, "api", 2, 20, nil)
+	var j actuator.Journal
+	a := newActuator(&j)
+	if _, err := a.Apply(ctx, floor(ns, "api", 8)); err != nil {
+		t.Fatal(err)
+	}
+	obj := get(t, ns, "api")
+	an := obj.GetAnnotations()
+	an[hpa.AnnotationOwnerMin] = "-1"
+	obj.SetAnnotations(an)
+	if _, err := dyn.Resource(ScaledObjects).Namespace(ns).Update(ctx, obj, metav1.UpdateOptions{FieldManager: "kubectl-edit"}); err != nil {
+		t.Fatal(err)
+	}
+	ch, err := a.Apply(ctx, floor(ns, "api", 1))
+	if err != nil || !strings.Contains(strings.Join(ch.Reasons, "; "), `owner-min-replicas="-1"`) {
+		t.Fatalf("apply over a mangled record: %v %+v", err, ch)
+	}
+	if min, max := spec(get(t, ns, "api")); min != 8 || max != 20 {
+		t.Errorf("after a mangled record: min %d max %d, want the live 8 and 20", min, max)
+	}
+	if ch, err := a.Restore(ctx, actuator.Active, "tickets-api", ns, "api", []string{"target left the policy"}); err != nil || ch.Status != actuator.Applied {
+		t.Fatalf("restore: %v %+v", err, ch)
+	}
+	obj = get(t, ns, "api")
+	if min, max := spec(obj); min != 8 || max != 20 {
+		t.Errorf("restored: min %d max %d, want the live 8 and 20", min, max)
+	}
+	for k := range obj.GetAnnotations() {
+		if strings.HasPrefix(k, "prescale.io/") {
+			t.Errorf("annotation %s left after restore", k)
+		}
+	}
+}
