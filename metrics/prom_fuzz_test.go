@@ -81,21 +81,29 @@ func FuzzPrometheusRange(f *testing.F) {
 	})
 }
 
+// answering is a client of a server that answers every query with *body
+// (status 200, JSON), without retries.
+func answering(t *testing.T, body *string) *Prometheus {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(*body))
+	}))
+	t.Cleanup(srv.Close)
+	p, err := NewPrometheus(PrometheusConfig{URL: srv.URL, Retries: -1}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
 // TestRangeMagnitude: samples beyond ±MaxMagnitude (1e300, as a broken
 // exporter or proxy answers) are gaps counted with NaN and Inf, not
 // history: one such answer made every later forecast NaN. All of them: a
 // non_finite SourceError.
 func TestRangeMagnitude(t *testing.T) {
 	var body string
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		w.Write([]byte(body))
-	}))
-	defer srv.Close()
-	p, err := NewPrometheus(PrometheusConfig{URL: srv.URL, Retries: -1}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := answering(t, &body)
 	start := time.Unix(1700000040, 0).UTC()
 	answer := func(vals ...string) string {
 		out := `{"status":"success","data":{"resultType":"matrix","result":[{"metric":{},"values":[`
@@ -145,15 +153,7 @@ func TestRangeMagnitude(t *testing.T) {
 // Instant alike, never a panic and never samples.
 func TestMalformedAnswers(t *testing.T) {
 	var body string
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		w.Write([]byte(body))
-	}))
-	defer srv.Close()
-	p, err := NewPrometheus(PrometheusConfig{URL: srv.URL, Retries: -1}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := answering(t, &body)
 	start := time.Unix(1700000040, 0).UTC()
 	q := Query{Target: "t", Signal: "demand", Expr: "up"}
 	for _, c := range []struct {
