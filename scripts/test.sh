@@ -32,6 +32,20 @@ echo "== fuzz (briefly; fuzz longer locally: go test -run '^\$' -fuzz FuzzRead -
 # (go.dev/issue/75804, fixed in Go 1.27), which it did on CI's loaded 2
 # cores while a worker minimised a large new input; minimisation is
 # bounded by count too. 50000 runs take 2-10 s a target here.
+# A failure prints the failing input itself: the file go test writes under
+# testdata/fuzz stays in CI's clone, and without its bytes the log alone
+# cannot reproduce what was found.
+stamp="$(mktemp)"
+trap 'rm -f "$stamp"' EXIT
 for target in ./config/:FuzzParse ./metrics/trace/:FuzzRead ./policy/:FuzzPlanJSON; do
-	go test -run '^$' -fuzz "^${target#*:}\$" -fuzztime "${PRESCALE_FUZZTIME:-50000x}" -fuzzminimizetime 100x "${target%%:*}"
+	dir="${target%%:*}" name="${target#*:}"
+	if ! go test -run '^$' -fuzz "^${name}\$" -fuzztime "${PRESCALE_FUZZTIME:-50000x}" -fuzzminimizetime 100x "$dir"; then
+		echo "== ${name} failed; its failing input (save it under ${dir}testdata/fuzz/${name}/ to reproduce):"
+		find "${dir}testdata/fuzz/${name}" -type f -newer "$stamp" 2>/dev/null | while read -r f; do
+			echo "--- $f"
+			cat "$f"
+			echo
+		done
+		exit 1
+	fi
 done
