@@ -98,9 +98,9 @@ func prometheusSource(d *daemonOptions, logger *slog.Logger) (*metrics.Prometheu
 	var cfg metrics.PrometheusConfig
 	switch {
 	case d.prometheusConfig != "":
-		b, err := os.ReadFile(d.prometheusConfig)
+		b, err := readPrometheusConfig(d.prometheusConfig)
 		if err != nil {
-			return nil, fmt.Errorf("--prometheus-config: %w", err)
+			return nil, err
 		}
 		// Strict: a misspelt key (timout, bearer_tokenfile) is an error,
 		// not a setting silently left at its default.
@@ -115,6 +115,28 @@ func prometheusSource(d *daemonOptions, logger *slog.Logger) (*metrics.Prometheu
 		return nil, errors.New("--prometheus-config or --prometheus-url is required with --config")
 	}
 	return metrics.NewPrometheus(cfg, logger)
+}
+
+// maxPrometheusConfigBytes bounds --prometheus-config: a URL, credentials
+// and TLS settings fit in a few KiB; a larger file is the wrong file.
+const maxPrometheusConfigBytes = 1 << 20
+
+// readPrometheusConfig reads the file, refusing one past
+// maxPrometheusConfigBytes before reading it whole.
+func readPrometheusConfig(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("--prometheus-config: %w", err)
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxPrometheusConfigBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("--prometheus-config %s: %w", path, err)
+	}
+	if len(b) > maxPrometheusConfigBytes {
+		return nil, fmt.Errorf("--prometheus-config %s: larger than %d KiB; it holds a URL, credentials and TLS settings: is it the right file?", path, maxPrometheusConfigBytes>>10)
+	}
+	return b, nil
 }
 
 // kubeClient uses --kubeconfig, else the in-cluster config, else the

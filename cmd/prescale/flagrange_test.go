@@ -144,7 +144,8 @@ func TestPlanAtBeyondForecast(t *testing.T) {
 // TestPrometheusConfigStrict: --prometheus-config is decoded strictly (a
 // misspelt key is an error naming its line, not a default silently kept,
 // inlined HTTP client keys included) and its numbers are ranged (retries
-// and backoff wait in the tick: 1e9 retries held the loop for good).
+// and backoff wait in the tick: 1e9 retries held the loop for good), and
+// its size is bounded before it is read.
 func TestPrometheusConfigStrict(t *testing.T) {
 	dir := t.TempDir()
 	for _, c := range []struct{ body, want string }{
@@ -152,6 +153,7 @@ func TestPrometheusConfigStrict(t *testing.T) {
 		{"url: http://127.0.0.1:1\ntls_config:\n  insecure_skip_verifi: true\n", "line 3: field insecure_skip_verifi not found"},
 		{"url: http://127.0.0.1:1\nretries: 1000000000\n", "retries 1000000000: between 0 and 5"},
 		{"url: http://127.0.0.1:1\nbackoff: 1000h\n", "backoff 41d16h: at most 10s"},
+		{"url: http://127.0.0.1:1\n" + strings.Repeat("# padding\n", 110_000), "larger than 1024 KiB"},
 	} {
 		p := filepath.Join(dir, "prometheus.yaml")
 		writeFile(t, p, c.body)
