@@ -169,7 +169,10 @@ func TestMalformedAnswers(t *testing.T) {
 			want string
 			call func() error
 		}{
-			{c.rangeErr, func() error { _, err := p.Range(context.Background(), q, start, start.Add(10*time.Minute), time.Minute); return err }},
+			{c.rangeErr, func() error {
+				_, err := p.Range(context.Background(), q, start, start.Add(10*time.Minute), time.Minute)
+				return err
+			}},
 			{c.instantErr, func() error { _, err := p.Instant(context.Background(), q, start); return err }},
 		} {
 			err := r.call()
